@@ -1,0 +1,71 @@
+/**
+ * The shift spec: what a pipeline author asks for, in the shape the Deck editor saves and the
+ * stage service accepts. Everything here is plain data so the same objects travel through
+ * Orca (as a webhook payload), through a Run Job (as a JSON parameter file) and through tests.
+ */
+
+/** Istio's three route lists in a VirtualService spec. */
+export type RouteProtocol = 'http' | 'tls' | 'tcp';
+
+/**
+ * Which route of the VirtualService to shift.
+ * HTTP routes are picked by `name` (preferred) or `index`; TLS and TCP routes have no name in
+ * Istio, so they are picked by the `port` of one of their match blocks, or by `index`.
+ */
+export interface RouteSelector {
+  protocol: RouteProtocol;
+  name?: string;
+  index?: number;
+  port?: number;
+}
+
+/**
+ * One destination of the route. Istio identifies a destination by host, subset and port;
+ * `label` is only for humans (progress messages, the Deck table) and defaults to the subset,
+ * or the first DNS label of the host.
+ */
+export interface DestinationSpec {
+  host: string;
+  subset?: string;
+  port?: number;
+  label?: string;
+}
+
+export interface StepSpec {
+  /** One integer weight per destination, in the order of `destinations`; they sum to 100. */
+  weights: number[];
+  /** How long to hold this step before the next one: "90s", "10m", "1h30m" or seconds. */
+  pause?: string;
+}
+
+/** What cancelling a running shift does to traffic. */
+export type CancelBehaviour = 'rollback' | 'hold';
+
+export interface ShiftSpec {
+  /** The Spinnaker (Kubernetes) account: the service maps it to a cluster and allowed namespaces. */
+  account: string;
+  namespace: string;
+  virtualService: string;
+  route: RouteSelector;
+  destinations: DestinationSpec[];
+  steps: StepSpec[];
+  /** Remove destinations that the route has but the spec does not list (otherwise that is an error). */
+  pruneUnlisted?: boolean;
+  /** `rollback` (default) restores the weights recorded before the first step; `hold` leaves them. */
+  onCancel?: CancelBehaviour;
+  /**
+   * Idempotency: Orca's `${execution.id}` plus a stage identity the editor writes at save time
+   * (Orca does not substitute `${id}` or `${refId}`). The same pair always names the same shift.
+   */
+  executionId?: string;
+  stageRef?: string;
+}
+
+/** The limits the validator enforces; exported so the Deck editor can say them in its help text. */
+export const LIMITS = {
+  maxDestinations: 10,
+  maxSteps: 50,
+  maxPauseSeconds: 7 * 24 * 3600,
+  maxNameLength: 253,
+  maxIdLength: 128,
+} as const;

@@ -1,0 +1,82 @@
+/**
+ * The status document the service returns (and Orca stores as `webhook.monitor.body`), and the
+ * human progress line built from it. Shared so the Deck execution view reads the same shape.
+ */
+import { formatDuration } from './duration';
+import { NormalizedDestination } from './validate';
+import { RouteSelector } from './spec';
+
+/** Orca's webhook status words (matched case-insensitively by its monitor task). */
+export type ShiftPhase = 'RUNNING' | 'SUCCEEDED' | 'TERMINAL' | 'CANCELED';
+
+export interface StepRecord {
+  /** 1-based, as people count steps. */
+  index: number;
+  weights: number[];
+  pauseSeconds: number;
+  appliedAt?: string;
+  pauseUntil?: string;
+}
+
+export interface ShiftStatus {
+  id: string;
+  status: ShiftPhase;
+  /** One line for people, e.g. "step 2 of 3: release 34, baseline 33, canary 33 (12m left)". */
+  message: string;
+  percentComplete: number;
+  statusUrl: string;
+  cancelUrl: string;
+  account: string;
+  namespace: string;
+  virtualService: string;
+  route: RouteSelector;
+  destinations: NormalizedDestination[];
+  /** 1-based index of the step whose weights are live; 0 before the first step. */
+  currentStep: number;
+  totalSteps: number;
+  /** Weights now in the route, aligned with `destinations`. */
+  currentWeights: number[];
+  /** Weights before the first step (0 for destinations the shift added), aligned with `destinations`. */
+  originalWeights: number[];
+  steps: StepRecord[];
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  failure?: { reason: string; message: string };
+  rollback?: { result: 'restored' | 'held' | 'conflict'; message: string };
+  executionId?: string;
+  stageRef?: string;
+}
+
+export function describeWeights(destinations: Pick<NormalizedDestination, 'label'>[], weights: number[]): string {
+  return destinations.map((d, i) => `${d.label} ${weights[i] ?? 0}`).join(', ');
+}
+
+/** The progress line for a running shift at time `now`. */
+export function describeRunning(
+  destinations: Pick<NormalizedDestination, 'label'>[],
+  step: Pick<StepRecord, 'index' | 'weights' | 'pauseUntil'>,
+  totalSteps: number,
+  now: Date,
+): string {
+  const left = step.pauseUntil ? (Date.parse(step.pauseUntil) - now.getTime()) / 1000 : 0;
+  const wait = left > 0 ? ` (${formatDuration(left)} left)` : '';
+  return `step ${step.index} of ${totalSteps}: ${describeWeights(destinations, step.weights)}${wait}`;
+}
+
+/**
+ * Percent complete, counting each step as applying plus pausing: a step whose weights are live
+ * counts half, and its pause fills the other half as it elapses.
+ */
+export function percentComplete(steps: StepRecord[], now: Date): number {
+  if (steps.length === 0) return 0;
+  let done = 0;
+  for (const step of steps) {
+    if (!step.appliedAt) break;
+    const start = Date.parse(step.appliedAt);
+    const end = step.pauseUntil ? Date.parse(step.pauseUntil) : start;
+    const elapsed = end > start ? Math.min(1, Math.max(0, (now.getTime() - start) / (end - start))) : 1;
+    done += 0.5 + 0.5 * elapsed;
+  }
+  return Math.min(100, Math.floor((done / steps.length) * 100));
+}

@@ -1,0 +1,398 @@
+/**
+ * Validation of a shift spec. One function serves the Deck editor (which shows each problem next
+ * to its field) and the stage service (which answers 422 with all of them), so both always agree.
+ *
+ * The validator takes raw JSON (`unknown`), reports every problem at once, and returns a
+ * normalized spec: weights as integers, pauses in seconds, labels and defaults filled in.
+ */
+import { parseDurationSeconds } from './duration';
+import { destinationKey, defaultLabel } from './destinations';
+import {
+  CancelBehaviour,
+  DestinationSpec,
+  LIMITS,
+  RouteProtocol,
+  RouteSelector,
+  ShiftSpec,
+} from './spec';
+
+/** A problem with one field; `field` is a lodash-style path such as `steps[1].weights[2]`. */
+export interface Problem {
+  field: string;
+  message: string;
+}
+
+export interface NormalizedDestination extends DestinationSpec {
+  label: string;
+}
+
+export interface NormalizedStep {
+  weights: number[];
+  pauseSeconds: number;
+}
+
+export interface NormalizedShiftSpec {
+  account: string;
+  namespace: string;
+  virtualService: string;
+  route: RouteSelector;
+  destinations: NormalizedDestination[];
+  steps: NormalizedStep[];
+  pruneUnlisted: boolean;
+  onCancel: CancelBehaviour;
+  executionId?: string;
+  stageRef?: string;
+}
+
+export type ValidationResult =
+  | { ok: true; spec: NormalizedShiftSpec; problems: [] }
+  | { ok: false; problems: Problem[] };
+
+export interface ValidateOptions {
+  /**
+   * Deck stores SpEL such as `${trigger.parameters.weight}` that Orca evaluates only at run time:
+   * with this flag such values pass; the service (which receives evaluated payloads) leaves it off.
+   */
+  allowExpressions?: boolean;
+}
+
+const KNOWN_FIELDS: ReadonlyArray<keyof ShiftSpec> = [
+  'account',
+  'namespace',
+  'virtualService',
+  'route',
+  'destinations',
+  'steps',
+  'pruneUnlisted',
+  'onCancel',
+  'executionId',
+  'stageRef',
+];
+const ROUTE_FIELDS = ['protocol', 'name', 'index', 'port'];
+const DESTINATION_FIELDS = ['host', 'subset', 'port', 'label'];
+const STEP_FIELDS = ['weights', 'pause'];
+const PROTOCOLS: RouteProtocol[] = ['http', 'tls', 'tcp'];
+const CANCEL_BEHAVIOURS: CancelBehaviour[] = ['rollback', 'hold'];
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SUBSET_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const IDENTIFIER = /^[A-Za-z0-9][-A-Za-z0-9_.:]*$/;
+const EXPRESSION = /\$\{/;
+
+/** True when a value is a SpEL template that Orca evaluates before it calls the service. */
+export function isExpression(value: unknown): value is string {
+  return typeof value === 'string' && EXPRESSION.test(value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Collects problems; each check either returns a clean value or records why not. */
+class Checker {
+  readonly problems: Problem[] = [];
+  constructor(private readonly allowExpressions: boolean) {}
+
+  add(field: string, message: string): void {
+    this.problems.push({ field, message });
+  }
+
+  /** Returns 'expression' when the value is SpEL that Deck may keep; reports it in the service. */
+  private expression(field: string, value: unknown): 'expression' | 'rejected' | undefined {
+    if (!isExpression(value)) return undefined;
+    if (this.allowExpressions) return 'expression';
+    this.add(
+      field,
+      `${field} is "${value}", which looks like a SpEL expression Orca did not evaluate; ` +
+        'check the expression in the pipeline, or send a literal value',
+    );
+    return 'rejected';
+  }
+
+  unknownFields(field: string, value: Record<string, unknown>, known: readonly string[]): void {
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) {
+        const where = field ? `${field}.${key}` : key;
+        this.add(where, `${where} is not a known field: remove it (known fields: ${known.join(', ')})`);
+      }
+    }
+  }
+
+  string(
+    field: string,
+    value: unknown,
+    rule: { required: boolean; pattern?: RegExp; maxLength: number; describe: string },
+  ): string | undefined {
+    if (value === undefined || value === null || value === '') {
+      if (rule.required) this.add(field, `${field} is required: give ${rule.describe}`);
+      return undefined;
+    }
+    if (typeof value !== 'string') {
+      this.add(field, `${field} must be a string: give ${rule.describe}`);
+      return undefined;
+    }
+    const expression = this.expression(field, value);
+    if (expression === 'expression') return value;
+    if (expression === 'rejected') return undefined;
+    if (value.length > rule.maxLength) {
+      this.add(field, `${field} is ${value.length} characters long; shorten it to at most ${rule.maxLength}`);
+      return undefined;
+    }
+    if (rule.pattern && !rule.pattern.test(value)) {
+      this.add(field, `${field} "${value}" is not valid: give ${rule.describe}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  /**
+   * An integer, or a string of digits (Orca's SpEL turns numbers into strings).
+   * Returns NaN for a SpEL expression that Deck keeps, so later arithmetic can skip it.
+   */
+  integer(field: string, value: unknown, min: number, max: number, describe: string): number | undefined {
+    if (value === undefined || value === null || value === '') {
+      this.add(field, `${field} is required: give ${describe}`);
+      return undefined;
+    }
+    const expression = this.expression(field, value);
+    if (expression === 'expression') return Number.NaN;
+    if (expression === 'rejected') return undefined;
+    let number: number | undefined;
+    if (typeof value === 'number' && Number.isInteger(value)) number = value;
+    if (typeof value === 'string' && /^\d+$/.test(value)) number = Number(value);
+    if (number === undefined) {
+      this.add(field, `${field} must be a whole number (got ${JSON.stringify(value)}): give ${describe}`);
+      return undefined;
+    }
+    if (number < min || number > max) {
+      this.add(field, `${field} is ${number}; it must be between ${min} and ${max}`);
+      return undefined;
+    }
+    return number;
+  }
+
+  boolean(field: string, value: unknown, fallback: boolean): boolean {
+    if (value === undefined || value === null || value === '') return fallback;
+    if (typeof value === 'boolean') return value;
+    if (value === 'true' || value === 'false') return value === 'true';
+    if (this.expression(field, value) === 'expression') return fallback;
+    this.add(field, `${field} must be true or false (got ${JSON.stringify(value)})`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], fallback: T): T {
+    if (value === undefined || value === null || value === '') return fallback;
+    if ((allowed as readonly unknown[]).includes(value)) return value as T;
+    if (this.expression(field, value) === 'expression') return fallback;
+    this.add(field, `${field} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+    return fallback;
+  }
+
+  array(field: string, value: unknown, min: number, max: number, describe: string): unknown[] | undefined {
+    if (value === undefined || value === null) {
+      this.add(field, `${field} is required: give ${describe}`);
+      return undefined;
+    }
+    if (!Array.isArray(value)) {
+      this.add(field, `${field} must be a list: give ${describe}`);
+      return undefined;
+    }
+    if (value.length < min) {
+      this.add(field, `${field} is empty: give ${describe}`);
+      return undefined;
+    }
+    if (value.length > max) {
+      this.add(field, `${field} has ${value.length} entries; at most ${max} are allowed`);
+      return undefined;
+    }
+    return value;
+  }
+}
+
+function checkRoute(check: Checker, value: unknown): RouteSelector | undefined {
+  if (!isPlainObject(value)) {
+    check.add('route', 'route is required: give an object such as {"protocol": "http", "name": "primary"}');
+    return undefined;
+  }
+  check.unknownFields('route', value, ROUTE_FIELDS);
+  const protocol = check.oneOf('route.protocol', value.protocol, PROTOCOLS, 'http');
+  const has = (key: string) => value[key] !== undefined && value[key] !== null && value[key] !== '';
+  const route: RouteSelector = { protocol };
+  if (protocol === 'http') {
+    if (has('port')) check.add('route.port', 'route.port applies to TLS and TCP routes only: select an HTTP route by name or index');
+    if (has('name') === has('index')) {
+      check.add('route', 'route must give exactly one of name or index for an HTTP route (prefer the name: it survives reordering)');
+      return undefined;
+    }
+  } else {
+    if (has('name')) check.add('route.name', `Istio ${protocol.toUpperCase()} routes have no name: select the route by port or index`);
+    if (has('port') === has('index')) {
+      check.add('route', `route must give exactly one of port or index for a ${protocol.toUpperCase()} route`);
+      return undefined;
+    }
+  }
+  if (has('name')) {
+    const name = check.string('route.name', value.name, { required: true, maxLength: LIMITS.maxNameLength, describe: 'the name of the HTTP route in the VirtualService' });
+    if (name === undefined) return undefined;
+    route.name = name;
+  }
+  if (has('index')) {
+    const index = check.integer('route.index', value.index, 0, 999, 'the zero-based position of the route');
+    if (index === undefined) return undefined;
+    route.index = index;
+  }
+  if (has('port')) {
+    const port = check.integer('route.port', value.port, 1, 65535, 'the port of one of the route\'s match blocks');
+    if (port === undefined) return undefined;
+    route.port = port;
+  }
+  return route;
+}
+
+function checkDestinations(check: Checker, value: unknown): NormalizedDestination[] | undefined {
+  const list = check.array('destinations', value, 1, LIMITS.maxDestinations, 'the destinations to weigh, e.g. [{"host": "checkout", "subset": "release"}]');
+  if (!list) return undefined;
+  const destinations: NormalizedDestination[] = [];
+  let complete = true;
+  list.forEach((entry, i) => {
+    const field = `destinations[${i}]`;
+    if (!isPlainObject(entry)) {
+      check.add(field, `${field} must be an object with a host and optionally a subset and port`);
+      complete = false;
+      return;
+    }
+    check.unknownFields(field, entry, DESTINATION_FIELDS);
+    const host = check.string(`${field}.host`, entry.host, { required: true, pattern: DNS_SUBDOMAIN, maxLength: LIMITS.maxNameLength, describe: 'a service host name such as checkout or checkout.shop.svc.cluster.local (lower case)' });
+    const subset = check.string(`${field}.subset`, entry.subset, { required: false, pattern: SUBSET_NAME, maxLength: 63, describe: 'a subset name from the DestinationRule, e.g. canary' });
+    const port = entry.port === undefined || entry.port === null || entry.port === ''
+      ? undefined
+      : check.integer(`${field}.port`, entry.port, 1, 65535, 'the service port number');
+    const label = check.string(`${field}.label`, entry.label, { required: false, maxLength: 63, describe: 'a short display name such as canary' });
+    if (host === undefined || (entry.port !== undefined && entry.port !== null && entry.port !== '' && port === undefined)) {
+      complete = false;
+      return;
+    }
+    const destination: NormalizedDestination = { host, label: label ?? '' };
+    if (subset !== undefined) destination.subset = subset;
+    if (port !== undefined && !Number.isNaN(port)) destination.port = port;
+    destination.label = label ?? defaultLabel(destination);
+    destinations.push(destination);
+  });
+  if (!complete) return undefined;
+  const seenKeys = new Map<string, number>();
+  const seenLabels = new Map<string, number>();
+  destinations.forEach((destination, i) => {
+    if (isExpression(destination.host) || isExpression(destination.subset)) return;
+    const key = destinationKey(destination);
+    const first = seenKeys.get(key);
+    if (first !== undefined) {
+      check.add(`destinations[${i}]`, `destinations[${i}] repeats destinations[${first}] (${key}): list each destination once`);
+    } else seenKeys.set(key, i);
+    const firstLabel = seenLabels.get(destination.label);
+    if (firstLabel !== undefined && first === undefined) {
+      check.add(`destinations[${i}].label`, `destinations[${i}] has the same label "${destination.label}" as destinations[${firstLabel}]: give each a distinct label`);
+    } else seenLabels.set(destination.label, i);
+  });
+  return destinations;
+}
+
+function checkSteps(check: Checker, value: unknown, destinationCount: number | undefined): NormalizedStep[] | undefined {
+  const list = check.array('steps', value, 1, LIMITS.maxSteps, 'at least one step, e.g. [{"weights": [80, 10, 10], "pause": "10m"}]');
+  if (!list) return undefined;
+  const steps: NormalizedStep[] = [];
+  let complete = true;
+  list.forEach((entry, i) => {
+    const field = `steps[${i}]`;
+    if (!isPlainObject(entry)) {
+      check.add(field, `${field} must be an object such as {"weights": [80, 10, 10], "pause": "10m"}`);
+      complete = false;
+      return;
+    }
+    check.unknownFields(field, entry, STEP_FIELDS);
+    const weights = check.array(`${field}.weights`, entry.weights, 1, LIMITS.maxDestinations, 'one weight per destination, summing to 100');
+    let pauseSeconds: number | undefined = 0;
+    if (entry.pause !== undefined && entry.pause !== null && entry.pause !== '') {
+      pauseSeconds = checkPause(check, `${field}.pause`, entry.pause);
+    }
+    if (!weights) {
+      complete = false;
+      return;
+    }
+    if (destinationCount !== undefined && weights.length !== destinationCount) {
+      check.add(`${field}.weights`, `${field}.weights has ${weights.length} weights but there are ${destinationCount} destinations: give one weight per destination, in the same order`);
+      complete = false;
+    }
+    const numbers = weights.map((weight, j) => check.integer(`${field}.weights[${j}]`, weight, 0, 100, 'a whole number from 0 to 100'));
+    if (numbers.some((n) => n === undefined) || pauseSeconds === undefined) {
+      complete = false;
+      return;
+    }
+    const definite = numbers as number[];
+    // A SpEL weight (NaN, Deck only) makes the sum unknowable until Orca evaluates it.
+    if (!definite.some(Number.isNaN)) {
+      const sum = definite.reduce((a, b) => a + b, 0);
+      if (sum !== 100) {
+        const fix = sum < 100 ? `add ${100 - sum}` : `remove ${sum - 100}`;
+        check.add(`${field}.weights`, `${field}.weights sum to ${sum}; they must sum to 100 (${fix})`);
+        complete = false;
+        return;
+      }
+    }
+    steps.push({ weights: definite, pauseSeconds });
+  });
+  return complete ? steps : undefined;
+}
+
+function checkPause(check: Checker, field: string, value: unknown): number | undefined {
+  if (isExpression(value)) {
+    return check.string(field, value, { required: false, maxLength: 200, describe: 'a duration' }) === undefined ? undefined : 0;
+  }
+  const seconds = typeof value === 'string' || typeof value === 'number' ? parseDurationSeconds(value) : undefined;
+  if (seconds === undefined) {
+    check.add(field, `${field} ${JSON.stringify(value)} is not a duration: write it like 90s, 10m or 1h30m, or as whole seconds`);
+    return undefined;
+  }
+  if (seconds > LIMITS.maxPauseSeconds) {
+    check.add(field, `${field} is longer than 7 days; shorten it (a long bake belongs in a separate stage)`);
+    return undefined;
+  }
+  return seconds;
+}
+
+export function validateShiftSpec(input: unknown, options: ValidateOptions = {}): ValidationResult {
+  const check = new Checker(options.allowExpressions ?? false);
+  if (!isPlainObject(input)) {
+    check.add('', 'the shift spec must be a JSON object with account, namespace, virtualService, route, destinations and steps');
+    return { ok: false, problems: check.problems };
+  }
+  check.unknownFields('', input, KNOWN_FIELDS);
+  const account = check.string('account', input.account, { required: true, maxLength: LIMITS.maxNameLength, describe: 'the Spinnaker Kubernetes account that owns the cluster' });
+  const namespace = check.string('namespace', input.namespace, { required: true, pattern: DNS_LABEL, maxLength: 63, describe: 'a Kubernetes namespace name (lower case letters, digits and -)' });
+  const virtualService = check.string('virtualService', input.virtualService, { required: true, pattern: DNS_SUBDOMAIN, maxLength: LIMITS.maxNameLength, describe: 'the name of the VirtualService (lower case letters, digits, - and .)' });
+  const route = checkRoute(check, input.route);
+  const destinations = checkDestinations(check, input.destinations);
+  const steps = checkSteps(check, input.steps, destinations?.length);
+  const pruneUnlisted = check.boolean('pruneUnlisted', input.pruneUnlisted, false);
+  const onCancel = check.oneOf('onCancel', input.onCancel, CANCEL_BEHAVIOURS, 'rollback');
+  const executionId = check.string('executionId', input.executionId, { required: false, pattern: IDENTIFIER, maxLength: LIMITS.maxIdLength, describe: "Orca's ${execution.id}" });
+  const stageRef = check.string('stageRef', input.stageRef, { required: false, pattern: IDENTIFIER, maxLength: LIMITS.maxIdLength, describe: "the stage's refId, which the Deck editor writes" });
+  if (executionId !== undefined && stageRef === undefined && !check.problems.some((p) => p.field === 'stageRef')) {
+    check.add('stageRef', 'stageRef is required with executionId: one execution can run several shift stages, so name the stage (the Deck editor writes its refId)');
+  }
+  if (stageRef !== undefined && executionId === undefined && !check.problems.some((p) => p.field === 'executionId')) {
+    check.add('executionId', 'executionId is required with stageRef: in Orca set it to ${execution.id}');
+  }
+  if (check.problems.length > 0 || !account || !namespace || !virtualService || !route || !destinations || !steps) {
+    return { ok: false, problems: check.problems };
+  }
+  const spec: NormalizedShiftSpec = { account, namespace, virtualService, route, destinations, steps, pruneUnlisted, onCancel };
+  if (executionId !== undefined) spec.executionId = executionId;
+  if (stageRef !== undefined) spec.stageRef = stageRef;
+  return { ok: true, spec, problems: [] };
+}
+
+/** "field: message; field: message" for logs and CLI output. */
+export function describeProblems(problems: Problem[]): string {
+  return problems.map((p) => p.message).join('; ');
+}
