@@ -273,11 +273,10 @@ function checkDestinations(check: Checker, value: unknown): NormalizedDestinatio
       complete = false;
       return;
     }
-    const destination: NormalizedDestination = { host, label: label ?? '' };
-    if (subset !== undefined) destination.subset = subset;
-    if (port !== undefined && !Number.isNaN(port)) destination.port = port;
-    destination.label = label ?? defaultLabel(destination);
-    destinations.push(destination);
+    const identity: DestinationSpec = { host };
+    if (subset !== undefined) identity.subset = subset;
+    if (port !== undefined && !Number.isNaN(port)) identity.port = port;
+    destinations.push({ ...identity, label: label ?? defaultLabel(identity) });
   });
   if (!complete) return undefined;
   const seenKeys = new Map<string, number>();

@@ -1,0 +1,1 @@
+// placeholder; the deck-plugin owner replaces this

@@ -1,0 +1,139 @@
+import { validateShiftSpec } from './validate';
+
+/** The README's example: release/baseline/canary subsets, 80/10/10 -> 34/33/33 -> 100/0/0. */
+export function exampleSpec(): Record<string, unknown> {
+  return {
+    account: 'prod',
+    namespace: 'shop',
+    virtualService: 'checkout',
+    route: { protocol: 'http', name: 'primary' },
+    destinations: [
+      { host: 'checkout', subset: 'release' },
+      { host: 'checkout', subset: 'baseline' },
+      { host: 'checkout', subset: 'canary' },
+    ],
+    steps: [
+      { weights: [80, 10, 10], pause: '10m' },
+      { weights: [34, 33, 33], pause: '20m' },
+      { weights: [100, 0, 0] },
+    ],
+    executionId: '01HXYZEXEC',
+    stageRef: '3',
+  };
+}
+
+function withChange(change: (spec: Record<string, any>) => void): Record<string, unknown> {
+  const spec = exampleSpec() as Record<string, any>;
+  change(spec);
+  return spec;
+}
+
+describe('validateShiftSpec', () => {
+  it('accepts the example and normalizes it', () => {
+    const result = validateShiftSpec(exampleSpec());
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.spec.destinations.map((d) => d.label)).toEqual(['release', 'baseline', 'canary']);
+    expect(result.spec.steps.map((s) => s.pauseSeconds)).toEqual([600, 1200, 0]);
+    expect(result.spec.onCancel).toBe('rollback');
+    expect(result.spec.pruneUnlisted).toBe(false);
+  });
+
+  it('accepts weights, ports and indexes that SpEL turned into strings of digits', () => {
+    const result = validateShiftSpec(withChange((s) => {
+      s.steps[0].weights = ['80', '10', '10'];
+      s.steps[0].pause = '600';
+      s.route = { protocol: 'tcp', port: '5432' };
+      s.pruneUnlisted = 'true';
+    }));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.spec.steps[0]).toEqual({ weights: [80, 10, 10], pauseSeconds: 600 });
+    expect(result.spec.route).toEqual({ protocol: 'tcp', port: 5432 });
+    expect(result.spec.pruneUnlisted).toBe(true);
+  });
+
+  it('defaults the protocol to http and labels hosts by their first DNS label', () => {
+    const result = validateShiftSpec(withChange((s) => {
+      s.route = { name: 'primary' };
+      s.destinations = [{ host: 'payments-release.payments.svc.cluster.local', port: 8000 }, { host: 'payments-canary.payments.svc.cluster.local', port: 8000 }];
+      s.steps = [{ weights: [90, 10] }];
+    }));
+    expect(result.ok && result.spec.route.protocol).toBe('http');
+    expect(result.ok && result.spec.destinations.map((d) => d.label)).toEqual(['payments-release', 'payments-canary']);
+  });
+
+  it('reports every problem at once, each naming its field', () => {
+    const result = validateShiftSpec({ namespace: 'Shop!', route: {}, destinations: [], steps: [{ weights: [50] }] });
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => p.field)).toEqual(expect.arrayContaining(['account', 'virtualService', 'namespace', 'route', 'destinations']));
+    for (const problem of result.problems) expect(problem.message).toContain(problem.field);
+  });
+
+  it('lets Deck keep SpEL expressions but makes the service reject unevaluated ones', () => {
+    const spec = withChange((s) => {
+      s.namespace = '${trigger.parameters.namespace}';
+      s.steps[0].weights = ['${trigger.parameters.release}', 10, 10];
+    });
+    expect(validateShiftSpec(spec, { allowExpressions: true }).ok).toBe(true);
+    const rejected = validateShiftSpec(spec);
+    expect(rejected.problems.map((p) => p.field)).toEqual(['namespace', 'steps[0].weights[0]']);
+    expect(rejected.problems[0].message).toMatch(/SpEL expression Orca did not evaluate/);
+  });
+
+  // Each invalid spec: the field that must be named and words the message must contain.
+  const invalid: Array<[string, unknown, string, RegExp]> = [
+    ['not an object', [1, 2], '', /must be a JSON object/],
+    ['null body', null, '', /must be a JSON object/],
+    ['missing account', withChange((s) => delete s.account), 'account', /account is required/],
+    ['account not a string', withChange((s) => { s.account = 7; }), 'account', /must be a string/],
+    ['namespace with capitals', withChange((s) => { s.namespace = 'Shop'; }), 'namespace', /not valid: give a Kubernetes namespace name/],
+    ['namespace too long', withChange((s) => { s.namespace = 'a'.repeat(64); }), 'namespace', /at most 63/],
+    ['virtualService with a slash', withChange((s) => { s.virtualService = 'shop/checkout'; }), 'virtualService', /not valid/],
+    ['missing route', withChange((s) => delete s.route), 'route', /route is required/],
+    ['route with both name and index', withChange((s) => { s.route = { name: 'primary', index: 0 }; }), 'route', /exactly one of name or index/],
+    ['http route by port', withChange((s) => { s.route = { protocol: 'http', port: 80 }; }), 'route.port', /TLS and TCP routes only/],
+    ['tcp route by name', withChange((s) => { s.route = { protocol: 'tcp', name: 'db', port: 5432 }; }), 'route.name', /have no name/],
+    ['unknown protocol', withChange((s) => { s.route = { protocol: 'grpc', name: 'x' }; }), 'route.protocol', /one of http, tls, tcp/],
+    ['negative route index', withChange((s) => { s.route = { index: -1 }; }), 'route.index', /between 0 and 999/],
+    ['port out of range', withChange((s) => { s.route = { protocol: 'tls', port: 70000 }; }), 'route.port', /between 1 and 65535/],
+    ['destinations not a list', withChange((s) => { s.destinations = { host: 'x' }; }), 'destinations', /must be a list/],
+    ['no destinations', withChange((s) => { s.destinations = []; }), 'destinations', /is empty/],
+    ['too many destinations', withChange((s) => { s.destinations = Array.from({ length: 11 }, (_, i) => ({ host: `h${i}` })); }), 'destinations', /at most 10/],
+    ['destination without host', withChange((s) => { delete s.destinations[1].host; }), 'destinations[1].host', /host is required/],
+    ['destination host with capitals', withChange((s) => { s.destinations[0].host = 'Checkout'; }), 'destinations[0].host', /lower case/],
+    ['destination port zero', withChange((s) => { s.destinations[2].port = 0; }), 'destinations[2].port', /between 1 and 65535/],
+    ['destination subset with spaces', withChange((s) => { s.destinations[2].subset = 'can ary'; }), 'destinations[2].subset', /subset name/],
+    ['duplicate destination', withChange((s) => { s.destinations[2] = { host: 'checkout', subset: 'release' }; }), 'destinations[2]', /repeats destinations\[0\]/],
+    ['duplicate label', withChange((s) => { s.destinations[2].label = 'release'; }), 'destinations[2].label', /same label/],
+    ['unknown destination field', withChange((s) => { s.destinations[0].weight = 80; }), 'destinations[0].weight', /not a known field/],
+    ['missing steps', withChange((s) => delete s.steps), 'steps', /steps is required/],
+    ['empty steps', withChange((s) => { s.steps = []; }), 'steps', /is empty/],
+    ['weights not summing to 100', withChange((s) => { s.steps[1].weights = [34, 33, 32]; }), 'steps[1].weights', /sum to 99; they must sum to 100 \(add 1\)/],
+    ['weights over 100 in total', withChange((s) => { s.steps[0].weights = [90, 10, 10]; }), 'steps[0].weights', /sum to 110.*remove 10/],
+    ['weight above 100', withChange((s) => { s.steps[2].weights = [101, 0, -1]; }), 'steps[2].weights[0]', /between 0 and 100/],
+    ['fractional weight', withChange((s) => { s.steps[0].weights = [80.5, 9.5, 10]; }), 'steps[0].weights[0]', /whole number/],
+    ['weight as words', withChange((s) => { s.steps[0].weights = ['eighty', 10, 10]; }), 'steps[0].weights[0]', /whole number \(got "eighty"\)/],
+    ['weight as decimal string', withChange((s) => { s.steps[0].weights = ['80.0', 10, 10]; }), 'steps[0].weights[0]', /whole number/],
+    ['wrong number of weights', withChange((s) => { s.steps[1].weights = [50, 50]; }), 'steps[1].weights', /has 2 weights but there are 3 destinations/],
+    ['step without weights', withChange((s) => { s.steps[1] = { pause: '1m' }; }), 'steps[1].weights', /weights is required/],
+    ['bad pause', withChange((s) => { s.steps[0].pause = 'ten minutes'; }), 'steps[0].pause', /not a duration: write it like 90s, 10m or 1h30m/],
+    ['pause too long', withChange((s) => { s.steps[0].pause = '200h'; }), 'steps[0].pause', /longer than 7 days/],
+    ['negative pause', withChange((s) => { s.steps[0].pause = -5; }), 'steps[0].pause', /not a duration/],
+    ['unknown top-level field', withChange((s) => { s.destination = []; }), 'destination', /not a known field: remove it/],
+    ['bad onCancel', withChange((s) => { s.onCancel = 'undo'; }), 'onCancel', /one of rollback, hold/],
+    ['bad pruneUnlisted', withChange((s) => { s.pruneUnlisted = 'yes'; }), 'pruneUnlisted', /true or false/],
+    ['executionId without stageRef', withChange((s) => delete s.stageRef), 'stageRef', /stageRef is required with executionId/],
+    ['stageRef without executionId', withChange((s) => delete s.executionId), 'executionId', /executionId is required with stageRef/],
+    ['unevaluated executionId', withChange((s) => { s.executionId = '${execution.id}'; }), 'executionId', /SpEL expression Orca did not evaluate/],
+    ['literal ${id} from Orca', withChange((s) => { s.stageRef = '${id}'; }), 'stageRef', /SpEL expression Orca did not evaluate/],
+  ];
+
+  it.each(invalid)('rejects %s', (_name, input, field, message) => {
+    const result = validateShiftSpec(input);
+    expect(result.ok).toBe(false);
+    const problem = result.problems.find((p) => p.field === field);
+    expect(problem).toBeDefined();
+    expect(problem?.message).toMatch(message);
+  });
+});

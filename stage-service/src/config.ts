@@ -1,0 +1,184 @@
+/**
+ * Service configuration: where to listen, the external URL Orca reaches us at, the API tokens
+ * (each limited to some accounts), and the Spinnaker accounts (each a cluster plus the namespaces
+ * it may touch). Loaded from a YAML or JSON file; without one the service runs on the embedded
+ * store so `npm start` works on a laptop with nothing else.
+ */
+import { readFileSync } from 'fs';
+import * as yaml from 'js-yaml';
+
+export interface TokenConfig {
+  name: string;
+  /** Hex SHA-256 of the token: the config file then holds no secret. */
+  sha256: string;
+  /** Account names this token may use; ["*"] for all. */
+  accounts: string[];
+}
+
+export type AccountBackend =
+  | { kind: 'kubeconfig'; kubeconfig?: string; context?: string }
+  | { kind: 'in-cluster' }
+  | { kind: 'embedded' };
+
+export interface AccountConfig {
+  name: string;
+  backend: AccountBackend;
+  namespaces: string[];
+}
+
+export interface ServiceConfig {
+  host: string;
+  port: number;
+  /** Absolute base URL for the Location and status URLs (Orca cannot follow relative ones). */
+  externalBaseUrl: string;
+  bodyLimitBytes: number;
+  tokens: TokenConfig[];
+  accounts: AccountConfig[];
+  /** True when running on the embedded example store. */
+  embedded: boolean;
+}
+
+export class ConfigError extends Error {}
+
+type Raw = Record<string, unknown>;
+
+function isObject(value: unknown): value is Raw {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requireString(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(`${field} must be a non-empty string`);
+  return value;
+}
+
+function stringList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string' && v !== '')) {
+    throw new ConfigError(`${field} must be a non-empty list of names`);
+  }
+  return value as string[];
+}
+
+/**
+ * A token's hash, from exactly one of: sha256 (preferred), fromEnv (the variable holding the
+ * token) or fromFile (a mounted secret). Plain tokens never appear in the file itself.
+ */
+function tokenHash(raw: Raw, field: string, env: NodeJS.ProcessEnv, hash: (token: string) => string): string {
+  const sources = ['sha256', 'fromEnv', 'fromFile'].filter((k) => raw[k] !== undefined);
+  if (sources.length !== 1) throw new ConfigError(`${field} must set exactly one of sha256, fromEnv or fromFile`);
+  if (raw.sha256 !== undefined) {
+    const value = requireString(raw.sha256, `${field}.sha256`).toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(value)) throw new ConfigError(`${field}.sha256 must be 64 hex characters (sha256sum of the token)`);
+    return value;
+  }
+  if (raw.fromEnv !== undefined) {
+    const variable = requireString(raw.fromEnv, `${field}.fromEnv`);
+    const token = env[variable];
+    if (!token) throw new ConfigError(`${field}.fromEnv names ${variable}, which is not set`);
+    return hash(token);
+  }
+  const path = requireString(raw.fromFile, `${field}.fromFile`);
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`${field}.fromFile: cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (!token) throw new ConfigError(`${field}.fromFile: ${path} is empty`);
+  return hash(token);
+}
+
+function parseAccount(raw: unknown, i: number): AccountConfig {
+  const field = `accounts[${i}]`;
+  if (!isObject(raw)) throw new ConfigError(`${field} must be an object`);
+  const name = requireString(raw.name, `${field}.name`);
+  const namespaces = stringList(raw.namespaces, `${field}.namespaces`);
+  if (namespaces.includes('*')) {
+    throw new ConfigError(`${field}.namespaces: list the namespaces explicitly ("*" would need cluster-wide permissions)`);
+  }
+  let backend: AccountBackend;
+  if (raw.inCluster === true) {
+    if (raw.kubeconfig !== undefined || raw.context !== undefined) throw new ConfigError(`${field}: inCluster excludes kubeconfig and context`);
+    backend = { kind: 'in-cluster' };
+  } else if (raw.embedded === true) {
+    backend = { kind: 'embedded' };
+  } else {
+    backend = { kind: 'kubeconfig' };
+    if (raw.kubeconfig !== undefined) backend.kubeconfig = requireString(raw.kubeconfig, `${field}.kubeconfig`);
+    if (raw.context !== undefined) backend.context = requireString(raw.context, `${field}.context`);
+  }
+  return { name, backend, namespaces };
+}
+
+export function parseConfig(input: unknown, env: NodeJS.ProcessEnv, hash: (token: string) => string): ServiceConfig {
+  if (!isObject(input)) throw new ConfigError('the configuration must be an object with server, auth and accounts');
+  const server = isObject(input.server) ? input.server : {};
+  const port = server.port === undefined ? 8080 : Number(server.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('server.port must be a port number');
+  const externalBaseUrl = requireString(server.externalBaseUrl, 'server.externalBaseUrl').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(externalBaseUrl)) {
+    throw new ConfigError('server.externalBaseUrl must be an absolute http(s) URL: Orca stores the Location header verbatim and cannot follow a relative one');
+  }
+  const auth = isObject(input.auth) ? input.auth : {};
+  if (!Array.isArray(auth.tokens) || auth.tokens.length === 0) throw new ConfigError('auth.tokens must list at least one token: every API call is authenticated');
+  const tokens = auth.tokens.map((raw, i) => {
+    const field = `auth.tokens[${i}]`;
+    if (!isObject(raw)) throw new ConfigError(`${field} must be an object`);
+    return { name: requireString(raw.name, `${field}.name`), sha256: tokenHash(raw, field, env, hash), accounts: stringList(raw.accounts, `${field}.accounts`) };
+  });
+  if (!Array.isArray(input.accounts) || input.accounts.length === 0) throw new ConfigError('accounts must list at least one account');
+  const accounts = input.accounts.map(parseAccount);
+  const names = new Set<string>();
+  for (const account of accounts) {
+    if (names.has(account.name)) throw new ConfigError(`accounts: ${account.name} is listed twice`);
+    names.add(account.name);
+  }
+  return {
+    host: server.host === undefined ? '0.0.0.0' : requireString(server.host, 'server.host'),
+    port,
+    externalBaseUrl,
+    bodyLimitBytes: server.bodyLimitBytes === undefined ? 64 * 1024 : Number(server.bodyLimitBytes),
+    tokens,
+    accounts,
+    embedded: accounts.every((a) => a.backend.kind === 'embedded'),
+  };
+}
+
+export const EMBEDDED_DEV_TOKEN = 'local-dev-token';
+
+/**
+ * The configuration when no file is given: the embedded store, loopback only, and a development
+ * token (SHIFT_API_TOKEN overrides it). Meant for trying the service, never for production.
+ */
+export function embeddedConfig(env: NodeJS.ProcessEnv, hash: (token: string) => string): ServiceConfig {
+  const port = env.PORT ? Number(env.PORT) : 8080;
+  return {
+    host: '127.0.0.1',
+    port,
+    externalBaseUrl: env.EXTERNAL_BASE_URL ?? `http://127.0.0.1:${port}`,
+    bodyLimitBytes: 64 * 1024,
+    tokens: [{ name: 'local-dev', sha256: hash(env.SHIFT_API_TOKEN ?? EMBEDDED_DEV_TOKEN), accounts: ['*'] }],
+    accounts: [{ name: 'local', backend: { kind: 'embedded' }, namespaces: ['shop', 'payments'] }],
+    embedded: true,
+  };
+}
+
+/** The configuration named by TRAFFIC_SHIFT_CONFIG, or the embedded default when it is unset. */
+export function loadConfig(env: NodeJS.ProcessEnv, hash: (token: string) => string): ServiceConfig {
+  const path = env.TRAFFIC_SHIFT_CONFIG;
+  if (!path) return embeddedConfig(env, hash);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read TRAFFIC_SHIFT_CONFIG ${path}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = yaml.load(text);
+  } catch (error) {
+    throw new ConfigError(`${path} is not valid YAML/JSON: ${(error as Error).message}`);
+  }
+  const config = parseConfig(parsed, env, hash);
+  if (env.PORT) config.port = Number(env.PORT);
+  return config;
+}

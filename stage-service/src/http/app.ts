@@ -1,0 +1,207 @@
+/**
+ * The HTTP API Orca's webhook stage calls. Thin: parse, authenticate, authorize, hand the spec
+ * to the engine, and turn results and errors into JSON with the right status codes.
+ */
+import express, { NextFunction, Request, Response } from 'express';
+import { validateShiftSpec } from '@istio-shift/core';
+import { AccountRegistry } from '../accounts';
+import { Principal, TokenAuthenticator, mayUseAccount } from '../auth';
+import { ShiftEngine, ShiftRef } from '../engine/engine';
+import { ShiftError, ShiftErrorKind } from '../engine/errors';
+import { ShiftRecord } from '../engine/record';
+import { StepScheduler } from '../engine/scheduler';
+import { toStatus } from '../engine/view';
+import { KubernetesApiError, NotFoundError } from '../kube/types';
+import { Logger } from '../logger';
+import { ServiceMetrics } from '../metrics';
+import { openApiDocument } from './openapi';
+
+export interface AppDependencies {
+  engine: ShiftEngine;
+  scheduler: StepScheduler;
+  accounts: AccountRegistry;
+  authenticator: TokenAuthenticator;
+  metrics: ServiceMetrics;
+  logger: Logger;
+  externalBaseUrl: string;
+  bodyLimitBytes: number;
+  isReady: () => boolean;
+}
+
+const STATUS_BY_KIND: Record<ShiftErrorKind, number> = { invalid: 422, 'not-found': 404, conflict: 409, forbidden: 403, unavailable: 503 };
+
+/** A client-facing error: status, a stable code and a message that says what to do. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems: Array<{ field: string; message: string }> = [],
+  ) {
+    super(message);
+  }
+}
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+
+export function createApp(deps: AppDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const shiftPath = (ref: ShiftRef) =>
+    `/v1/shifts/${[ref.account, ref.namespace, ref.virtualService, ref.id].map(encodeURIComponent).join('/')}`;
+  const urlsFor = (ref: ShiftRef) => ({
+    statusUrl: `${deps.externalBaseUrl}${shiftPath(ref)}`,
+    cancelUrl: `${deps.externalBaseUrl}${shiftPath(ref)}/cancel`,
+  });
+  const refOf = (record: ShiftRecord): ShiftRef => ({ account: record.spec.account, namespace: record.spec.namespace, virtualService: record.spec.virtualService, id: record.id });
+  const sendStatus = (res: Response, code: number, record: ShiftRecord) => {
+    const ref = refOf(record);
+    res.status(code).type('application/json').send(JSON.stringify(toStatus(record, urlsFor(ref), new Date())));
+  };
+
+  /** Wraps a handler: counts the request and sends errors through the error middleware. */
+  const route = (name: string, handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
+    res.on('finish', () => deps.metrics.requests.inc({ route: name, code: String(res.statusCode) }));
+    try {
+      await handler(req, res);
+    } catch (error) {
+      next(error);
+    }
+  };
+
+  const principalOf = (res: Response) => res.locals.principal as Principal;
+
+  /** Account and namespace checks shared by every shift endpoint, before any cluster call. */
+  const authorize = (principal: Principal, account: string, namespace: string) => {
+    if (!mayUseAccount(principal, account)) {
+      throw new HttpError(403, 'forbidden', `token "${principal.name}" may not use account "${account}"`);
+    }
+    deps.accounts.checkNamespace(account, namespace);
+  };
+
+  // Health probes are the only unauthenticated endpoints.
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = deps.isReady();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'starting' });
+  });
+
+  app.use((req, res, next) => {
+    const principal = deps.authenticator.authenticate(req.get('authorization'));
+    if (!principal) {
+      res.set('WWW-Authenticate', 'Bearer realm="istio-traffic-shift"');
+      next(new HttpError(401, 'unauthenticated', 'missing or invalid bearer token: send "Authorization: Bearer <token>"'));
+      return;
+    }
+    res.locals.principal = principal;
+    next();
+  });
+
+  // Orca sends application/json (set in customHeaders), but a preconfigured string payload
+  // arrives as text/plain: read any body as text and parse it ourselves for clear errors.
+  app.use(express.text({ type: () => true, limit: deps.bodyLimitBytes }));
+
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument(deps.externalBaseUrl));
+  });
+
+  app.get('/metrics', route('metrics', async (_req, res) => {
+    deps.metrics.scheduled.set(deps.scheduler.size);
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  }));
+
+  app.post('/v1/shifts', route('create', async (req, res) => {
+    const body = parseJsonBody(req);
+    const result = validateShiftSpec(body);
+    if (!result.ok) {
+      throw new HttpError(422, 'invalid_spec', `the shift spec has ${result.problems.length} problem(s): ${result.problems.map((p) => p.message).join('; ')}`, result.problems);
+    }
+    const spec = result.spec;
+    authorize(principalOf(res), spec.account, spec.namespace);
+    const { record, created } = await deps.engine.create(spec);
+    const ref = refOf(record);
+    deps.scheduler.track(ref, record);
+    if (created) {
+      deps.metrics.shiftsStarted.inc();
+      deps.logger.info('shift started', { shift: record.id, account: spec.account, virtualService: `${spec.namespace}/${spec.virtualService}`, executionId: spec.executionId, stageRef: spec.stageRef, principal: principalOf(res).name });
+    }
+    res.location(urlsFor(ref).statusUrl);
+    sendStatus(res, created ? 202 : 200, record);
+  }));
+
+  const refFromPath = (req: Request, res: Response): ShiftRef => {
+    const ref = { account: String(req.params.account), namespace: String(req.params.namespace), virtualService: String(req.params.virtualService), id: String(req.params.id) };
+    authorize(principalOf(res), ref.account, ref.namespace);
+    return ref;
+  };
+
+  app.get('/v1/shifts/:account/:namespace/:virtualService/:id', route('status', async (req, res) => {
+    const ref = refFromPath(req, res);
+    // Every poll also advances the shift, so progress never depends on this replica's timers.
+    const record = await deps.engine.advance(ref);
+    if (!record) throw new HttpError(404, 'not_found', `no shift ${ref.id} on VirtualService ${ref.namespace}/${ref.virtualService} in account ${ref.account} (the VirtualService or its shift record is gone)`);
+    deps.scheduler.track(ref, record);
+    sendStatus(res, 200, record);
+  }));
+
+  app.post('/v1/shifts/:account/:namespace/:virtualService/:id/cancel', route('cancel', async (req, res) => {
+    const ref = refFromPath(req, res);
+    const record = await deps.engine.cancel(ref);
+    if (!record) {
+      // Orca calls cancel after any TERMINAL outcome, even a rejected create: nothing to do is fine.
+      res.status(200).json({ id: ref.id, status: 'NOT_FOUND', message: 'no such shift: nothing to cancel' });
+      return;
+    }
+    deps.scheduler.track(ref, record);
+    if (record.phase === 'CANCELED') deps.logger.info('shift cancelled', { shift: record.id, rollback: record.rollback?.result });
+    sendStatus(res, 200, record);
+  }));
+
+  app.use((_req, _res, next) => {
+    next(new HttpError(404, 'not_found', 'no such endpoint: see /openapi.json'));
+  });
+
+  // Errors become JSON with a message for people; stack traces only go to our own log.
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    void _next;
+    const http = toHttpError(error);
+    if (http.status >= 500) deps.logger.error('request failed', { method: req.method, path: req.path, status: http.status, error: (error as Error)?.stack ?? String(error) });
+    res.status(http.status).type('application/json').send(JSON.stringify({
+      error: { status: http.status, code: http.code, message: http.message, ...(http.problems.length ? { problems: http.problems } : {}) },
+    }));
+  });
+
+  return app;
+}
+
+function parseJsonBody(req: Request): unknown {
+  const text = typeof req.body === 'string' ? req.body : '';
+  if (text.trim() === '') throw new HttpError(400, 'empty_body', 'the request body is empty: send the shift spec as JSON with Content-Type: application/json');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, 'invalid_json', `the request body is not valid JSON (${(error as Error).message}): send the shift spec as a JSON object`);
+  }
+}
+
+function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof ShiftError) return new HttpError(STATUS_BY_KIND[error.kind], error.kind.replace('-', '_'), error.message, error.problems);
+  if (error instanceof KubernetesApiError) {
+    // Missing RBAC will not fix itself: a 4xx ends Orca's stage at once instead of retrying.
+    if (error.status === 403 || error.status === 401) {
+      return new HttpError(403, 'kubernetes_forbidden', `${error.message} (the service's own Kubernetes credentials lack permission: see docs/deploy.md for the Role it needs)`);
+    }
+    return new HttpError(503, 'kubernetes_unavailable', `${error.message}; retry shortly`);
+  }
+  if (error instanceof NotFoundError) return new HttpError(404, 'not_found', error.message);
+  const typed = error as { type?: string; status?: number; message?: string };
+  if (typed?.type === 'entity.too.large') return new HttpError(413, 'body_too_large', 'the request body is too large: a shift spec is a few kilobytes at most');
+  if (typed?.type === 'encoding.unsupported' || typed?.type === 'charset.unsupported') return new HttpError(415, 'unsupported_encoding', 'send the body as UTF-8 JSON');
+  if (typeof typed?.status === 'number' && typed.status >= 400 && typed.status < 500) return new HttpError(typed.status, 'bad_request', 'the request could not be read: send the shift spec as JSON');
+  return new HttpError(500, 'internal_error', 'internal error: the details are in the service log');
+}

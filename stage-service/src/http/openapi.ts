@@ -1,0 +1,80 @@
+/** The OpenAPI 3 document the service serves at /openapi.json. */
+export function openApiDocument(baseUrl: string): Record<string, unknown> {
+  const error = { $ref: '#/components/responses/Error' };
+  const shiftParams = ['account', 'namespace', 'virtualService', 'id'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+  const status = { description: 'The shift', content: { 'application/json': { schema: { $ref: '#/components/schemas/ShiftStatus' } } } };
+  return {
+    openapi: '3.0.3',
+    info: { title: 'Istio Traffic Shift stage service', version: '0.1.0', description: 'Shifts Istio VirtualService route weights in steps; called by Spinnaker Orca webhook stages.' },
+    servers: [{ url: baseUrl }],
+    security: [{ bearer: [] }],
+    paths: {
+      '/v1/shifts': {
+        post: {
+          summary: 'Start a shift (idempotent for the same executionId and stageRef)',
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ShiftSpec' } } } },
+          responses: {
+            '202': { ...status, description: 'Started; Location holds the absolute status URL', headers: { Location: { schema: { type: 'string', format: 'uri' } } } },
+            '200': { ...status, description: 'A retried create: the existing shift' },
+            '400': error, '401': error, '403': error, '404': error, '409': error, '413': error, '422': error, '503': error,
+          },
+        },
+      },
+      '/v1/shifts/{account}/{namespace}/{virtualService}/{id}': {
+        get: { summary: 'Status of a shift (also advances it when a pause has ended)', parameters: shiftParams, responses: { '200': status, '401': error, '403': error, '404': error, '503': error } },
+      },
+      '/v1/shifts/{account}/{namespace}/{virtualService}/{id}/cancel': {
+        post: { summary: 'Cancel a shift: restores the weights from before the first step (or holds). Idempotent; a no-op for ended or unknown shifts.', parameters: shiftParams, responses: { '200': status, '401': error, '403': error, '503': error } },
+      },
+      '/healthz': { get: { summary: 'Liveness (no authentication)', security: [], responses: { '200': { description: 'alive' } } } },
+      '/readyz': { get: { summary: 'Readiness (no authentication)', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'starting or stopping' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' }, '401': error } } },
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      responses: {
+        Error: {
+          description: 'An error; message says what to fix, problems lists each invalid field',
+          content: { 'application/json': { schema: { type: 'object', properties: { error: { type: 'object', properties: { status: { type: 'integer' }, code: { type: 'string' }, message: { type: 'string' }, problems: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } } } } } } },
+        },
+      },
+      schemas: {
+        ShiftSpec: {
+          type: 'object',
+          required: ['account', 'namespace', 'virtualService', 'route', 'destinations', 'steps'],
+          additionalProperties: false,
+          properties: {
+            account: { type: 'string' },
+            namespace: { type: 'string' },
+            virtualService: { type: 'string' },
+            route: { type: 'object', properties: { protocol: { type: 'string', enum: ['http', 'tls', 'tcp'] }, name: { type: 'string' }, index: { type: 'integer' }, port: { type: 'integer' } } },
+            destinations: { type: 'array', minItems: 1, maxItems: 10, items: { type: 'object', required: ['host'], properties: { host: { type: 'string' }, subset: { type: 'string' }, port: { type: 'integer' }, label: { type: 'string' } } } },
+            steps: { type: 'array', minItems: 1, items: { type: 'object', required: ['weights'], properties: { weights: { type: 'array', items: { oneOf: [{ type: 'integer', minimum: 0, maximum: 100 }, { type: 'string', pattern: '^[0-9]+$' }] } }, pause: { type: 'string', example: '10m' } } } },
+            pruneUnlisted: { type: 'boolean', default: false },
+            onCancel: { type: 'string', enum: ['rollback', 'hold'], default: 'rollback' },
+            executionId: { type: 'string', description: "Orca's ${execution.id}" },
+            stageRef: { type: 'string', description: 'the stage identity the Deck editor writes' },
+          },
+        },
+        ShiftStatus: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            status: { type: 'string', enum: ['RUNNING', 'SUCCEEDED', 'TERMINAL', 'CANCELED'] },
+            message: { type: 'string' },
+            percentComplete: { type: 'integer' },
+            statusUrl: { type: 'string', format: 'uri' },
+            cancelUrl: { type: 'string', format: 'uri' },
+            currentStep: { type: 'integer' },
+            totalSteps: { type: 'integer' },
+            currentWeights: { type: 'array', items: { type: 'integer' } },
+            originalWeights: { type: 'array', items: { type: 'integer' } },
+            steps: { type: 'array', items: { type: 'object' } },
+            failure: { type: 'object', properties: { reason: { type: 'string' }, message: { type: 'string' } } },
+            rollback: { type: 'object', properties: { result: { type: 'string', enum: ['restored', 'held', 'conflict'] }, message: { type: 'string' } } },
+          },
+        },
+      },
+    },
+  };
+}

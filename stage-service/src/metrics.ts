@@ -1,0 +1,21 @@
+/** Prometheus metrics: shifts by outcome, step latency, Kubernetes API errors. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly shiftsStarted = new Counter({ name: 'traffic_shift_shifts_started_total', help: 'Shifts started (retried creates not counted).', registers: [this.registry] });
+  readonly shiftsEnded = new Counter({ name: 'traffic_shift_shifts_total', help: 'Shifts that ended, by outcome.', labelNames: ['outcome'], registers: [this.registry] });
+  readonly stepLatency = new Histogram({
+    name: 'traffic_shift_step_apply_seconds',
+    help: 'Time for the API server to accept the patch that applies a step.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly kubernetesErrors = new Counter({ name: 'traffic_shift_kubernetes_api_errors_total', help: 'Failed Kubernetes API calls, by operation and HTTP status.', labelNames: ['operation', 'code'], registers: [this.registry] });
+  readonly requests = new Counter({ name: 'traffic_shift_http_requests_total', help: 'API requests by route and status code.', labelNames: ['route', 'code'], registers: [this.registry] });
+  readonly scheduled = new Gauge({ name: 'traffic_shift_shifts_scheduled', help: 'Running shifts this replica has a timer for.', registers: [this.registry] });
+
+  constructor(withProcessMetrics = true) {
+    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Assembles the service from a configuration: accounts, engine, scheduler, HTTP app. Used by
+ * main.ts and by tests, which start real instances (and restart them) the same way.
+ */
+import { Server } from 'http';
+import { AddressInfo } from 'net';
+import { AccountRegistry } from './accounts';
+import { TokenAuthenticator } from './auth';
+import { ServiceConfig } from './config';
+import { ShiftEngine } from './engine/engine';
+import { StepScheduler } from './engine/scheduler';
+import { createApp } from './http/app';
+import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
+import { exampleVirtualServices } from './kube/seed';
+import { Logger, createLogger } from './logger';
+import { ServiceMetrics } from './metrics';
+
+export interface ServiceOptions {
+  logger?: Logger;
+  /** The embedded store to use (tests share one across restarts); a seeded one by default. */
+  embeddedStore?: EmbeddedVirtualServiceApi;
+  processMetrics?: boolean;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  engine: ShiftEngine;
+  scheduler: StepScheduler;
+  metrics: ServiceMetrics;
+  /** Stops timers and the listener; in-flight requests finish, shifts stay in the cluster. */
+  stop(): Promise<void>;
+}
+
+export async function startService(config: ServiceConfig, options: ServiceOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger();
+  const metrics = new ServiceMetrics(options.processMetrics ?? true);
+  let store = options.embeddedStore;
+  const embeddedStore = () => (store ??= new EmbeddedVirtualServiceApi(exampleVirtualServices()));
+  const accounts = new AccountRegistry(config.accounts, embeddedStore, (operation, status) =>
+    metrics.kubernetesErrors.inc({ operation, code: status === undefined ? 'network' : String(status) }),
+  );
+  const engine = new ShiftEngine({
+    apiFor: (account) => accounts.apiFor(account),
+    observer: {
+      stepApplied: (seconds) => metrics.stepLatency.observe(seconds),
+      shiftEnded: (record) => {
+        metrics.shiftsEnded.inc({ outcome: record.phase });
+        logger.info('shift ended', { shift: record.id, outcome: record.phase, reason: record.failure?.reason, message: record.failure?.message ?? record.rollback?.message });
+      },
+    },
+  });
+  const scheduler = new StepScheduler(engine, logger);
+  let ready = false;
+  const app = createApp({
+    engine,
+    scheduler,
+    accounts,
+    authenticator: new TokenAuthenticator(config.tokens),
+    metrics,
+    logger,
+    externalBaseUrl: config.externalBaseUrl,
+    bodyLimitBytes: config.bodyLimitBytes,
+    isReady: () => ready,
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, () => resolve(listening));
+    listening.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  // Pick up shifts that were running when this (or another) replica stopped.
+  let resumed = 0;
+  for (const account of accounts.accounts) {
+    for (const namespace of account.namespaces) {
+      try {
+        for (const { ref, record } of await engine.running(account.name, namespace)) {
+          scheduler.track(ref, record);
+          resumed++;
+        }
+      } catch (error) {
+        logger.warn('could not list VirtualServices to resume shifts; status polls will still advance them', { account: account.name, namespace, error: (error as Error).message });
+      }
+    }
+  }
+  ready = true;
+  logger.info('service ready', { port, externalBaseUrl: config.externalBaseUrl, accounts: accounts.accounts.map((a) => a.name), resumedShifts: resumed });
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    engine,
+    scheduler,
+    metrics,
+    stop: async () => {
+      ready = false;
+      scheduler.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
