@@ -1,0 +1,132 @@
+/**
+ * Starting real service instances against the test control plane, and calling them the way
+ * Orca does (plain HTTP with a bearer token).
+ */
+import { createServer } from 'net';
+import { sha256Hex } from '../src/auth';
+import { AccountConfig, ServiceConfig } from '../src/config';
+import { silentLogger } from '../src/logger';
+import { RunningService, startService } from '../src/service';
+import { requireEnv } from '../../test/cluster/test-helpers';
+
+export const ORCA_TOKEN = 'orca-test-token-0123456789';
+export const LIMITED_TOKEN = 'limited-test-token-0123456789';
+
+/** A free loopback port, so a restarted instance can listen where its status URLs point. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** An account on the test cluster through the admin (or restricted) kubeconfig context. */
+export function clusterAccount(name: string, namespaces: string[], context: 'admin' | 'restricted' = 'admin'): AccountConfig {
+  return { name, namespaces, backend: { kind: 'kubeconfig', kubeconfig: requireEnv('TEST_KUBECONFIG'), context } };
+}
+
+export function serviceConfig(port: number, accounts: AccountConfig[]): ServiceConfig {
+  return {
+    host: '127.0.0.1',
+    port,
+    externalBaseUrl: `http://127.0.0.1:${port}`,
+    bodyLimitBytes: 64 * 1024,
+    tokens: [
+      { name: 'orca', sha256: sha256Hex(ORCA_TOKEN), accounts: ['*'] },
+      { name: 'limited', sha256: sha256Hex(LIMITED_TOKEN), accounts: [accounts[0].name] },
+    ],
+    accounts,
+    embedded: false,
+  };
+}
+
+export async function startTestService(config: ServiceConfig): Promise<RunningService> {
+  return startService(config, { logger: silentLogger, processMetrics: false });
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+export async function call(
+  url: string,
+  init: { method?: string; body?: unknown; rawBody?: string; token?: string | null; contentType?: string } = {},
+): Promise<ApiResponse> {
+  const headers: Record<string, string> = {};
+  if (init.token !== null) headers.Authorization = `Bearer ${init.token ?? ORCA_TOKEN}`;
+  const body = init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
+  if (body !== undefined) headers['Content-Type'] = init.contentType ?? 'application/json';
+  const response = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, headers: response.headers, body: parsed, text };
+}
+
+/** Polls a status URL like Orca's monitor task until the shift leaves RUNNING. */
+export async function pollUntilDone(statusUrl: string, onPoll: (body: any) => Promise<void> | void = () => undefined, timeoutMs = 30000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await call(statusUrl);
+    if (response.status !== 200) throw new Error(`status poll answered ${response.status}: ${response.text}`);
+    await onPoll(response.body);
+    if (response.body.status !== 'RUNNING') return response.body;
+    if (Date.now() > deadline) throw new Error(`shift still RUNNING after ${timeoutMs} ms: ${response.body.message}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export const subsetHost = (namespace: string) => `checkout.${namespace}.svc.cluster.local`;
+
+/** The VirtualService of the README example: routes admin and primary, release at 100. */
+export function checkoutVirtualService(namespace: string): any {
+  const host = subsetHost(namespace);
+  return {
+    metadata: { name: 'checkout', annotations: { 'team.example.com/owner': 'shop' } },
+    spec: {
+      hosts: ['checkout'],
+      http: [
+        { name: 'admin', match: [{ uri: { prefix: '/admin' } }], route: [{ destination: { host, subset: 'release' } }] },
+        {
+          name: 'primary',
+          retries: { attempts: 3, perTryTimeout: '2s' },
+          route: [
+            { destination: { host, subset: 'release' }, weight: 100 },
+            { destination: { host, subset: 'baseline' }, weight: 0 },
+            { destination: { host, subset: 'canary' }, weight: 0 },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export function exampleShift(account: string, namespace: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    account,
+    namespace,
+    virtualService: 'checkout',
+    route: { protocol: 'http', name: 'primary' },
+    destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
+    steps: [{ weights: [80, 10, 10], pause: '1s' }, { weights: [34, 33, 33], pause: '1s' }, { weights: [100, 0, 0] }],
+    executionId: `exec-${Math.random().toString(36).slice(2, 10)}`,
+    stageRef: '2',
+    ...overrides,
+  };
+}
+
+export function primaryWeights(vs: any): number[] {
+  const route = vs.spec.http.find((r: any) => r.name === 'primary');
+  return route.route.map((d: any) => d.weight);
+}
