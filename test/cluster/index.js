@@ -6,7 +6,7 @@
 // without a build step. See README.md in this folder.
 
 const { spawn, execFileSync } = require('node:child_process');
-const crypto = require('node:crypto');
+const { generateKeyPairSync, randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
@@ -55,6 +55,15 @@ const TIMEOUTS = {
  * @property {boolean} detached
  * @property {string} startedAt
  * @property {number} startupMs
+ * @property {StartupPhases} phases
+ */
+
+/**
+ * @typedef {object} StartupPhases  milliseconds spent in each phase of startCluster
+ * @property {number} prepare    binaries, keys, tokens, ports
+ * @property {number} etcd       spawn until /health is ok
+ * @property {number} apiserver  spawn until /readyz is ok
+ * @property {number} crds       create CRDs until every served version answers
  */
 
 /**
@@ -68,7 +77,8 @@ const TIMEOUTS = {
  * @property {string} restrictedUser
  * @property {string} caFile          PEM that verifies the apiserver's serving certificate
  * @property {string} crdsFile        the Istio CRD file that was applied
- * @property {number} startupMs       wall time of startCluster (0 parts reused)
+ * @property {number} startupMs       wall time of startCluster
+ * @property {StartupPhases} phases
  * @property {{ etcd: string, apiserver: string }} logs
  * @property {() => Promise<void>} stop  SIGTERM both processes and wait until they have exited
  */
@@ -427,6 +437,7 @@ function handleFromState(state, stop) {
     caFile: state.caFile,
     crdsFile: state.crdsFile,
     startupMs: state.startupMs,
+    phases: state.phases,
     logs: state.logs,
     stop,
   };
@@ -456,7 +467,9 @@ async function isLive(state) {
 async function readRunningCluster(stateDir = defaultStateDir()) {
   const state = readState(stateDir);
   if (!state || !(await isLive(state))) return undefined;
-  return handleFromState(state, () => stopCluster(stateDir));
+  return handleFromState(state, async () => {
+    await stopCluster(stateDir);
+  });
 }
 
 /**
@@ -482,12 +495,22 @@ async function stopCluster(stateDir = defaultStateDir()) {
 /** Processes started by this Node process without `detached`: killed if it exits without stop(). */
 /** @type {Set<number>} */
 const ownedPids = new Set();
+/** Their temporary etcd data dirs, removed in the same case. */
+/** @type {Set<string>} */
+const ownedTempDirs = new Set();
 let exitHookInstalled = false;
 function installExitHook() {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   const killOwned = () => {
     for (const pid of ownedPids) signal(pid, 'SIGKILL');
+    for (const dir of ownedTempDirs) {
+      try {
+        fs.rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // best effort while exiting
+      }
+    }
   };
   process.once('exit', killOwned);
   // SIGTERM/SIGHUP kill Node without an 'exit' event: clean up, then let the signal take its course.
@@ -576,13 +599,13 @@ async function startOnce(stateDir, binaries, crdsFile, detached, started) {
   }
 
   // Service-account signing key (kube-apiserver requires one) and the static tokens.
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const saKey = path.join(authDir, 'sa-signer.key');
   const saPub = path.join(authDir, 'sa-signer.pub');
   fs.writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   fs.writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
-  const adminToken = crypto.randomBytes(24).toString('hex');
-  const restrictedToken = crypto.randomBytes(24).toString('hex');
+  const adminToken = randomBytes(24).toString('hex');
+  const restrictedToken = randomBytes(24).toString('hex');
   const tokenFile = path.join(authDir, 'tokens.csv');
   fs.writeFileSync(
     tokenFile,
@@ -650,6 +673,15 @@ async function startOnce(stateDir, binaries, crdsFile, detached, started) {
     detached,
     startedAt: new Date(started).toISOString(),
     startupMs: 0,
+    phases: { prepare: 0, etcd: 0, apiserver: 0, crds: 0 },
+  };
+  let mark = Date.now();
+  state.phases.prepare = mark - started;
+  /** @param {keyof StartupPhases} phase */
+  const lap = (phase) => {
+    const now = Date.now();
+    state.phases[phase] = now - mark;
+    mark = now;
   };
 
   /** @type {{ etcd?: import('node:child_process').ChildProcess, apiserver?: import('node:child_process').ChildProcess }} */
@@ -660,6 +692,7 @@ async function startOnce(stateDir, binaries, crdsFile, detached, started) {
     ownedPids.delete(state.pids.apiserver);
     ownedPids.delete(state.pids.etcd);
     removeEtcdData(state);
+    ownedTempDirs.delete(etcdDataDir);
     fs.rmSync(path.join(stateDir, STATE_FILE), { force: true });
   };
   /** @param {'etcd' | 'apiserver'} name */
@@ -679,7 +712,11 @@ async function startOnce(stateDir, binaries, crdsFile, detached, started) {
   try {
     children.etcd = spawnLogged(binaries.etcd, etcdArgs, logs.etcd, stateDir, detached);
     state.pids.etcd = /** @type {number} */ (children.etcd.pid);
-    if (!detached) ownedPids.add(state.pids.etcd);
+    if (!detached) {
+      ownedPids.add(state.pids.etcd);
+      if (state.etcdDataDirIsTemp) ownedTempDirs.add(etcdDataDir);
+      installExitHook();
+    }
     writeState(state);
     await pollUntil(
       `etcd at ${etcdUrl}/health (log: ${logs.etcd})`,
@@ -690,11 +727,11 @@ async function startOnce(stateDir, binaries, crdsFile, detached, started) {
       },
       { check: checkAlive('etcd') },
     );
+    lap('etcd');
 
     children.apiserver = spawnLogged(binaries.apiserver, apiserverArgs, logs.apiserver, stateDir, detached);
     state.pids.apiserver = /** @type {number} */ (children.apiserver.pid);
     if (!detached) ownedPids.add(state.pids.apiserver);
-    if (!detached) installExitHook();
     writeState(state);
     await pollUntil(
       `kube-apiserver ${server}/readyz (log: ${logs.apiserver})`,
@@ -707,11 +744,13 @@ async function startOnce(stateDir, binaries, crdsFile, detached, started) {
       },
       { check: () => (checkAlive('etcd')(), checkAlive('apiserver')()) },
     );
+    lap('apiserver');
 
     const versionRes = await httpGet(`${server}/version`, { ca: fs.readFileSync(caFile), token: adminToken });
     state.version = JSON.parse(versionRes.body).gitVersion;
     writeKubeconfig(state);
     await installCrds(state.kubeconfigPath, crdsFile);
+    lap('crds');
   } catch (err) {
     await stopOwned().catch(() => undefined);
     const msg = errorMessage(err);

@@ -45,7 +45,7 @@ module.exports = async function globalSetup() {
     `\n[cluster] kube-apiserver ${handle.version} at ${handle.server}: ` +
       (reused
         ? `reused the running cluster in ${handle.stateDir} (${setupMs} ms to check it and apply CRDs)`
-        : `started in ${setupMs} ms`) +
+        : `started in ${setupMs} ms (etcd ${handle.phases.etcd} ms, apiserver ${handle.phases.apiserver} ms, CRDs ${handle.phases.crds} ms)`) +
       `, CRDs ${path.relative(process.cwd(), crdsFile) || crdsFile}`,
   );
 };

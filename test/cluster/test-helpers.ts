@@ -114,16 +114,12 @@ function ignoreNotFound(err: unknown): void {
  */
 export async function applyVirtualService(
   namespace: string,
-  obj: Omit<CustomObject, 'metadata'> & { metadata: k8s.V1ObjectMeta & { name: string } },
+  obj: CustomObject & { metadata: { name: string } },
   kc: k8s.KubeConfig = adminKubeConfig(),
 ): Promise<CustomObject> {
-  const body = {
-    ...obj,
-    apiVersion: obj.apiVersion ?? `${VS.group}/${VS.version}`,
-    kind: obj.kind ?? 'VirtualService',
-    metadata: { ...obj.metadata, namespace },
-  };
-  const version = body.apiVersion.split('/')[1] ?? VS.version;
+  const apiVersion = obj.apiVersion ?? `${VS.group}/${VS.version}`;
+  const body = { ...obj, apiVersion, kind: obj.kind ?? 'VirtualService', metadata: { ...obj.metadata, namespace } };
+  const version = apiVersion.split('/')[1] ?? VS.version;
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   return (await custom.patchNamespacedCustomObject(
     { ...VS, version, namespace, name: obj.metadata.name, body, fieldManager: 'istio-traffic-shift-tests', force: true },
