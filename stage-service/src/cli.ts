@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+/**
+ * The same engine as a command, for an Orca Run Job (Manifest) container:
+ *
+ *   istio-traffic-shift run --spec shift.json [--kubeconfig FILE] [--context NAME | --in-cluster]
+ *
+ * It starts (or, with the same executionId/stageRef, re-adopts) the shift, advances it until it
+ * ends, prints progress, and ends with a SPINNAKER_CONFIG_JSON line that Orca captures as the
+ * stage's outputs. SIGTERM (the Job being deleted) cancels the shift, which rolls traffic back.
+ * Exit code: 0 SUCCEEDED, 1 TERMINAL or CANCELED, 2 bad usage or spec.
+ */
+import { readFileSync } from 'fs';
+import * as k8s from '@kubernetes/client-node';
+import { describeProblems, validateShiftSpec } from '@istio-shift/core';
+import { ShiftEngine, ShiftRef } from './engine/engine';
+import { ShiftError } from './engine/errors';
+import { ShiftRecord } from './engine/record';
+import { toStatus } from './engine/view';
+import { ClusterVirtualServiceApi } from './kube/cluster-api';
+
+interface CliOptions {
+  spec: string;
+  kubeconfig?: string;
+  context?: string;
+  inCluster: boolean;
+}
+
+function parseArgs(argv: string[]): CliOptions {
+  const [command, ...rest] = argv;
+  if (command !== 'run') throw new UsageError('usage: istio-traffic-shift run --spec FILE [--kubeconfig FILE] [--context NAME | --in-cluster]');
+  const options: Partial<CliOptions> = { inCluster: false };
+  for (let i = 0; i < rest.length; i++) {
+    const flag = rest[i];
+    const value = () => {
+      const next = rest[++i];
+      if (next === undefined) throw new UsageError(`${flag} needs a value`);
+      return next;
+    };
+    if (flag === '--spec') options.spec = value();
+    else if (flag === '--kubeconfig') options.kubeconfig = value();
+    else if (flag === '--context') options.context = value();
+    else if (flag === '--in-cluster') options.inCluster = true;
+    else throw new UsageError(`unknown option ${flag}`);
+  }
+  if (!options.spec) throw new UsageError('--spec FILE is required (a JSON shift spec; "-" reads standard input)');
+  return options as CliOptions;
+}
+
+class UsageError extends Error {}
+
+function kubeConfig(options: CliOptions): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (options.inCluster) kc.loadFromCluster();
+  else if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromDefault();
+  if (options.context) kc.setCurrentContext(options.context);
+  return kc;
+}
+
+function delayUntilNextCheck(record: ShiftRecord): number {
+  const pauseUntil = record.stepTimes[record.currentStep - 1]?.pauseUntil;
+  const wait = pauseUntil ? Date.parse(pauseUntil) - Date.now() : 0;
+  // Wake at the end of the pause, but at least every 5 s to notice other writers early.
+  return Math.min(5000, Math.max(0, wait));
+}
+
+export async function run(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+  let options: CliOptions;
+  let specText: string;
+  try {
+    options = parseArgs(argv);
+    specText = readFileSync(options.spec === '-' ? 0 : options.spec, 'utf8');
+  } catch (error) {
+    out(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(specText);
+  } catch (error) {
+    out(`error: ${options.spec} is not valid JSON: ${(error as Error).message}`);
+    return 2;
+  }
+  const result = validateShiftSpec(input);
+  if (!result.ok) {
+    out(`error: the shift spec is invalid: ${describeProblems(result.problems)}`);
+    return 2;
+  }
+  const spec = result.spec;
+  const api = new ClusterVirtualServiceApi(kubeConfig(options));
+  const engine = new ShiftEngine({ apiFor: () => api });
+  const print = (record: ShiftRecord) => out(toStatus(record, { statusUrl: '', cancelUrl: '' }, new Date()).message);
+
+  let record: ShiftRecord;
+  try {
+    ({ record } = await engine.create(spec));
+  } catch (error) {
+    out(`error: ${(error as Error).message}`);
+    return error instanceof ShiftError && error.kind !== 'unavailable' ? 2 : 1;
+  }
+  const ref: ShiftRef = { account: spec.account, namespace: spec.namespace, virtualService: spec.virtualService, id: record.id };
+  let cancelling = false;
+  let wake = () => undefined as void;
+  const onSignal = () => {
+    cancelling = true;
+    wake();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  print(record);
+  let last = '';
+  while (record.phase === 'RUNNING') {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, cancelling ? 0 : delayUntilNextCheck(record));
+      // A signal ends the wait at once: rolling back must not wait for the pause.
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    try {
+      record = (cancelling ? await engine.cancel(ref) : await engine.advance(ref)) ?? record;
+    } catch (error) {
+      out(`warning: ${(error as Error).message}; retrying`);
+      continue;
+    }
+    const key = `${record.phase}/${record.currentStep}`;
+    if (key !== last) print(record);
+    last = key;
+  }
+  const status = toStatus(record, { statusUrl: '', cancelUrl: '' }, new Date());
+  out(`SPINNAKER_CONFIG_JSON=${JSON.stringify({ shiftId: status.id, shiftStatus: status.status, shiftMessage: status.message, shiftWeights: status.currentWeights })}`);
+  return record.phase === 'SUCCEEDED' ? 0 : 1;
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
+    process.stderr.write(`fatal: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}
