@@ -372,8 +372,13 @@ function dropNulls(v: unknown): unknown {
   return v;
 }
 
+/** Keeps the Authorization scheme (e.g. `Bearer`) and drops the credential. */
 const redact = (headers: Array<[string, string]>): Array<[string, string]> =>
-  headers.map(([n, v]) => (n.toLowerCase() === 'authorization' ? [n, `${v.split(' ')[0]} <redacted>`] : [n, v]));
+  headers.map(([n, v]) => {
+    if (n.toLowerCase() !== 'authorization') return [n, v];
+    const space = v.trim().indexOf(' ');
+    return [n, space > 0 ? `${v.trim().slice(0, space)} <redacted>` : '<redacted>'];
+  });
 
 const sleep = (ms: number, wake: Promise<void>): Promise<void> =>
   new Promise((resolve) => {
@@ -405,7 +410,8 @@ class StageRun implements RunningStage {
     private readonly execution: ExecutionInfo,
     options: DriverOptions,
   ) {
-    this.opts = { ...DEFAULTS, ...options };
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DriverOptions;
+    this.opts = { ...DEFAULTS, ...given };
     this.explicitMonitorTimeoutMs = options.monitorTimeoutMs;
     this.context = mergePreconfigured(preconfigured, stage);
     this.sensitiveHeaders = (bindPreconfigured(preconfigured).sensitiveHeaders as Record<string, string[]> | undefined) ?? {};

@@ -26,9 +26,12 @@ interface ApiExceptionLike {
 }
 
 /** The API server's own words (Status.message), never client-node's header dump. */
+function statusBody(error: ApiExceptionLike): unknown {
+  return typeof error.body === 'string' ? safeParse(error.body) : error.body;
+}
+
 function serverMessage(error: ApiExceptionLike): string {
-  const body = typeof error.body === 'string' ? safeParse(error.body) : error.body;
-  const message = (body as { message?: unknown } | undefined)?.message;
+  const message = (statusBody(error) as { message?: unknown } | undefined)?.message;
   if (typeof message === 'string') return message;
   return (error.message ?? 'unknown error').split('\n')[0];
 }
@@ -42,12 +45,16 @@ function safeParse(text: string): unknown {
 }
 
 /**
- * A failed `test` operation comes back as 422 Unprocessable Entity ("testing value ... failed"),
- * a stale resourceVersion as 409 Conflict: both mean "someone else wrote first".
+ * How the API server reports "someone else wrote first": a failed JSON Patch `test` operation
+ * (on the route or on our annotation or resourceVersion) is 422 Invalid with no field causes and
+ * a generic message; a stale resourceVersion write is 409 Conflict. A 422 that names causes is a
+ * schema or CEL rejection: a real error, not a race.
  */
-function isPreconditionFailure(status: number | undefined, message: string): boolean {
+function isPreconditionFailure(status: number | undefined, body: unknown): boolean {
   if (status === 409) return true;
-  return (status === 422 || status === 400 || status === 500) && /test(ing)? (value|operation)|test failed|resourceVersion/i.test(message);
+  if (status !== 422) return false;
+  const causes = (body as { details?: { causes?: unknown[] } } | undefined)?.details?.causes;
+  return !Array.isArray(causes) || causes.length === 0;
 }
 
 export class ClusterVirtualServiceApi implements VirtualServiceApi {
@@ -93,7 +100,7 @@ export class ClusterVirtualServiceApi implements VirtualServiceApi {
     const apiError = error as ApiExceptionLike;
     const status = typeof apiError.code === 'number' ? apiError.code : undefined;
     const message = serverMessage(apiError);
-    if (operation === 'patch' && isPreconditionFailure(status, message)) {
+    if (operation === 'patch' && isPreconditionFailure(status, statusBody(apiError))) {
       return new PreconditionFailedError(message);
     }
     this.onError(operation, status);
