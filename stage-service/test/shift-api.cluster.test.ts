@@ -126,6 +126,19 @@ describe('a shift through the API', () => {
     expect(otherRoute.body.status).toBe('SUCCEEDED');
     await call(first.body.cancelUrl, { method: 'POST' });
   });
+  it('shifts routes whose names and hosts contain "/" and "~"', async () => {
+    const vs = checkoutVirtualService(namespace);
+    vs.metadata.name = 'escaping';
+    vs.spec.http[1].name = 'api/v2~beta';
+    await applyVirtualService(namespace, vs);
+    const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'escaping', route: { name: 'api/v2~beta' }, steps: [{ weights: [50, 25, 25] }] }));
+    expect(created.status).toBe(202);
+    expect(created.body.status).toBe('SUCCEEDED');
+    const after: any = await getVirtualService(namespace, 'escaping');
+    expect(after.spec.http[1].name).toBe('api/v2~beta');
+    expect(after.spec.http[1].route.map((d: any) => d.weight)).toEqual([50, 25, 25]);
+    expect(after.metadata.annotations[STATE_ANNOTATION]).toContain(created.body.id);
+  });
 });
 
 describe('cancel', () => {
