@@ -5,6 +5,7 @@
 import { createServer } from 'net';
 import { sha256Hex } from '../src/auth';
 import { AccountConfig, ServiceConfig } from '../src/config';
+import { checkoutVirtualService as seededCheckout } from '../src/kube/seed';
 import { silentLogger } from '../src/logger';
 import { RunningService, startService } from '../src/service';
 import { requireEnv } from '../../test/cluster/test-helpers';
@@ -87,29 +88,12 @@ export async function pollUntilDone(statusUrl: string, onPoll: (body: any) => Pr
   }
 }
 
-export const subsetHost = (namespace: string) => `checkout.${namespace}.svc.cluster.local`;
-
-/** The VirtualService of the README example: routes admin and primary, release at 100. */
+/** The README's example VirtualService in a test namespace, with another team's annotation. */
 export function checkoutVirtualService(namespace: string): any {
-  const host = subsetHost(namespace);
-  return {
-    metadata: { name: 'checkout', annotations: { 'team.example.com/owner': 'shop' } },
-    spec: {
-      hosts: ['checkout'],
-      http: [
-        { name: 'admin', match: [{ uri: { prefix: '/admin' } }], route: [{ destination: { host, subset: 'release' } }] },
-        {
-          name: 'primary',
-          retries: { attempts: 3, perTryTimeout: '2s' },
-          route: [
-            { destination: { host, subset: 'release' }, weight: 100 },
-            { destination: { host, subset: 'baseline' }, weight: 0 },
-            { destination: { host, subset: 'canary' }, weight: 0 },
-          ],
-        },
-      ],
-    },
-  };
+  const vs: any = seededCheckout(namespace);
+  delete vs.metadata.resourceVersion;
+  vs.metadata.annotations = { 'team.example.com/owner': 'shop' };
+  return vs;
 }
 
 export function exampleShift(account: string, namespace: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {

@@ -4,33 +4,33 @@
  */
 import { VirtualServiceObject } from './types';
 
-export function exampleVirtualServices(): VirtualServiceObject[] {
-  const host = 'checkout.shop.svc.cluster.local';
-  return [
-    {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'VirtualService',
-      metadata: { name: 'checkout', namespace: 'shop', resourceVersion: '0', labels: { app: 'checkout' } },
-      spec: {
-        hosts: ['checkout'],
-        http: [
-          {
-            name: 'admin',
-            match: [{ uri: { prefix: '/admin' } }],
-            route: [{ destination: { host, subset: 'release' } }],
-          },
-          {
-            name: 'primary',
-            retries: { attempts: 3, perTryTimeout: '2s' },
-            route: [
-              { destination: { host, subset: 'release' }, weight: 100 },
-              { destination: { host, subset: 'baseline' }, weight: 0 },
-              { destination: { host, subset: 'canary' }, weight: 0 },
-            ],
-          },
-        ],
-      },
+/**
+ * The README's example: route "admin" pinned to release, route "primary" split between the
+ * release, baseline and canary subsets of one host at 100/0/0. Tests apply it to real clusters.
+ */
+export function checkoutVirtualService(namespace: string): VirtualServiceObject {
+  const host = `checkout.${namespace}.svc.cluster.local`;
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'checkout', namespace, resourceVersion: '0', labels: { app: 'checkout' } },
+    spec: {
+      hosts: ['checkout'],
+      http: [
+        { name: 'admin', match: [{ uri: { prefix: '/admin' } }], route: [{ destination: { host, subset: 'release' } }] },
+        {
+          name: 'primary',
+          retries: { attempts: 3, perTryTimeout: '2s' },
+          route: ['release', 'baseline', 'canary'].map((subset, i) => ({ destination: { host, subset }, weight: i === 0 ? 100 : 0 })),
+        },
+      ],
     },
+  };
+}
+
+export function exampleVirtualServices(): VirtualServiceObject[] {
+  return [
+    checkoutVirtualService('shop'),
     {
       apiVersion: 'networking.istio.io/v1',
       kind: 'VirtualService',
