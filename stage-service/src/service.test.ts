@@ -42,7 +42,7 @@ describe('embedded default', () => {
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(202);
-    const created = await response.json();
+    const created: any = await response.json();
     expect(created.currentWeights).toEqual([80, 10, 10]);
     // The status URL is absolute; this instance listens on a random port, so follow its path.
     const path = new URL(created.statusUrl).pathname;
@@ -63,7 +63,7 @@ describe('embedded default', () => {
 
   it('serves its OpenAPI document', async () => {
     const response = await fetch(`${service.url}/openapi.json`, { headers: { Authorization: `Bearer ${EMBEDDED_DEV_TOKEN}` } });
-    const document = await response.json();
+    const document: any = await response.json();
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/shifts', '/v1/shifts/{account}/{namespace}/{virtualService}/{id}/cancel']));
   });
 });

@@ -1,0 +1,88 @@
+/**
+ * Small building blocks over @spinnaker/core's form components: a layout that prints validator
+ * messages as plain text (core's default renders them as Markdown, which would eat the `_` and
+ * `[...]` of field paths), and text inputs that store numbers as numbers.
+ */
+import React from 'react';
+import { FormikFormField, TextInput, ValidationMessage } from '@spinnaker/core';
+import type { IFormInputProps, ILayoutProps } from '@spinnaker/core';
+import type { FormikProps } from 'formik';
+import { parseNumberInput } from '../model';
+
+export type StageFormik = FormikProps<Record<string, unknown>>;
+
+function Message({ validation }: Pick<ILayoutProps, 'validation'>) {
+  if (!validation || validation.hidden || !validation.messageNode) return null;
+  return <ValidationMessage type={validation.category} message={<span className="its-message">{validation.messageNode}</span>} />;
+}
+
+/** The layout of Deck's stage forms (sp-formItem), with plain-text messages. */
+export function FieldLayout(props: ILayoutProps) {
+  const { label, help, input, actions, validation } = props;
+  return (
+    <div className="sp-formItem its-field">
+      <div className="sp-formItem__left">
+        {(label || help) && (
+          <div className="sp-formLabel">
+            {label} {help}
+          </div>
+        )}
+      </div>
+      <div className="sp-formItem__right">
+        <div className="sp-form">
+          <span className="flex-container-h margin-between-lg field">
+            <span className="input">{input}</span>
+            {actions}
+          </span>
+        </div>
+        <Message validation={validation} />
+      </div>
+    </div>
+  );
+}
+
+/** For table cells: the input and, under it, its message. */
+export function CellLayout(props: ILayoutProps) {
+  return (
+    <div className="its-cell">
+      {props.input}
+      <Message validation={props.validation} />
+    </div>
+  );
+}
+
+/** A text input whose value is stored as a number when it is one (SpEL and other text stay text). */
+export function numberTextInput(formik: StageFormik, extra: Record<string, unknown> = {}) {
+  function NumberTextInput(props: IFormInputProps) {
+    return (
+      <TextInput
+        {...props}
+        {...extra}
+        inputMode="numeric"
+        value={props.value ?? ''}
+        onChange={(event: React.ChangeEvent<HTMLInputElement>) => formik.setFieldValue(props.name ?? '', parseNumberInput(event.target.value))}
+      />
+    );
+  }
+  return NumberTextInput;
+}
+
+export function textInput(extra: Record<string, unknown> = {}) {
+  function PlainTextInput(props: IFormInputProps) {
+    return <TextInput {...props} {...extra} value={props.value ?? ''} />;
+  }
+  return PlainTextInput;
+}
+
+interface FieldProps {
+  name: string;
+  label?: React.ReactNode;
+  help?: React.ReactNode;
+  input: (props: IFormInputProps) => JSX.Element;
+  cell?: boolean;
+}
+
+/** A Formik field with this plugin's layouts; errors come from the stage's validateFn. */
+export function Field({ name, label, help, input, cell }: FieldProps) {
+  return <FormikFormField name={name} label={label} help={help} input={input} layout={cell ? CellLayout : FieldLayout} />;
+}
