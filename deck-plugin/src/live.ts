@@ -92,7 +92,7 @@ function portsOf(route: Record<string, unknown>): number[] {
 }
 
 /** The routes of a VirtualService spec, each with the simplest selector that picks exactly it. */
-export function liveRoutes(spec: unknown, name: string): LiveRoute[] {
+export function liveRoutes(spec: unknown): LiveRoute[] {
   const routes: LiveRoute[] = [];
   const record = (spec ?? {}) as Record<string, unknown>;
   (['http', 'tls', 'tcp'] as const).forEach((protocol) => {
@@ -121,8 +121,8 @@ export function liveRoutes(spec: unknown, name: string): LiveRoute[] {
   return routes;
 }
 
-export function summarizeLive(spec: unknown, name: string): LiveVirtualService {
-  const routes = liveRoutes(spec, name);
+export function summarizeLive(spec: unknown): LiveVirtualService {
+  const routes = liveRoutes(spec);
   const hosts = new Set<string>();
   const subsets = new Set<string>();
   routes.forEach((route) =>
@@ -163,7 +163,7 @@ export async function readVirtualService(account: string, namespace: string, nam
           "or the account does not read VirtualServices): type the route and destinations",
       };
     }
-    return { state: 'loaded', live: summarizeLive(spec, name), spec };
+    return { state: 'loaded', live: summarizeLive(spec), spec };
   } catch (failure) {
     return {
       state: 'unavailable',

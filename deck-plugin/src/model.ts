@@ -81,7 +81,7 @@ export function sumWeights(weights: NumberDraft[]): StepSum {
   let sum = 0;
   let hasExpression = false;
   let invalid = false;
-  for (const weight of weights) {
+  for (const weight of weights as unknown[]) {
     if (isExpression(weight)) hasExpression = true;
     else if (typeof weight === 'number' && Number.isInteger(weight)) sum += weight;
     else if (typeof weight === 'string' && /^\d+$/.test(weight.trim())) sum += Number(weight);
@@ -248,6 +248,23 @@ export function cleanPayload(payload: PayloadDraft): PayloadDraft {
     });
   }
   return next;
+}
+
+/**
+ * The payload without empty strings anywhere. A new stage starts from this, so that Deck's
+ * SpinFormik, which marks every initial value as touched, shows no "is required" messages before
+ * the author has typed anything.
+ */
+export function withoutBlanks<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((item) => withoutBlanks(item)) as unknown as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .filter(([, child]) => child !== '')
+        .map(([key, child]) => [key, withoutBlanks(child)]),
+    ) as T;
+  }
+  return value;
 }
 
 /** Problems about a whole object or list rather than one input. */
