@@ -47,7 +47,7 @@ import {
   lookupBlocker,
   readVirtualService,
 } from '../live';
-import { Field, StageFormik, numberTextInput, textInput } from './fields';
+import { Field, StageFormik, numberTextInput, textInput, RemoveButton } from './fields';
 
 const OTHER_ACCOUNT = '__istio_other_account__';
 const LOOKUP_DELAY_MS = 500;
@@ -317,15 +317,7 @@ function DestinationsTable({ formik, live }: { formik: StageFormik; live?: LiveL
                   <Field cell name={`payload.destinations[${i}].label`} input={textInput({ 'aria-label': `Label of destination ${i + 1}`, placeholder: destinationTitle({ ...destination, label: '' }, i) })} />
                 </td>
                 <td className="its-actions">
-                  <button
-                    type="button"
-                    className="btn btn-sm btn-default"
-                    aria-label={`Remove destination ${i + 1}`}
-                    disabled={destinations.length <= 1}
-                    onClick={() => formik.setFieldValue('payload', removeDestination(payload, i))}
-                  >
-                    <span className="glyphicon glyphicon-trash" />
-                  </button>
+                  <RemoveButton label={`Remove destination ${i + 1}`} disabled={destinations.length <= 1} onClick={() => formik.setFieldValue('payload', removeDestination(payload, i))} />
                 </td>
               </tr>
               {typeof getIn(formik.errors, `payload.destinations[${i}].${CONTAINER_MESSAGE_KEY}`) === 'string' && (
@@ -423,15 +415,7 @@ function StepsEditor({ formik }: { formik: StageFormik }) {
                   <Field cell name={`payload.steps[${i}].pause`} input={textInput({ 'aria-label': `Pause after step ${i + 1}`, placeholder: 'e.g. 10m' })} />
                 </td>
                 <td className="its-actions">
-                  <button
-                    type="button"
-                    className="btn btn-sm btn-default"
-                    aria-label={`Remove step ${i + 1}`}
-                    disabled={steps.length <= 1}
-                    onClick={() => formik.setFieldValue('payload', removeStep(payload, i))}
-                  >
-                    <span className="glyphicon glyphicon-trash" />
-                  </button>
+                  <RemoveButton label={`Remove step ${i + 1}`} disabled={steps.length <= 1} onClick={() => formik.setFieldValue('payload', removeStep(payload, i))} />
                 </td>
               </tr>
               {(['', '.weights'] as const).map((suffix) =>

@@ -86,3 +86,12 @@ interface FieldProps {
 export function Field({ name, label, help, input, cell }: FieldProps) {
   return <FormikFormField name={name} label={label} help={help} input={input} layout={cell ? CellLayout : FieldLayout} />;
 }
+
+/** The trash button of a table row (destinations, steps). */
+export function RemoveButton({ label, disabled, onClick }: { label: string; disabled: boolean; onClick: () => void }) {
+  return (
+    <button type="button" className="btn btn-sm btn-default" aria-label={label} disabled={disabled} onClick={onClick}>
+      <span className="glyphicon glyphicon-trash" />
+    </button>
+  );
+}
