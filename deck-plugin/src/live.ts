@@ -6,7 +6,7 @@
  */
 import { AccountService, ManifestReader } from '@spinnaker/core';
 import type { IAccountDetails } from '@spinnaker/core';
-import { IstioRouteDestination, RouteSelector, fromIstio, isExpression } from '@istio-shift/core';
+import { IstioRouteDestination, RouteSelector, describeRoute, effectiveWeight, fromIstio, isExpression, routePorts } from '@istio-shift/core';
 
 /** Clouddriver's name for Istio's VirtualService kind (kind.group, matched case-insensitively). */
 export const VIRTUAL_SERVICE_KIND = 'virtualService.networking.istio.io';
@@ -86,11 +86,6 @@ export type LiveLookup =
   | { state: 'loaded'; live: LiveVirtualService; spec: unknown }
   | { state: 'unavailable'; reason: string };
 
-function portsOf(route: Record<string, unknown>): number[] {
-  const match = Array.isArray(route.match) ? (route.match as Array<Record<string, unknown>>) : [];
-  return match.map((m) => m?.port).filter((p): p is number => typeof p === 'number');
-}
-
 /** The routes of a VirtualService spec, each with the simplest selector that picks exactly it. */
 export function liveRoutes(spec: unknown): LiveRoute[] {
   const routes: LiveRoute[] = [];
@@ -101,7 +96,7 @@ export function liveRoutes(spec: unknown): LiveRoute[] {
       // Prefer what survives reordering (Istio's own advice): a unique name, else a unique port.
       let selector: RouteSelector = { protocol, index };
       const routeName = typeof route?.name === 'string' ? route.name : '';
-      const uniquePort = portsOf(route ?? {}).find((port) => list.filter((other) => portsOf(other ?? {}).includes(port)).length === 1);
+      const uniquePort = routePorts(route ?? {}).find((port) => list.filter((other) => routePorts(other ?? {}).includes(port)).length === 1);
       if (protocol === 'http' && routeName && list.filter((other) => other?.name === routeName).length === 1) {
         selector = { protocol, name: routeName };
       } else if (protocol !== 'http' && uniquePort !== undefined) {
@@ -110,12 +105,8 @@ export function liveRoutes(spec: unknown): LiveRoute[] {
       const entries = Array.isArray(route?.route) ? (route.route as IstioRouteDestination[]) : [];
       const destinations = entries
         .filter((entry) => typeof entry?.destination?.host === 'string')
-        .map((entry) => ({ ...fromIstio(entry), weight: typeof entry.weight === 'number' ? entry.weight : entries.length === 1 ? 100 : 0 }));
-      const ports = portsOf(route ?? {});
-      let description: string;
-      if (protocol === 'http') description = route?.name ? `HTTP route "${String(route.name)}"` : `HTTP route #${index} (unnamed)`;
-      else description = `${protocol.toUpperCase()} route #${index}${ports.length ? ` (port ${ports.join(', ')})` : ''}`;
-      routes.push({ protocol, index, selector, description, destinations });
+        .map((entry) => ({ ...fromIstio(entry), weight: effectiveWeight(entry, entries.length) }));
+      routes.push({ protocol, index, selector, description: describeRoute(protocol, route ?? {}, index), destinations });
     });
   });
   return routes;

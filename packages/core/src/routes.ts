@@ -22,12 +22,14 @@ export type RouteSelection = { ok: true; selected: SelectedRoute } | { ok: false
 
 type RouteObject = Record<string, unknown>;
 
-function routePorts(route: RouteObject): number[] {
+/** The ports a TLS/TCP route's match blocks name (how Istio identifies those routes). */
+export function routePorts(route: RouteObject): number[] {
   const match = Array.isArray(route.match) ? (route.match as Array<Record<string, unknown>>) : [];
   return match.map((m) => m?.port).filter((p): p is number => typeof p === 'number');
 }
 
-function describeRoute(protocol: RouteProtocol, route: RouteObject, index: number): string {
+/** "HTTP route \"primary\"", "HTTP route #2 (unnamed)" or "TCP route #0 (port 5432)", for people. */
+export function describeRoute(protocol: RouteProtocol, route: RouteObject, index: number): string {
   if (protocol === 'http' && typeof route.name === 'string' && route.name) return `HTTP route "${route.name}"`;
   const ports = routePorts(route);
   const portText = ports.length ? ` (port ${ports.join(', ')})` : '';
