@@ -6,3 +6,4 @@ export * from './status';
 export * from './routes';
 export * from './plan';
 export * from './patch';
+export * from './analysis/spec';

@@ -4,6 +4,8 @@
  * Orca (as a webhook payload), through a Run Job (as a JSON parameter file) and through tests.
  */
 
+import { AnalysisSpec, StepAnalysisSpec } from './analysis/spec';
+
 /** Istio's three route lists in a VirtualService spec. */
 export type RouteProtocol = 'http' | 'tls' | 'tcp';
 
@@ -36,6 +38,8 @@ export interface StepSpec {
   weights: number[];
   /** How long to hold this step before the next one: "90s", "10m", "1h30m" or seconds. */
   pause?: string;
+  /** Per-step analysis timing; only meaningful with the shift's `analysis` block. */
+  analysis?: StepAnalysisSpec;
 }
 
 /** What cancelling a running shift does to traffic. */
@@ -59,6 +63,8 @@ export interface ShiftSpec {
    */
   executionId?: string;
   stageRef?: string;
+  /** Judge the canary against the baseline during each step's pause (see analysis/spec.ts). */
+  analysis?: AnalysisSpec;
 }
 
 /** The limits the validator enforces; exported so the Deck editor can say them in its help text. */
