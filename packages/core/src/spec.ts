@@ -63,9 +63,32 @@ export interface ShiftSpec {
    */
   executionId?: string;
   stageRef?: string;
+  /**
+   * Orca's "Restart stage" marker: the Deck editor writes RESTART_EXPRESSION, which Orca evaluates to
+   * the stage context's `restartDetails.restartTime` (epoch ms) after a restart, and to 0 before one.
+   * Each value is a separate attempt of the stage, so a restart runs anew while a retried create
+   * (same value) finds the attempt it started.
+   */
+  restartedAt?: number | string;
+  /**
+   * How long the shift may go without a status poll (Orca's, or the Run Job CLI's) before the
+   * service treats it as abandoned: it then stops moving traffic, restores the weights (or holds
+   * them with onCancel: hold) and ends TERMINAL. Default ABANDON_AFTER_DEFAULT.
+   */
+  abandonAfter?: string;
   /** Judge the canary against the baseline during each step's pause (see analysis/spec.ts). */
   analysis?: AnalysisSpec;
 }
+
+/**
+ * What the Deck editor writes as `restartedAt`. Orca evaluates stage-context SpEL; `restartDetails` is
+ * set by Orca's RestartStageHandler. If Orca cannot evaluate it (no restart yet, on an Orca that treats
+ * a missing key as an error) the literal text arrives, which the service reads as the first attempt.
+ */
+export const RESTART_EXPRESSION = '${restartDetails?.restartTime ?: 0}';
+
+/** Default and bounds of `abandonAfter`: long enough for 4+ of Orca's 15 s polls and a service restart. */
+export const ABANDON_AFTER_DEFAULT = '2m';
 
 /** The limits the validator enforces; exported so the Deck editor can say them in its help text. */
 export const LIMITS = {
@@ -74,4 +97,6 @@ export const LIMITS = {
   maxPauseSeconds: 7 * 24 * 3600,
   maxNameLength: 253,
   maxIdLength: 128,
+  minAbandonAfterSeconds: 30,
+  maxAbandonAfterSeconds: 3600,
 } as const;

@@ -8,9 +8,11 @@
 import { parseDurationSeconds } from './duration';
 import { destinationKey, defaultLabel } from './destinations';
 import {
+  ABANDON_AFTER_DEFAULT,
   CancelBehaviour,
   DestinationSpec,
   LIMITS,
+  RESTART_EXPRESSION,
   RouteProtocol,
   RouteSelector,
   ShiftSpec,
@@ -42,6 +44,9 @@ export interface NormalizedShiftSpec {
   onCancel: CancelBehaviour;
   executionId?: string;
   stageRef?: string;
+  /** 0 for the first attempt of a stage, else Orca's restart time (epoch ms). */
+  restartedAt: number;
+  abandonAfterSeconds: number;
 }
 
 export type ValidationResult =
@@ -67,6 +72,8 @@ const KNOWN_FIELDS: ReadonlyArray<keyof ShiftSpec> = [
   'onCancel',
   'executionId',
   'stageRef',
+  'restartedAt',
+  'abandonAfter',
 ];
 const ROUTE_FIELDS = ['protocol', 'name', 'index', 'port'];
 const DESTINATION_FIELDS = ['host', 'subset', 'port', 'label'];
@@ -359,6 +366,32 @@ function checkPause(check: Checker, field: string, value: unknown): number | und
   return seconds;
 }
 
+/** Orca's restart time, 0 before any restart (also when Orca left RESTART_EXPRESSION unevaluated). */
+function checkRestartedAt(check: Checker, value: unknown): number {
+  if (value === undefined || value === null || value === '' || value === RESTART_EXPRESSION) return 0;
+  const parsed = check.integer('restartedAt', value, 0, Number.MAX_SAFE_INTEGER, `Orca's restart time in epoch milliseconds; the Deck editor writes ${RESTART_EXPRESSION}`);
+  return parsed === undefined || Number.isNaN(parsed) ? 0 : parsed;
+}
+
+function checkAbandonAfter(check: Checker, value: unknown): number {
+  const fallback = parseDurationSeconds(ABANDON_AFTER_DEFAULT) as number;
+  if (value === undefined || value === null || value === '') return fallback;
+  if (isExpression(value)) {
+    check.string('abandonAfter', value, { required: false, maxLength: 200, describe: 'a duration such as 2m' });
+    return fallback;
+  }
+  const seconds = typeof value === 'string' || typeof value === 'number' ? parseDurationSeconds(value) : undefined;
+  if (seconds === undefined) {
+    check.add('abandonAfter', `abandonAfter ${JSON.stringify(value)} is not a duration: write it like 90s or 5m`);
+    return fallback;
+  }
+  if (seconds < LIMITS.minAbandonAfterSeconds || seconds > LIMITS.maxAbandonAfterSeconds) {
+    check.add('abandonAfter', `abandonAfter is ${seconds}s; it must be between ${LIMITS.minAbandonAfterSeconds}s (longer than Orca's 15 s poll interval, with room for a service restart) and ${LIMITS.maxAbandonAfterSeconds / 60}m`);
+    return fallback;
+  }
+  return seconds;
+}
+
 export function validateShiftSpec(input: unknown, options: ValidateOptions = {}): ValidationResult {
   const check = new Checker(options.allowExpressions ?? false);
   if (!isPlainObject(input)) {
@@ -382,10 +415,12 @@ export function validateShiftSpec(input: unknown, options: ValidateOptions = {})
   if (stageRef !== undefined && executionId === undefined && !check.problems.some((p) => p.field === 'executionId')) {
     check.add('executionId', 'executionId is required with stageRef: in Orca set it to ${execution.id}');
   }
+  const restartedAt = checkRestartedAt(check, input.restartedAt);
+  const abandonAfterSeconds = checkAbandonAfter(check, input.abandonAfter);
   if (check.problems.length > 0 || !account || !namespace || !virtualService || !route || !destinations || !steps) {
     return { ok: false, problems: check.problems };
   }
-  const spec: NormalizedShiftSpec = { account, namespace, virtualService, route, destinations, steps, pruneUnlisted, onCancel };
+  const spec: NormalizedShiftSpec = { account, namespace, virtualService, route, destinations, steps, pruneUnlisted, onCancel, restartedAt, abandonAfterSeconds };
   if (executionId !== undefined) spec.executionId = executionId;
   if (stageRef !== undefined) spec.stageRef = stageRef;
   return { ok: true, spec, problems: [] };
