@@ -83,7 +83,10 @@ const CANCEL_BEHAVIOURS: CancelBehaviour[] = ['rollback', 'hold'];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const SUBSET_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** Istio requires subset names to be DNS-1123 labels (lower case, digits, '-'). */
+const SUBSET_NAME = DNS_LABEL;
+/** Shift ids are 20 lower-case hex characters (see the engine's shiftIdFor). */
+const SHIFT_ID = /^[0-9a-f]{20}$/;
 const IDENTIFIER = /^[A-Za-z0-9][-A-Za-z0-9_.:]*$/;
 const EXPRESSION = /\$\{/;
 
@@ -271,12 +274,14 @@ function checkDestinations(check: Checker, value: unknown): NormalizedDestinatio
     }
     check.unknownFields(field, entry, DESTINATION_FIELDS);
     const host = check.string(`${field}.host`, entry.host, { required: true, pattern: DNS_SUBDOMAIN, maxLength: LIMITS.maxNameLength, describe: 'a service host name such as checkout or checkout.shop.svc.cluster.local (lower case)' });
-    const subset = check.string(`${field}.subset`, entry.subset, { required: false, pattern: SUBSET_NAME, maxLength: 63, describe: 'a subset name from the DestinationRule, e.g. canary' });
+    const subset = check.string(`${field}.subset`, entry.subset, { required: false, pattern: SUBSET_NAME, maxLength: 63, describe: 'a subset name from the DestinationRule: lower case letters, digits and -, e.g. canary' });
     const port = entry.port === undefined || entry.port === null || entry.port === ''
       ? undefined
       : check.integer(`${field}.port`, entry.port, 1, 65535, 'the service port number');
     const label = check.string(`${field}.label`, entry.label, { required: false, maxLength: 63, describe: 'a short display name such as canary' });
-    if (host === undefined || (entry.port !== undefined && entry.port !== null && entry.port !== '' && port === undefined)) {
+    const given = (v: unknown) => v !== undefined && v !== null && v !== '';
+    // A rejected subset or port leaves the identity unknown: no duplicate check on a guess.
+    if (host === undefined || (given(entry.subset) && subset === undefined) || (given(entry.port) && port === undefined)) {
       complete = false;
       return;
     }
@@ -424,6 +429,27 @@ export function validateShiftSpec(input: unknown, options: ValidateOptions = {})
   if (executionId !== undefined) spec.executionId = executionId;
   if (stageRef !== undefined) spec.stageRef = stageRef;
   return { ok: true, spec, problems: [] };
+}
+
+/** The segments of a shift's URL: /v1/shifts/{account}/{namespace}/{virtualService}/{id}. */
+export interface ShiftPathSegments {
+  account: unknown;
+  namespace: unknown;
+  virtualService: unknown;
+  id: unknown;
+}
+
+/**
+ * Checks a shift's URL segments with the same rules as the create body, so a segment can never
+ * address anything but a VirtualService (e.g. "checkout/status" would reach the status subresource).
+ */
+export function validateShiftPath(segments: ShiftPathSegments): Problem[] {
+  const check = new Checker(false);
+  check.string('account', segments.account, { required: true, maxLength: LIMITS.maxNameLength, describe: 'the Spinnaker account of the shift' });
+  check.string('namespace', segments.namespace, { required: true, pattern: DNS_LABEL, maxLength: 63, describe: 'a Kubernetes namespace name (lower case letters, digits and -)' });
+  check.string('virtualService', segments.virtualService, { required: true, pattern: DNS_SUBDOMAIN, maxLength: LIMITS.maxNameLength, describe: 'the name of the VirtualService (lower case letters, digits, - and .)' });
+  check.string('id', segments.id, { required: true, pattern: SHIFT_ID, maxLength: 20, describe: 'the shift id from the create response (20 hex characters)' });
+  return check.problems;
 }
 
 /** "field: message; field: message" for logs and CLI output. */
