@@ -119,7 +119,9 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
       };
     });
     try {
-      record = (cancelling ? await engine.cancel(ref) : await engine.advance(ref)) ?? record;
+      // The CLI is the shift's poller: each check renews its watch lease, so a Job that dies (and
+      // stops polling) leaves a shift the service, or the next CLI, restores after abandonAfter.
+      record = (cancelling ? await engine.cancel(ref) : (await engine.status(ref, { polled: true }))?.record) ?? record;
     } catch (error) {
       out(`warning: ${(error as Error).message}; retrying`);
       continue;
