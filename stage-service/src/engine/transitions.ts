@@ -144,7 +144,10 @@ export function advance(record: ShiftRecord, selection: RouteSelection, vsName: 
   const polledAt = iso(new Date(lastPoll));
   const current = record.stepTimes[record.currentStep - 1];
   const pauseOver = !(current?.pauseUntil && Date.parse(current.pauseUntil) > now.getTime());
-  const watched = now.getTime() - lastPoll <= WATCHED_WITHIN_SECONDS * 1000;
+  // Only a poll seen now or by this replica counts as "watched": the persisted lease also carries the
+  // create's own time, and a create whose answer was lost is not a caller following the shift.
+  const seenHere = watch.polledNow ? now.getTime() : watch.lastPollSeenHere ?? 0;
+  const watched = now.getTime() - seenHere <= WATCHED_WITHIN_SECONDS * 1000;
   if (!pauseOver || !watched) {
     const renewDue = watch.polledNow && now.getTime() - Date.parse(record.polledAt) >= record.spec.abandonAfterSeconds * 1000 * LEASE_RENEW_FRACTION;
     return renewDue ? { kind: 'write', record: { ...record, polledAt, updatedAt: iso(now) } } : { kind: 'none' };
