@@ -91,11 +91,11 @@ export class ShiftEngine {
    * Starts a shift and applies its first step in the same write. A retry of the same create
    * (same execution and stage) returns the existing shift with `created: false`.
    */
-  async create(spec: NormalizedShiftSpec): Promise<{ record: ShiftRecord; created: boolean }> {
+  async create(spec: NormalizedShiftSpec): Promise<ShiftSnapshot & { created: boolean }> {
     const id = shiftIdFor(spec);
     const hash = specHash(spec);
     const name = `${spec.namespace}/${spec.virtualService}`;
-    return this.transact<{ record: ShiftRecord; created: boolean }>(spec.account, spec.namespace, spec.virtualService, (object, state) => {
+    return this.transact<ShiftSnapshot & { created: boolean }>(spec.account, spec.namespace, spec.virtualService, (object, state) => {
       if (!object) throw new ShiftError('not-found', `VirtualService ${name} does not exist in account ${spec.account}: check the namespace and name`);
       const unusable = state.unusable.get(id);
       if (unusable) throw new ShiftError('conflict', unusable.problem);
@@ -104,7 +104,7 @@ export class ShiftEngine {
         if (existing.specHash !== hash) {
           throw new ShiftError('conflict', `shift ${id} for execution ${spec.executionId} stage ${spec.stageRef} already exists with a different spec: a retried request must send the same spec`);
         }
-        return { result: { record: existing, created: false } };
+        return { result: { record: existing, attempts: attemptsOf(state, existing), created: false } };
       }
       const selection = selectRoute(object.spec, spec.route, name);
       if (!selection.ok) throw new ShiftError('invalid', selection.problem.message, [selection.problem]);
@@ -125,7 +125,9 @@ export class ShiftEngine {
       const { record, target } = startShift(id, spec, hash, bindingOf(object), selection.selected, plan, this.now());
       const route = { routePointer: selection.selected.pointer, routeAsRead: selection.selected.route, target };
       const records = earlier ? [supersede(earlier, id, this.now()), record] : [record];
-      return { result: { record, created: true }, write: { records, route } };
+      const after: ShiftState = { ...state, shifts: new Map(state.shifts) };
+      for (const written of records) after.shifts.set(written.id, written);
+      return { result: { record, attempts: attemptsOf(after, record), created: true }, write: { records, route } };
     });
   }
 

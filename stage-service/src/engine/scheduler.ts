@@ -52,6 +52,10 @@ export class StepScheduler {
     for (const key of [...this.timers.keys()]) this.clear(key);
   }
 
+  isTracking(ref: ShiftRef): boolean {
+    return this.timers.has(keyOf(ref));
+  }
+
   get size(): number {
     return this.timers.size;
   }

@@ -122,7 +122,7 @@ export function createApp(deps: AppDependencies): express.Express {
     }
     const spec = result.spec;
     authorize(principalOf(res), spec.account, spec.namespace);
-    const { record, created } = await deps.engine.create(spec);
+    const { record, attempts, created } = await deps.engine.create(spec);
     const ref = refOf(record);
     deps.scheduler.track(ref, record);
     if (created) {
@@ -130,7 +130,7 @@ export function createApp(deps: AppDependencies): express.Express {
       deps.logger.info('shift started', { shift: record.id, account: spec.account, virtualService: `${spec.namespace}/${spec.virtualService}`, executionId: spec.executionId, stageRef: spec.stageRef, principal: principalOf(res).name });
     }
     res.location(urlsFor(ref).statusUrl);
-    sendStatus(res, created ? 202 : 200, record);
+    sendStatus(res, created ? 202 : 200, record, attempts);
   }));
 
   /** The shift a URL names, checked with the create body's rules before anything else happens. */
