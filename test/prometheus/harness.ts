@@ -9,6 +9,8 @@
  */
 import { ChildProcess, execFile, spawn } from 'child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { get as httpGet } from 'http';
+import { get as httpsGet } from 'https';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -21,6 +23,8 @@ export interface StartOptions {
   scrapeIntervalSeconds?: number;
   /** OpenMetrics text turned into TSDB blocks before start. */
   backfill?: string;
+  /** Serve HTTPS with this PEM certificate and key (Prometheus' --web.config.file); `ca` verifies it. */
+  tls?: { cert: string; key: string; ca: string };
   /** Readiness deadline (a busy machine can be slow). */
   startTimeoutMs?: number;
 }
@@ -95,6 +99,17 @@ function scrapeConfig(targets: string[], intervalSeconds: number): string {
   });
 }
 
+/** HTTP status of a GET (0 when nothing answers), trusting `ca` for https. */
+function status(url: string, ca?: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = (url.startsWith('https:') ? httpsGet : httpGet)(url, ca ? { ca } : {}, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+  });
+}
+
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
@@ -113,11 +128,19 @@ export async function startPrometheus(options: StartOptions = {}): Promise<Runni
     const config = join(dir, 'prometheus.yml');
     const targets = options.scrapeTargets ?? [];
     writeFileSync(config, scrapeConfig(targets, options.scrapeIntervalSeconds ?? 1));
+    const extraArgs: string[] = [];
+    if (options.tls) {
+      writeFileSync(join(dir, 'server.pem'), options.tls.cert);
+      writeFileSync(join(dir, 'server.key'), options.tls.key);
+      const web = join(dir, 'web.yml');
+      writeFileSync(web, JSON.stringify({ tls_server_config: { cert_file: join(dir, 'server.pem'), key_file: join(dir, 'server.key') } }));
+      extraArgs.push(`--web.config.file=${web}`);
+    }
     // A port found free can be taken before Prometheus binds it: try a few.
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        return await launch(prometheus, dir, config, data, await freePort(), targets.length, options.startTimeoutMs ?? 30_000);
+        return await launch(prometheus, dir, config, data, await freePort(), targets.length, options.startTimeoutMs ?? 30_000, extraArgs, options.tls?.ca);
       } catch (error) {
         lastError = error as Error;
         if (!/address already in use/.test(lastError.message)) break;
@@ -130,7 +153,17 @@ export async function startPrometheus(options: StartOptions = {}): Promise<Runni
   }
 }
 
-async function launch(bin: string, dir: string, config: string, data: string, port: number, targetCount: number, timeoutMs: number): Promise<RunningPrometheus> {
+async function launch(
+  bin: string,
+  dir: string,
+  config: string,
+  data: string,
+  port: number,
+  targetCount: number,
+  timeoutMs: number,
+  extraArgs: string[],
+  ca: string | undefined,
+): Promise<RunningPrometheus> {
   const logFile = join(dir, `prometheus-${port}.log`);
   const out = openSync(logFile, 'w');
   const child = spawn(
@@ -142,11 +175,12 @@ async function launch(bin: string, dir: string, config: string, data: string, po
       // Backfilled test data may be weeks old in model time; never drop it.
       '--storage.tsdb.retention.time=10y',
       '--log.level=info',
+      ...extraArgs,
     ],
     { stdio: ['ignore', out, out] },
   );
   closeSync(out);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${ca ? 'https' : 'http'}://127.0.0.1:${port}`;
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   let stopped = false;
   const stop = async () => {
@@ -168,8 +202,7 @@ async function launch(bin: string, dir: string, config: string, data: string, po
         if (child.exitCode !== null || child.signalCode !== null) {
           throw Object.assign(new Error(`prometheus exited (${child.exitCode ?? child.signalCode}): ${log().split('\n').slice(-5).join('\n')}`), { fatal: true });
         }
-        const res = await fetch(`${url}/-/ready`).catch(() => undefined);
-        return res?.status === 200 ? true : undefined;
+        return (await status(`${url}/-/ready`, ca)) === 200 ? true : undefined;
       },
       timeoutMs,
     );

@@ -13,6 +13,7 @@ import { secretReader } from '../../stage-service/src/analysis/sources';
 import { CountingProxy, startCountingProxy } from './counting-proxy';
 import { RunningPrometheus, startPrometheus } from './harness';
 import { MeshModel, renderBackfill, renderRawBackfill } from './mesh-model';
+import { makeCertificates } from './tls';
 
 const NS = 'shop';
 const MiB = 1024 * 1024;
@@ -116,7 +117,7 @@ describe('Prometheus provider on backfilled data', () => {
     expect(await provider.rangeQuery(memory('checkout-baseline'), window(10, 20))).toEqual({ kind: 'nodata' });
   });
 
-  it('passes NaN through when the series exist but the ratio is 0/0 (no traffic before the data starts)', async () => {
+  it('passes NaN samples (0/0) through as values, not as nodata: the judge decides what they mean', async () => {
     const samples = series(await provider.rangeQuery(`${successRate('checkout-canary')} * 0 / 0`, window(10, 11)));
     expect(samples.every((s) => Number.isNaN(s.value))).toBe(true);
   });
@@ -206,4 +207,37 @@ describe('Prometheus provider when Prometheus is down', () => {
       await prometheus.stop();
     }
   }, 60_000);
+});
+
+describe('Prometheus provider over HTTPS', () => {
+  it('trusts the configured CA, and calls an untrusted certificate a misconfigured ca (not an outage)', async () => {
+    const certificates = makeCertificates();
+    const prometheus = await startPrometheus({ backfill: backfill(), tls: certificates });
+    const trusting = new PrometheusProvider({ source: 'mesh', url: prometheus.url, timeoutMs: 10_000, ca: certificates.ca });
+    const untrusting = new PrometheusProvider({ source: 'mesh', url: prometheus.url, timeoutMs: 10_000 });
+    try {
+      expect(prometheus.url).toMatch(/^https:/);
+      expect(series(await trusting.rangeQuery(memory('checkout-canary'), window(5, 5)))).toEqual([{ time: BASE + 300, value: 105 * MiB }]);
+      const error = await failure(untrusting.rangeQuery(memory('checkout-canary'), window(5, 5)));
+      expect(error.kind).toBe('misconfigured');
+      expect(error.message).toMatch(/TLS to 127\.0\.0\.1:\d+ failed \(.+\): check the source's ca/);
+    } finally {
+      trusting.close();
+      untrusting.close();
+      await prometheus.stop();
+    }
+  }, 60_000);
+});
+
+describe('the Prometheus test harness', () => {
+  it('fails, with the install command, when the prometheus binary is missing', async () => {
+    const saved = process.env.PROMETHEUS_BIN;
+    process.env.PROMETHEUS_BIN = '/nonexistent/prometheus';
+    try {
+      await expect(startPrometheus()).rejects.toThrow('prometheus not found at /nonexistent/prometheus: install it with `apt-get install -y --no-install-recommends prometheus`');
+    } finally {
+      if (saved === undefined) delete process.env.PROMETHEUS_BIN;
+      else process.env.PROMETHEUS_BIN = saved;
+    }
+  });
 });
