@@ -19,7 +19,7 @@ export type KubeObject = {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  spec?: any;  
   [key: string]: unknown;
 };
 
@@ -147,7 +147,7 @@ export function deriveManifests(files: ManifestFile[], params: ResolvedParams, m
   if (!deployment || !service || !virtualService) return { ok: false, problems };
 
   // The route and its release destination.
-  const routes: any[] = Array.isArray(virtualService.object.spec?.http) ? virtualService.object.spec.http : []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const routes: any[] = Array.isArray(virtualService.object.spec?.http) ? virtualService.object.spec.http : [];  
   const routeIndex = routes.findIndex((r) => r?.name === params.virtualService.route);
   if (routeIndex < 0) {
     problems.push({
@@ -164,7 +164,7 @@ export function deriveManifests(files: ManifestFile[], params: ResolvedParams, m
   const mode = params.addressing.mode;
   const releaseSubset = params.addressing.mode === 'subsets' ? params.addressing.release : undefined;
   const releaseHostName = params.service;
-  const destinations: any[] = Array.isArray(route.route) ? route.route : []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const destinations: any[] = Array.isArray(route.route) ? route.route : [];  
   const releaseDestination = destinations.find(
     (d) => typeof d?.destination?.host === 'string' && serviceOfHost(d.destination.host, params.namespace) === releaseHostName && (mode === 'hosts' || d.destination.subset === releaseSubset),
   );
@@ -180,7 +180,7 @@ export function deriveManifests(files: ManifestFile[], params: ResolvedParams, m
 
   // The release Deployment and its container.
   const spec = deployment.object.spec ?? {};
-  const containers: any[] = spec.template?.spec?.containers ?? []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const containers: any[] = spec.template?.spec?.containers ?? [];  
   const containerIndex = params.container ? containers.findIndex((c) => c?.name === params.container) : containers.length ? 0 : -1;
   if (containerIndex < 0) {
     problems.push({
@@ -210,7 +210,7 @@ export function deriveManifests(files: ManifestFile[], params: ResolvedParams, m
     if (!rule) {
       problems.push({ file: manifestsDir, path: 'DestinationRule', message: `no DestinationRule for host "${params.service}" in ${manifestsDir}`, fix: `add a DestinationRule with host ${params.service} and subsets ${TRACKS.map((t) => addressing[t]).join(', ')} (or use "addressing": {"mode": "hosts"})` });
     } else {
-      const subsets: any[] = rule.object.spec.subsets ?? []; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const subsets: any[] = rule.object.spec.subsets ?? [];  
       for (const track of TRACKS) {
         const subset = subsets.find((s) => s?.name === addressing[track]);
         if (!subset) {

@@ -10,7 +10,7 @@ import { InputProblem, pointerToPath } from './problems';
 import { referenceAnalysis } from './reference-analysis';
 
 // A JSON module, loaded relative to this file from src/ (tests) and dist/ (the CLI) alike.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 export const PARAMS_SCHEMA = require('../schema/params.schema.json') as Record<string, unknown>;
 
 export type Trigger =
