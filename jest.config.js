@@ -4,7 +4,7 @@
 // ESM-only packages that Babel must turn into CommonJS for jest (client-node 1.x and its OIDC deps).
 const esmPackages = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose', '@spinnaker'];
 const transformIgnorePatterns = [`/node_modules/(?!(${esmPackages.join('|')})/)`];
-const moduleNameMapper = { '^@istio-shift/core$': '<rootDir>/packages/core/src/index.ts' };
+const moduleNameMapper = { '^@istio-shift/core$': '<rootDir>/packages/core/src/index.ts', '^@istio-shift/pipelines$': '<rootDir>/packages/pipelines/src/index.ts' };
 
 const common = { rootDir: __dirname, transformIgnorePatterns, moduleNameMapper };
 

@@ -136,7 +136,9 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
 }
 
 if (require.main === module) {
-  run(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
+  const argv = process.argv.slice(2);
+  // `pipelines …` renders/checks/applies canary pipelines (pipelines-cli.ts); everything else is `run`.
+  (argv[0] === 'pipelines' ? import('./pipelines-cli').then((m) => m.runPipelines(argv.slice(1))) : run(argv)).then((code) => process.exit(code), (error) => {
     process.stderr.write(`fatal: ${(error as Error).message}\n`);
     process.exit(1);
   });
