@@ -7,3 +7,4 @@ export * from './routes';
 export * from './plan';
 export * from './patch';
 export * from './analysis/spec';
+export * from './run-job';
