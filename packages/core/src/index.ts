@@ -8,3 +8,4 @@ export * from './plan';
 export * from './patch';
 export * from './analysis/spec';
 export * from './stage';
+export * from './run-job';
