@@ -3,6 +3,7 @@
  * `wilcox.test` to the last bit: `pnorm` is Cody's algorithm (R's pnorm_both, non-log branch),
  * `qnorm` is Wichura's AS 241 (R's qnorm, non-log branch). Only what the rank-sum test needs.
  */
+/* eslint-disable no-loss-of-precision -- coefficients quoted digit for digit from R's nmath sources (easier to check against them); they parse to the same doubles */
 
 const SQRT_32 = 5.656854249492380195206754896838;
 const ONE_OVER_SQRT_2PI = 0.398942280401432677939946059934;
