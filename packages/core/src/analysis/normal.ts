@@ -3,6 +3,8 @@
  * `wilcox.test` to the last bit: `pnorm` is Cody's algorithm (R's pnorm_both, non-log branch),
  * `qnorm` is Wichura's AS 241 (R's qnorm, non-log branch). Only what the rank-sum test needs.
  */
+import { preciseExp, preciseLog } from './precise-math';
+
 /* eslint-disable no-loss-of-precision -- coefficients quoted digit for digit from R's nmath sources (easier to check against them); they parse to the same doubles */
 
 const SQRT_32 = 5.656854249492380195206754896838;
@@ -26,7 +28,7 @@ const Q = [1.28426009614491121, 0.468238212480865118, 0.0659881378689285515, 0.0
 function tail(x: number, temp: number): number {
   const xsq = Math.trunc(x * 16) / 16;
   const del = (x - xsq) * (x + xsq);
-  return Math.exp(-xsq * xsq * 0.5) * Math.exp(-del * 0.5) * temp;
+  return preciseExp(-xsq * xsq * 0.5) * preciseExp(-del * 0.5) * temp;
 }
 
 /** P[X <= x] (lowerTail) or P[X > x] for a standard normal X. */
@@ -99,7 +101,7 @@ export function qnorm(p: number, lowerTail = true): number {
   }
   // min(p, 1-p) without a round trip through 1-p, as R does.
   const smaller = q > 0 ? (lowerTail ? 0.5 - p + 0.5 : p) : pLower;
-  let r = Math.sqrt(-Math.log(smaller));
+  let r = Math.sqrt(-preciseLog(smaller));
   let value: number;
   if (r <= 5) {
     r += -1.6;
