@@ -13,9 +13,9 @@
  *   tolerance (1e-4) is absolute, which would blur metrics measured in small units (cores, 1e-6 s).
  * - Infinite values are removed with NaN (PromQL yields +Inf/NaN for empty histograms and 0/0).
  */
-import { rankSumTest } from './mann-whitney';
+import { rankSumTestSorted } from './mann-whitney';
 import { NormalizedMetric } from './normalized';
-import { finiteOrNull, mean, summarize, SampleSummary, usable } from './summary';
+import { finiteOrNull, mean, summarize, SampleSummary, sortedUsable } from './summary';
 
 export type Classification = 'Pass' | 'High' | 'Low' | 'Nodata' | 'NodataFail';
 
@@ -36,14 +36,13 @@ export interface MetricClassification {
 
 const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
 
-function sameValues(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  const x = Float64Array.from(a).sort();
-  const y = Float64Array.from(b).sort();
-  return x.every((v, i) => v === y[i]);
+function sameValues(x: Float64Array, y: Float64Array): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
-const isConstant = (values: readonly number[]) => values.every((v) => v === values[0]);
+const isConstant = (sorted: Float64Array) => sorted[0] === sorted[sorted.length - 1];
 
 /** High/Low/Pass given where the shift lies (above: +1, below: -1, neither: 0) and the ratio gates. */
 function decide(metric: NormalizedMetric, side: number, ratio: number, evidence: string): { classification: Classification; reason: string } {
@@ -69,15 +68,13 @@ function nodata(metric: NormalizedMetric, which: string): { classification: Clas
   return { classification, reason: `no data for the ${which} (nodata: ${metric.nodata})` };
 }
 
-function statistical(metric: NormalizedMetric, canary: number[], baseline: number[], ratio: number): Omit<MetricClassification, 'canary' | 'baseline' | 'ratio'> {
+function statistical(metric: NormalizedMetric, canary: Float64Array, baseline: Float64Array, ratio: number): Omit<MetricClassification, 'canary' | 'baseline' | 'ratio'> {
   if (sameValues(canary, baseline)) return { classification: 'Pass', reason: 'canary and baseline samples are identical' };
   if (isConstant(canary) && isConstant(baseline)) {
     return decide(metric, Math.sign(canary[0] - baseline[0]), ratio, `both constant (${canary[0]} vs ${baseline[0]})`);
   }
-  let scale = 0;
-  for (const v of canary) scale = Math.max(scale, Math.abs(v));
-  for (const v of baseline) scale = Math.max(scale, Math.abs(v));
-  const result = rankSumTest(canary.map((v) => v / scale), baseline.map((v) => v / scale), CONFIDENCE_LEVEL);
+  const scale = Math.max(Math.abs(canary[0]), Math.abs(canary[canary.length - 1]), Math.abs(baseline[0]), Math.abs(baseline[baseline.length - 1]));
+  const result = rankSumTestSorted(canary.map((v) => v / scale), baseline.map((v) => v / scale), CONFIDENCE_LEVEL);
   const confInt: [number, number] = [result.confInt[0] * scale, result.confInt[1] * scale];
   const estimate = result.estimate * scale;
   const bound = TOLERANCE * Math.abs(estimate);
@@ -97,8 +94,8 @@ function threshold(metric: NormalizedMetric, canaryMean: number, ratio: number):
 }
 
 export function classifyMetric(metric: NormalizedMetric, canarySamples: readonly number[], baselineSamples: readonly number[]): MetricClassification {
-  const canary = usable(canarySamples);
-  const baseline = usable(baselineSamples);
+  const canary = sortedUsable(canarySamples);
+  const baseline = sortedUsable(baselineSamples);
   const summaries = { canary: summarize(canary), baseline: summarize(baseline) };
   const ratio = canary.length > 0 && baseline.length > 0 ? mean(canary) / mean(baseline) : Number.NaN;
   const base = { ...summaries, ratio: finiteOrNull(ratio) };

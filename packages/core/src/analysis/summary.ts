@@ -7,23 +7,31 @@ export interface SampleSummary {
   max: number | null;
 }
 
-/** Samples the judge uses: NaN and infinities removed (Kayenta's nanStrategy "remove"). */
-export function usable(values: readonly number[]): number[] {
-  return values.filter((v) => typeof v === 'number' && Number.isFinite(v));
-}
-
-export function mean(values: readonly number[]): number {
+export function mean(values: ArrayLike<number>): number {
   let sum = 0;
-  for (const v of values) sum += v;
+  for (let i = 0; i < values.length; i++) sum += values[i];
   return sum / values.length;
 }
 
-export function summarize(values: readonly number[]): SampleSummary {
-  if (values.length === 0) return { count: 0, mean: null, median: null, min: null, max: null };
-  const sorted = Float64Array.from(values).sort();
+/**
+ * The samples the judge uses, sorted ascending once (the summary, the shortcuts and the test all
+ * read this): NaN and infinities removed (Kayenta's nanStrategy "remove").
+ */
+export function sortedUsable(values: readonly number[]): Float64Array {
+  const out = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'number' && Number.isFinite(v)) out[n++] = v;
+  }
+  return (n === out.length ? out : out.slice(0, n)).sort();
+}
+
+export function summarize(sorted: Float64Array): SampleSummary {
+  if (sorted.length === 0) return { count: 0, mean: null, median: null, min: null, max: null };
   const middle = sorted.length >> 1;
   const median = sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  return { count: values.length, mean: mean(values), median, min: sorted[0], max: sorted[sorted.length - 1] };
+  return { count: sorted.length, mean: mean(sorted), median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
 /** A finite number, or null (JSON has no NaN or Infinity). */
