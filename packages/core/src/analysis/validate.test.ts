@@ -141,6 +141,13 @@ describe('analysis validation', () => {
     if (result.ok) expect(result.spec.analysis!.steps[0].analysed).toBe(false);
   });
 
+  it('lets the Deck editor keep a SpEL pause on an analysed step (the service checks it once evaluated)', () => {
+    const s = spec((x) => { x.steps = [{ weights: [80, 10, 10], pause: '${trigger.parameters.bake}' }, { weights: [100, 0, 0] }]; });
+    const result = validateShiftSpec(s, { allowExpressions: true });
+    expect(result.problems).toEqual([]);
+    if (result.ok) expect(result.spec.analysis!.steps[0]).toMatchObject({ analysed: true, windowSeconds: 0 });
+  });
+
   it('leaves specs without analysis unchanged', () => {
     const result = validateShiftSpec(spec((s) => { delete s.analysis; delete s.steps[1].analysis; }));
     expect(result.ok).toBe(true);

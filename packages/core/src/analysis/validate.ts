@@ -328,6 +328,8 @@ function checkSteps(p: Problems, steps: unknown, warmupSeconds: number, interval
       }
     }
     const rawPause = step.pause;
+    // A SpEL pause (Deck only; the service gets it evaluated) is checked when Orca has evaluated it.
+    if (!skip && typeof rawPause === 'string' && rawPause.includes('${')) return { analysed: true, warmupSeconds: warmup, intervalSeconds: interval, windowSeconds: 0 };
     const pause = typeof rawPause === 'string' || typeof rawPause === 'number' ? parseDurationSeconds(rawPause) : absent(rawPause) ? 0 : undefined;
     const skipped: NormalizedStepAnalysis = { analysed: false, warmupSeconds: warmup, intervalSeconds: interval, windowSeconds: 0 };
     // A step without a pause has nothing to watch; an unparseable pause is reported by the shift validator.
