@@ -6,6 +6,8 @@
  * normalized spec: weights as integers, pauses in seconds, labels and defaults filled in.
  */
 import { parseDurationSeconds } from './duration';
+import { NormalizedAnalysis } from './analysis/normalized';
+import { validateAnalysis } from './analysis/validate';
 import { destinationKey, defaultLabel } from './destinations';
 import {
   ABANDON_AFTER_DEFAULT,
@@ -47,6 +49,8 @@ export interface NormalizedShiftSpec {
   /** 0 for the first attempt of a stage, else Orca's restart time (epoch ms). */
   restartedAt: number;
   abandonAfterSeconds: number;
+  /** Present when the shift judges its steps (see analysis/normalized.ts). */
+  analysis?: NormalizedAnalysis;
 }
 
 export type ValidationResult =
@@ -74,10 +78,11 @@ const KNOWN_FIELDS: ReadonlyArray<keyof ShiftSpec> = [
   'stageRef',
   'restartedAt',
   'abandonAfter',
+  'analysis',
 ];
 const ROUTE_FIELDS = ['protocol', 'name', 'index', 'port'];
 const DESTINATION_FIELDS = ['host', 'subset', 'port', 'label'];
-const STEP_FIELDS = ['weights', 'pause'];
+const STEP_FIELDS = ['weights', 'pause', 'analysis'];
 const PROTOCOLS: RouteProtocol[] = ['http', 'tls', 'tcp'];
 const CANCEL_BEHAVIOURS: CancelBehaviour[] = ['rollback', 'hold'];
 
@@ -422,12 +427,15 @@ export function validateShiftSpec(input: unknown, options: ValidateOptions = {})
   }
   const restartedAt = checkRestartedAt(check, input.restartedAt);
   const abandonAfterSeconds = checkAbandonAfter(check, input.abandonAfter);
+  const analysis = validateAnalysis(input.analysis, { namespace, steps: input.steps });
+  analysis.problems.forEach((p) => check.add(p.field, p.message));
   if (check.problems.length > 0 || !account || !namespace || !virtualService || !route || !destinations || !steps) {
     return { ok: false, problems: check.problems };
   }
   const spec: NormalizedShiftSpec = { account, namespace, virtualService, route, destinations, steps, pruneUnlisted, onCancel, restartedAt, abandonAfterSeconds };
   if (executionId !== undefined) spec.executionId = executionId;
   if (stageRef !== undefined) spec.stageRef = stageRef;
+  if (analysis.analysis) spec.analysis = analysis.analysis;
   return { ok: true, spec, problems: [] };
 }
 
