@@ -137,7 +137,7 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
           <dd data-testid="shift-status">{outcome.kind === 'stopped' ? outcome.stageStatus : status?.status ?? outcome.stageStatus}</dd>
           {outcome.kind === 'stopped' && (
             <>
-              <dt>Service reported</dt>
+              <dt>Service said</dt>
               <dd data-testid="service-status">{status?.status} (its last status before Orca stopped polling)</dd>
             </>
           )}
