@@ -1,10 +1,10 @@
-// One jest run, four projects: pure logic, the real control plane, the Deck editor in jsdom,
-// and the Deck plugin in a real browser. `npm test` runs them all; none is optional.
+// One jest run, five projects: pure logic, the real control plane, a real Prometheus, the Deck
+// editor in jsdom, and the Deck plugin in a real browser. `npm test` runs them all; none is optional.
 
 // ESM-only packages that Babel must turn into CommonJS for jest (client-node 1.x and its OIDC deps).
 const esmPackages = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose', '@spinnaker'];
 const transformIgnorePatterns = [`/node_modules/(?!(${esmPackages.join('|')})/)`];
-const moduleNameMapper = { '^@istio-shift/core$': '<rootDir>/packages/core/src/index.ts' };
+const moduleNameMapper = { '^@istio-shift/core$': '<rootDir>/packages/core/src/index.ts', '^@istio-shift/pipelines$': '<rootDir>/packages/pipelines/src/index.ts' };
 
 const common = { rootDir: __dirname, transformIgnorePatterns, moduleNameMapper };
 
@@ -24,6 +24,13 @@ module.exports = {
       testMatch: ['<rootDir>/stage-service/test/**/*.cluster.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/test/cluster/jest-global-setup.js',
       globalTeardown: '<rootDir>/test/cluster/jest-global-teardown.js',
+    },
+    {
+      // A real Prometheus per test file (test/prometheus/harness.ts); no control plane needed.
+      ...common,
+      displayName: 'prometheus',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/prometheus/**/*.test.ts'],
     },
     {
       ...common,

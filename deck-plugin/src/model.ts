@@ -3,56 +3,27 @@
  * holds it, the operations the buttons perform (presets, adding and removing destinations and
  * steps), the stage timeout rule, and the mapping of validator problems to form errors.
  */
-import { LIMITS, Problem, RESTART_EXPRESSION, defaultLabel, formatDuration, isExpression, parseDurationSeconds } from '@istio-shift/core';
+import { EXECUTION_ID_EXPRESSION, RESTART_EXPRESSION, defaultLabel, isExpression } from '@istio-shift/core';
+import type { Problem } from '@istio-shift/core';
+import type { DestinationDraft, NumberDraft, PayloadDraft, StepDraft } from '@istio-shift/core';
+
+// The stage's identity, payload drafts, cleaning and timeout rule live in core (packages/core/src/stage.ts),
+// shared with the pipeline generator; re-exported here so the editor's imports stay as they were.
+export {
+  STAGE_KEY,
+  STAGE_LABEL,
+  STAGE_ALIAS,
+  EXECUTION_ID_EXPRESSION,
+  TIMEOUT_RULE,
+  cleanPayload,
+  pauseSecondsForTimeout,
+  stageTimeout,
+} from '@istio-shift/core';
+export type { NumberDraft, RouteDraft, DestinationDraft, StepDraft, PayloadDraft, TimeoutExplanation } from '@istio-shift/core';
 import { inFormLanguage } from './formLanguage';
 
-export const STAGE_KEY = 'istioTrafficShift';
-export const STAGE_LABEL = 'Istio Traffic Shift';
-/** Orca runs the stage as the preconfigured webhook whose `type` is STAGE_KEY. */
-export const STAGE_ALIAS = 'preconfiguredWebhook';
-/** Orca evaluates this; `${id}` and `${refId}` it would not (see docs/deck-plugin.md). */
-export const EXECUTION_ID_EXPRESSION = '${execution.id}';
 /** Orca's restart time (0 before a restart): "Restart stage" then runs a new attempt of the shift. */
 export { RESTART_EXPRESSION };
-
-/** A number, or text while it is SpEL (or not yet a valid number: the validator says why). */
-export type NumberDraft = number | string;
-
-export interface RouteDraft {
-  protocol: string;
-  name?: string;
-  index?: NumberDraft;
-  port?: NumberDraft;
-}
-
-export interface DestinationDraft {
-  host: string;
-  subset?: string;
-  port?: NumberDraft;
-  label?: string;
-}
-
-export interface StepDraft {
-  weights: NumberDraft[];
-  pause?: string;
-}
-
-/** The stage's `payload`: exactly the body of the service's `POST /v1/shifts`. */
-export interface PayloadDraft {
-  account: string;
-  namespace: string;
-  virtualService: string;
-  route: RouteDraft;
-  destinations: DestinationDraft[];
-  steps: StepDraft[];
-  onCancel: string;
-  pruneUnlisted: boolean;
-  executionId: string;
-  stageRef: string;
-  restartedAt: string;
-  /** How long the shift may go without a status poll before the service stops it (default 2m). */
-  abandonAfter?: string;
-}
 
 export function newPayload(stageRef: string): PayloadDraft {
   return {
@@ -105,6 +76,8 @@ export function destinationTitle(destination: { host?: string; subset?: string; 
 }
 
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+const isBlank = (value: unknown): boolean => value === undefined || value === null || value === '';
 
 /** Appends a destination (same host and port as the last one) with weight 0 in every step. */
 export function addDestination(payload: PayloadDraft): PayloadDraft {
@@ -197,75 +170,6 @@ export const PRESETS: Preset[] = [
     },
   },
 ];
-
-/** Seconds a pause holds the stage, for the timeout: SpEL counts as the longest pause the service allows. */
-export function pauseSecondsForTimeout(pause: unknown): number {
-  if (pause === undefined || pause === null || pause === '') return 0;
-  if (isExpression(pause)) return LIMITS.maxPauseSeconds;
-  if (typeof pause !== 'string' && typeof pause !== 'number') return 0;
-  return parseDurationSeconds(pause) ?? 0;
-}
-
-export const TIMEOUT_RULE = {
-  /** Orca's own monitor timeout; the stage never gets less. */
-  minimumSeconds: 3600,
-  /** Per step: the service writes the weights and Orca notices (polls every 15 s). */
-  perStepSeconds: 60,
-  /** Slack for create retries (Orca retries for up to 5 minutes) and slow polls. */
-  marginSeconds: 15 * 60,
-} as const;
-
-export interface TimeoutExplanation {
-  stageTimeoutMs: number;
-  pauseSeconds: number;
-  expressionPauses: number;
-  text: string;
-}
-
-/**
- * The stage timeout: all pauses + 1 minute per step + 15 minutes, and at least Orca's default
- * hour. A SpEL pause counts as the longest pause the service accepts (7 days), because its value
- * is only known when the pipeline runs.
- */
-export function stageTimeout(payload: Pick<PayloadDraft, 'steps'> | undefined): TimeoutExplanation {
-  const steps = Array.isArray(payload?.steps) ? payload!.steps : [];
-  const pauseSeconds = steps.reduce((total, step) => total + pauseSecondsForTimeout(step?.pause), 0);
-  const expressionPauses = steps.filter((step) => isExpression(step?.pause)).length;
-  const needed = pauseSeconds + TIMEOUT_RULE.perStepSeconds * steps.length + TIMEOUT_RULE.marginSeconds;
-  const seconds = Math.max(TIMEOUT_RULE.minimumSeconds, needed);
-  const parts = [`pauses ${formatDuration(pauseSeconds)}`, `${steps.length} × 1m per step`, '15m margin'];
-  let text = `${formatDuration(seconds)} (${parts.join(' + ')}`;
-  text += needed < TIMEOUT_RULE.minimumSeconds ? ", raised to Orca's default 1h)" : ')';
-  if (expressionPauses > 0) text += `; ${expressionPauses} SpEL pause(s) counted as the 7-day maximum`;
-  return { stageTimeoutMs: seconds * 1000, pauseSeconds, expressionPauses, text };
-}
-
-function isBlank(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
-}
-
-/**
- * The payload as saved: optional fields the author left empty are dropped (the service treats
- * them as absent anyway), so the stage JSON holds only what was chosen.
- */
-export function cleanPayload(payload: PayloadDraft): PayloadDraft {
-  const next = copy(payload);
-  if (next.route && typeof next.route === 'object') {
-    for (const key of ['name', 'index', 'port'] as const) if (isBlank(next.route[key])) delete next.route[key];
-  }
-  if (Array.isArray(next.destinations)) {
-    next.destinations.forEach((destination) => {
-      for (const key of ['subset', 'port', 'label'] as const) if (isBlank(destination[key])) delete destination[key];
-    });
-  }
-  if (Array.isArray(next.steps)) {
-    next.steps.forEach((step) => {
-      if (isBlank(step.pause)) delete step.pause;
-    });
-  }
-  if (isBlank(next.abandonAfter)) delete next.abandonAfter;
-  return next;
-}
 
 /**
  * The payload without empty strings anywhere. A new stage starts from this, so that Deck's

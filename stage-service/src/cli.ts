@@ -2,7 +2,10 @@
 /**
  * The same engine as a command, for an Orca Run Job (Manifest) container:
  *
- *   istio-traffic-shift run --spec shift.json [--kubeconfig FILE] [--context NAME | --in-cluster]
+ *   istio-traffic-shift run (--spec shift.json | --spec-env NAME) [--kubeconfig FILE] [--context NAME | --in-cluster]
+ *
+ * `--spec-env NAME` reads the spec JSON from an environment variable: a Job's container has no
+ * file to read, and Orca's preconfigured job maps its `spec` parameter onto that variable.
  *
  * It starts (or, with the same executionId/stageRef, re-adopts) the shift, advances it until it
  * ends, prints progress, and ends with a SPINNAKER_CONFIG_JSON line that Orca captures as the
@@ -19,7 +22,8 @@ import { toStatus } from './engine/view';
 import { ClusterVirtualServiceApi } from './kube/cluster-api';
 
 interface CliOptions {
-  spec: string;
+  spec?: string;
+  specEnv?: string;
   kubeconfig?: string;
   context?: string;
   inCluster: boolean;
@@ -27,7 +31,7 @@ interface CliOptions {
 
 function parseArgs(argv: string[]): CliOptions {
   const [command, ...rest] = argv;
-  if (command !== 'run') throw new UsageError('usage: istio-traffic-shift run --spec FILE [--kubeconfig FILE] [--context NAME | --in-cluster]');
+  if (command !== 'run') throw new UsageError('usage: istio-traffic-shift run (--spec FILE | --spec-env NAME) [--kubeconfig FILE] [--context NAME | --in-cluster]');
   const options: Partial<CliOptions> = { inCluster: false };
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
@@ -37,16 +41,26 @@ function parseArgs(argv: string[]): CliOptions {
       return next;
     };
     if (flag === '--spec') options.spec = value();
+    else if (flag === '--spec-env') options.specEnv = value();
     else if (flag === '--kubeconfig') options.kubeconfig = value();
     else if (flag === '--context') options.context = value();
     else if (flag === '--in-cluster') options.inCluster = true;
     else throw new UsageError(`unknown option ${flag}`);
   }
-  if (!options.spec) throw new UsageError('--spec FILE is required (a JSON shift spec; "-" reads standard input)');
+  if (!options.spec === !options.specEnv) {
+    throw new UsageError('give exactly one of --spec FILE (a JSON shift spec; "-" reads standard input) or --spec-env NAME (an environment variable holding it)');
+  }
   return options as CliOptions;
 }
 
 class UsageError extends Error {}
+
+function readSpec(options: CliOptions): string {
+  if (options.spec) return readFileSync(options.spec === '-' ? 0 : options.spec, 'utf8');
+  const text = process.env[options.specEnv as string];
+  if (!text) throw new UsageError(`environment variable ${options.specEnv} (from --spec-env) is empty or not set: set it to the shift spec JSON`);
+  return text;
+}
 
 function kubeConfig(options: CliOptions): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
@@ -69,7 +83,7 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
   let specText: string;
   try {
     options = parseArgs(argv);
-    specText = readFileSync(options.spec === '-' ? 0 : options.spec, 'utf8');
+    specText = readSpec(options);
   } catch (error) {
     out(`error: ${(error as Error).message}`);
     return 2;
@@ -78,7 +92,7 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
   try {
     input = JSON.parse(specText);
   } catch (error) {
-    out(`error: ${options.spec} is not valid JSON: ${(error as Error).message}`);
+    out(`error: ${options.spec ?? `$${options.specEnv}`} is not valid JSON: ${(error as Error).message}`);
     return 2;
   }
   const result = validateShiftSpec(input);
@@ -119,7 +133,9 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
       };
     });
     try {
-      record = (cancelling ? await engine.cancel(ref) : await engine.advance(ref)) ?? record;
+      // The CLI is the shift's poller: each check renews its watch lease, so a Job that dies (and
+      // stops polling) leaves a shift the service, or the next CLI, restores after abandonAfter.
+      record = (cancelling ? await engine.cancel(ref) : (await engine.status(ref, { polled: true }))?.record) ?? record;
     } catch (error) {
       out(`warning: ${(error as Error).message}; retrying`);
       continue;
@@ -134,7 +150,9 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
 }
 
 if (require.main === module) {
-  run(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
+  const argv = process.argv.slice(2);
+  // `pipelines …` renders/checks/applies canary pipelines (pipelines-cli.ts); everything else is `run`.
+  (argv[0] === 'pipelines' ? import('./pipelines-cli').then((m) => m.runPipelines(argv.slice(1))) : run(argv)).then((code) => process.exit(code), (error) => {
     process.stderr.write(`fatal: ${(error as Error).message}\n`);
     process.exit(1);
   });

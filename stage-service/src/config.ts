@@ -36,6 +36,8 @@ export interface ServiceConfig {
   accounts: AccountConfig[];
   /** True when running on the embedded example store. */
   embedded: boolean;
+  /** Where analysis metrics come from (see "Metrics sources" below); none means no analysis. */
+  metricsSources?: MetricsSourceConfig[];
 }
 
 export class ConfigError extends Error {}
@@ -140,7 +142,105 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv, hash: (token
     tokens,
     accounts,
     embedded: accounts.every((a) => a.backend.kind === 'embedded'),
+    metricsSources: parseMetricsSources(input.metricsSources, accounts, env),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics sources: the only place an address the analysis calls can come from. A pipeline names a
+// source; the service looks it up here and checks that the pipeline's account may use it.
+
+/** A bearer token read at request time: from an environment variable, or a (rotating) file. */
+export type SecretRef = { fromEnv: string } | { fromFile: string };
+
+export interface MetricsSourceConfig {
+  name: string;
+  type: 'prometheus';
+  /** Base URL of the Prometheus HTTP API (a path prefix is kept). */
+  url: string;
+  bearerToken?: SecretRef;
+  /** PEM file of the CA that signs the server certificate. */
+  ca?: string;
+  timeoutMs: number;
+  /** Account names that may use this source; ["*"] for all. */
+  accounts: string[];
+}
+
+const DEFAULT_METRICS_TIMEOUT_MS = 10_000;
+
+function readable(path: string, field: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${field}: cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+function secretRef(raw: unknown, field: string, env: NodeJS.ProcessEnv): SecretRef {
+  if (!isObject(raw)) throw new ConfigError(`${field} must be an object with fromEnv or fromFile (never the token itself)`);
+  const sources = ['fromEnv', 'fromFile'].filter((k) => raw[k] !== undefined);
+  if (sources.length !== 1 || Object.keys(raw).length !== 1) throw new ConfigError(`${field} must set exactly one of fromEnv or fromFile`);
+  if (raw.fromEnv !== undefined) {
+    const variable = requireString(raw.fromEnv, `${field}.fromEnv`);
+    if (!env[variable]) throw new ConfigError(`${field}.fromEnv names ${variable}, which is not set`);
+    return { fromEnv: variable };
+  }
+  const path = requireString(raw.fromFile, `${field}.fromFile`);
+  if (!readable(path, `${field}.fromFile`).trim()) throw new ConfigError(`${field}.fromFile: ${path} is empty`);
+  return { fromFile: path };
+}
+
+function parseMetricsSource(raw: unknown, i: number, accountNames: Set<string>, env: NodeJS.ProcessEnv): MetricsSourceConfig {
+  const field = `metricsSources[${i}]`;
+  if (!isObject(raw)) throw new ConfigError(`${field} must be an object`);
+  const name = requireString(raw.name, `${field}.name`);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new ConfigError(`${field}.name must be lower-case letters, digits and dashes (pipelines refer to it)`);
+  if (raw.type !== 'prometheus') throw new ConfigError(`${field}.type must be "prometheus" (the only supported type)`);
+  const url = requireString(raw.url, `${field}.url`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`${field}.url must be an absolute http(s) URL, e.g. http://prometheus.monitoring:9090`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`${field}.url must use http or https`);
+  if (parsed.username || parsed.password) throw new ConfigError(`${field}.url must not hold credentials: use bearerToken with fromEnv or fromFile`);
+  if (parsed.search || parsed.hash) throw new ConfigError(`${field}.url must not have a query or fragment: give the server's base URL`);
+  const source: MetricsSourceConfig = { name, type: 'prometheus', url: url.replace(/\/+$/, ''), timeoutMs: DEFAULT_METRICS_TIMEOUT_MS, accounts: [] };
+  if (raw.bearerToken !== undefined) source.bearerToken = secretRef(raw.bearerToken, `${field}.bearerToken`, env);
+  if (raw.ca !== undefined) {
+    if (parsed.protocol !== 'https:') throw new ConfigError(`${field}.ca is only used with an https url`);
+    const ca = requireString(raw.ca, `${field}.ca`);
+    if (!readable(ca, `${field}.ca`).includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`${field}.ca: ${ca} holds no PEM certificate`);
+    source.ca = ca;
+  }
+  if (raw.timeoutMs !== undefined) {
+    const timeoutMs = Number(raw.timeoutMs);
+    if (typeof raw.timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 300_000) {
+      throw new ConfigError(`${field}.timeoutMs must be a whole number of milliseconds from 100 to 300000`);
+    }
+    source.timeoutMs = timeoutMs;
+  }
+  source.accounts = stringList(raw.accounts, `${field}.accounts`);
+  for (const account of source.accounts) {
+    if (account !== '*' && !accountNames.has(account)) {
+      throw new ConfigError(`${field}.accounts: "${account}" is not a configured account (use one of ${[...accountNames].join(', ')}, or "*")`);
+    }
+  }
+  return source;
+}
+
+export function parseMetricsSources(raw: unknown, accounts: AccountConfig[], env: NodeJS.ProcessEnv): MetricsSourceConfig[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError('metricsSources must be a list of sources');
+  const accountNames = new Set(accounts.map((a) => a.name));
+  const sources = raw.map((entry, i) => parseMetricsSource(entry, i, accountNames, env));
+  const seen = new Set<string>();
+  sources.forEach((source, i) => {
+    if (seen.has(source.name)) throw new ConfigError(`metricsSources[${i}].name: ${source.name} is listed twice`);
+    seen.add(source.name);
+  });
+  return sources;
 }
 
 export const EMBEDDED_DEV_TOKEN = 'local-dev-token';

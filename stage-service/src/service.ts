@@ -70,15 +70,19 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   });
   const port = (server.address() as AddressInfo).port;
 
-  // Pick up shifts that were running when this (or another) replica stopped.
+  // Pick up shifts that were running when this (or another) replica stopped. Each is scheduled on
+  // its own; none moves traffic until a caller polls it again, and each is abandoned (restored)
+  // if none does within its abandonAfter.
   let resumed = 0;
   for (const account of accounts.accounts) {
     for (const namespace of account.namespaces) {
       try {
-        for (const { ref, record } of await engine.running(account.name, namespace)) {
+        const found = await engine.running(account.name, namespace);
+        for (const { ref, record } of found.running) {
           scheduler.track(ref, record);
           resumed++;
         }
+        for (const problem of found.unusable) logger.warn('a stored shift record is not usable and will not be resumed', { account: account.name, namespace, problem });
       } catch (error) {
         logger.warn('could not list VirtualServices to resume shifts; status polls will still advance them', { account: account.name, namespace, error: (error as Error).message });
       }

@@ -76,7 +76,8 @@ it('ends TERMINAL when another writer changes the weights between the read and t
   expect(record.phase).toBe('RUNNING');
   const api = interleaved(real, patchBy('race-step', [{ op: 'replace', path: '/spec/http/1/route/2/weight', value: 0 }, { op: 'replace', path: '/spec/http/1/route/0/weight', value: 90 }]));
   const racing = new ShiftEngine({ apiFor: () => api });
-  const after = await racing.advance({ account: 'races', namespace, virtualService: 'race-step', id: record.id });
+  // A status poll served by a second replica (a poll is what moves a watched shift on).
+  const after = (await racing.status({ account: 'races', namespace, virtualService: 'race-step', id: record.id }, { polled: true }))?.record;
   expect(after?.phase).toBe('TERMINAL');
   expect(after?.failure?.reason).toBe('ROUTE_CHANGED');
   expect(primaryWeights(await getVirtualService(namespace, 'race-step'))).toEqual([90, 10, 0]);
@@ -92,10 +93,10 @@ it('lets the second of two replicas that read the same state adopt the first one
   const ref = { account: 'races', namespace, virtualService: 'race-replicas', id: record.id };
   // Replica B reads; replica A advances in between; B's guarded write fails and B re-reads.
   const api = interleaved(real, async () => {
-    await first.advance(ref);
+    await first.status(ref, { polled: true });
   });
   const second = new ShiftEngine({ apiFor: () => api });
-  const after = await second.advance(ref);
+  const after = (await second.status(ref, { polled: true }))?.record;
   expect(api.patches).toBe(1);
   expect(after?.currentStep).toBe(2);
   expect(after?.stepTimes).toHaveLength(2);

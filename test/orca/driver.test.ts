@@ -187,6 +187,14 @@ describe('the SpEL subset', () => {
     expect(evaluateString('${webhook.body.missing}', { execution }).value).toBe('${webhook.body.missing}');
   });
 
+  it('evaluates the restart marker: Orca\'s restart time after a restart, literal before one', () => {
+    const marker = '${restartDetails?.restartTime ?: 0}';
+    expect(evaluateString(marker, { ...root, restartDetails: { restartTime: 1764500000123, restartedBy: 'ana' } }).value).toBe(1764500000123);
+    expect(evaluateString(marker, { ...root, restartDetails: { restartedBy: 'ana' } }).value).toBe(0);
+    // No restart yet: an Orca that requires known keys leaves the text as it is (the service reads it as attempt 0).
+    expect(evaluateString(marker, root).value).toBe(marker);
+  });
+
   it('refuses expressions outside the subset instead of guessing', () => {
     expect(() => evaluateString("${#stage('x')}", root)).toThrow(UnsupportedExpressionError);
   });

@@ -409,11 +409,12 @@ class StageRun implements RunningStage {
     stage: StageJson,
     private readonly execution: ExecutionInfo,
     options: DriverOptions,
+    restartOf?: StageRestart,
   ) {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DriverOptions;
     this.opts = { ...DEFAULTS, ...given };
     this.explicitMonitorTimeoutMs = options.monitorTimeoutMs;
-    this.context = mergePreconfigured(preconfigured, stage);
+    this.context = restartOf ? restartedContext(restartOf) : mergePreconfigured(preconfigured, stage);
     this.sensitiveHeaders = (bindPreconfigured(preconfigured).sensitiveHeaders as Record<string, string[]> | undefined) ?? {};
     this.woken = new Promise((resolve) => (this.wakeUp = resolve));
     this.result = this.run();
@@ -949,11 +950,33 @@ export interface StageInput {
   stage: StageJson;
   execution: ExecutionInfo;
   options?: DriverOptions;
+  /** Run the stage again as Orca's "Restart stage" does, from the context its last run left. */
+  restartOf?: StageRestart;
+}
+
+/**
+ * Orca's RestartStageHandler on a completed webhook stage: the context is kept as the last run left
+ * it (WebhookStage has no prepareStageForRestart), `exception` moves into `restartDetails` with
+ * `restartedBy` and `restartTime` (epoch ms), and the tasks run again from createWebhook.
+ */
+export interface StageRestart {
+  context: StageContext;
+  restartTime: number;
+  user?: string;
+}
+
+function restartedContext(restart: StageRestart): StageContext {
+  const context: StageContext = JSON.parse(JSON.stringify(restart.context));
+  const previousException = context.exception ?? null;
+  delete context.exception;
+  delete context.expressionEvaluationSummary;
+  context.restartDetails = { restartedBy: restart.user ?? 'anonymous', restartTime: restart.restartTime, previousException };
+  return context;
 }
 
 /** Starts the stage; use `cancel()` to cancel it and `result` to await its end. */
 export function startWebhookStage(input: StageInput): RunningStage {
-  return new StageRun(input.preconfigured, input.stage, input.execution, input.options ?? {});
+  return new StageRun(input.preconfigured, input.stage, input.execution, input.options ?? {}, input.restartOf);
 }
 
 /** Runs the stage to its end. */

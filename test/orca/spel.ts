@@ -3,7 +3,8 @@
  * failure behaviour:
  *
  * - Only `${...}` templates are recognised (Orca's TemplateParserContext).
- * - Inside `${...}` only a property path is supported: `a.b`, `a['b']`, `a["b"]`, `a[0]`.
+ * - Inside `${...}` only a property path is supported: `a.b`, `a['b']`, `a["b"]`, `a[0]`, and
+ *   one null-safe form with a default, `a?.b ?: 0` (what the Deck editor writes as `restartedAt`).
  *   Anything else (method calls, operators, `#stage(...)` helpers) throws
  *   {@link UnsupportedExpressionError}: the driver refuses to guess what Orca would answer.
  * - A path that cannot be resolved (unknown root key, property of null, null result) leaves the
@@ -190,6 +191,27 @@ function javaToString(v: unknown): string {
   return String(v);
 }
 
+/**
+ * `path?.key ?: literal`: SpEL's safe navigation (`?.` yields null instead of failing on a null
+ * value) and Elvis (`?:` replaces null). The root key must still exist: an unknown root key fails
+ * the whole expression as above, which is how an Orca that requires known keys treats it.
+ */
+function evaluateElvis(expression: string, root: Record<string, unknown>): { handled: false } | { handled: true; value: unknown } {
+  const match = /^(.+?)\s*\?:\s*(-?\d+|'[^']*')\s*$/.exec(expression.trim());
+  if (!match) return { handled: false };
+  const fallback = match[2].startsWith("'") ? match[2].slice(1, -1) : Number(match[2]);
+  const segments = parsePropertyPath(match[1].replace(/\?\./g, '.'));
+  if (segments === null) return { handled: false };
+  const [first, ...rest] = segments;
+  if (!Object.prototype.hasOwnProperty.call(root, String(first))) throw new EvaluationFailure(`${String(first)} not found`);
+  let current: unknown = root[String(first)];
+  for (const seg of rest) {
+    if (current === null || current === undefined) return { handled: true, value: fallback };
+    current = isPlainObject(current) || Array.isArray(current) ? (current as Record<string, unknown>)[String(seg)] : undefined;
+  }
+  return { handled: true, value: current ?? fallback };
+}
+
 /** Evaluates the `${...}` templates of one string. */
 export function evaluateString(s: string, root: Record<string, unknown>): Evaluated {
   if (!s.includes('${')) return { value: s, errors: [] };
@@ -205,9 +227,14 @@ export function evaluateString(s: string, root: Record<string, unknown>): Evalua
     }
     const expression = part.expression as string;
     const source = part.source as string;
-    const segments = parsePropertyPath(expression);
-    if (segments === null) throw new UnsupportedExpressionError(source, 'only property paths are supported');
     try {
+      const elvis = evaluateElvis(expression, root);
+      if (elvis.handled) {
+        values.push(elvis.value);
+        continue;
+      }
+      const segments = parsePropertyPath(expression);
+      if (segments === null) throw new UnsupportedExpressionError(source, 'only property paths and `a?.b ?: literal` are supported');
       values.push(resolvePath(root, segments));
     } catch (e) {
       if (!(e instanceof EvaluationFailure)) throw e;

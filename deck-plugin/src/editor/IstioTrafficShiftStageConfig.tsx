@@ -7,7 +7,8 @@
 import React from 'react';
 import { FormikStageConfig } from '@spinnaker/core';
 import type { IStage, IStageConfigProps } from '@spinnaker/core';
-import { EXECUTION_ID_EXPRESSION, PayloadDraft, RESTART_EXPRESSION, cleanPayload, newPayload, stageTimeout, withoutBlanks } from '../model';
+import { savedStageFields } from '@istio-shift/core';
+import { EXECUTION_ID_EXPRESSION, PayloadDraft, RESTART_EXPRESSION, newPayload, stageTimeout, withoutBlanks } from '../model';
 import { validateIstioTrafficShiftStage } from '../validate';
 import { StageFormik, getIn } from './fields';
 import { BasicsSection, useAccounts } from './BasicsSection';
@@ -17,17 +18,14 @@ import { DestinationsSection } from './DestinationsSection';
 import { StepsSection } from './StepsSection';
 import { OptionsSection } from './OptionsSection';
 
-/** The fields this editor owns in the stage, derived from the form values. */
+/**
+ * The fields this editor owns in the stage, derived from the form values by core's rule (the one
+ * the pipeline generator uses too). `restartedAt` is always Orca's restart marker, so "Restart
+ * stage" is a new attempt, never the old shift again.
+ */
 export function savedFields(values: Partial<IStage>, refId: IStage['refId']): { payload: PayloadDraft; stageTimeoutMs: number } {
   const draft = (values.payload ?? newPayload(String(refId))) as PayloadDraft;
-  const payload = cleanPayload({
-    ...draft,
-    executionId: draft.executionId || EXECUTION_ID_EXPRESSION,
-    stageRef: String(refId),
-    // Always Orca's restart marker: a "Restart stage" is then a new attempt, not the old shift again.
-    restartedAt: RESTART_EXPRESSION,
-  });
-  return { payload, stageTimeoutMs: stageTimeout(payload).stageTimeoutMs };
+  return savedStageFields({ ...draft, restartedAt: RESTART_EXPRESSION }, String(refId));
 }
 
 /** The stage as the form starts: a new payload for a new stage; the stageRef always this stage's refId. */

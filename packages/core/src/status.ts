@@ -46,6 +46,21 @@ export interface ShiftStatus {
   rollback?: { result: 'restored' | 'held' | 'conflict'; message: string };
   executionId?: string;
   stageRef?: string;
+  /** 0 for the first attempt of the stage, else Orca's restart time (epoch ms). */
+  restartedAt?: number;
+  /** Every attempt of this Orca stage (one per "Restart stage"), oldest first, this one included. */
+  attempts?: AttemptSummary[];
+  /** The watch lease: the shift is abandoned (traffic restored) after abandonAfterSeconds without a poll. */
+  watch?: { abandonAfterSeconds: number; lastPolledAt: string };
+}
+
+export interface AttemptSummary {
+  id: string;
+  restartedAt: number;
+  status: ShiftPhase;
+  message: string;
+  createdAt: string;
+  finishedAt?: string;
 }
 
 export function describeWeights(destinations: Pick<NormalizedDestination, 'label'>[], weights: number[]): string {

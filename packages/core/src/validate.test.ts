@@ -1,4 +1,5 @@
-import { validateShiftSpec } from './validate';
+import { RESTART_EXPRESSION } from './spec';
+import { validateShiftPath, validateShiftSpec } from './validate';
 
 /** The README's example: release/baseline/canary subsets, 80/10/10 -> 34/33/33 -> 100/0/0. */
 export function exampleSpec(): Record<string, unknown> {
@@ -111,6 +112,8 @@ describe('validateShiftSpec', () => {
     ['destination host with capitals', withChange((s) => { s.destinations[0].host = 'Checkout'; }), 'destinations[0].host', /lower case/],
     ['destination port zero', withChange((s) => { s.destinations[2].port = 0; }), 'destinations[2].port', /between 1 and 65535/],
     ['destination subset with spaces', withChange((s) => { s.destinations[2].subset = 'can ary'; }), 'destinations[2].subset', /subset name/],
+    ['subset with upper case (not a DNS-1123 label)', withChange((s) => { s.destinations[2].subset = 'Canary'; }), 'destinations[2].subset', /lower case letters, digits and -/],
+    ['subset with _ and .', withChange((s) => { s.destinations[1].subset = 'base_line.v2'; }), 'destinations[1].subset', /subset name/],
     ['duplicate destination', withChange((s) => { s.destinations[2] = { host: 'checkout', subset: 'release' }; }), 'destinations[2]', /repeats destinations\[0\]/],
     ['duplicate label', withChange((s) => { s.destinations[2].label = 'release'; }), 'destinations[2].label', /same label/],
     ['unknown destination field', withChange((s) => { s.destinations[0].weight = 80; }), 'destinations[0].weight', /not a known field/],
@@ -133,6 +136,9 @@ describe('validateShiftSpec', () => {
     ['executionId without stageRef', withChange((s) => delete s.stageRef), 'stageRef', /stageRef is required with executionId/],
     ['stageRef without executionId', withChange((s) => delete s.executionId), 'executionId', /executionId is required with stageRef/],
     ['unevaluated executionId', withChange((s) => { s.executionId = '${execution.id}'; }), 'executionId', /SpEL expression Orca did not evaluate/],
+    ['abandonAfter too short for Orca polls', withChange((s) => { s.abandonAfter = '10s'; }), 'abandonAfter', /between 30s .* and 60m/],
+    ['abandonAfter not a duration', withChange((s) => { s.abandonAfter = 'soon'; }), 'abandonAfter', /not a duration/],
+    ['restartedAt not a number', withChange((s) => { s.restartedAt = 'yesterday'; }), 'restartedAt', /whole number/],
     ['literal ${id} from Orca', withChange((s) => { s.stageRef = '${id}'; }), 'stageRef', /SpEL expression Orca did not evaluate/],
   ];
 
@@ -142,5 +148,56 @@ describe('validateShiftSpec', () => {
     const problem = result.problems.find((p) => p.field === field);
     expect(problem).toBeDefined();
     expect(problem?.message).toMatch(message);
+  });
+});
+
+const example = exampleSpec();
+
+describe('subset problems and duplicates', () => {
+  it('reports a rejected subset once, without a false duplicate of another destination', () => {
+    const input = JSON.parse(JSON.stringify(example));
+    input.destinations[1].subset = 'Baseline';
+    input.destinations[2].subset = 'Canary';
+    const result = validateShiftSpec(input);
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => p.field).sort()).toEqual(['destinations[1].subset', 'destinations[2].subset']);
+    expect(result.problems.some((p) => /repeats/.test(p.message))).toBe(false);
+  });
+});
+
+describe('restart marker and watch lease', () => {
+  it('reads the unevaluated restart expression (no restart yet) as the first attempt', () => {
+    const result = validateShiftSpec({ ...example, restartedAt: RESTART_EXPRESSION });
+    expect(result.ok && result.spec.restartedAt).toBe(0);
+  });
+  it('keeps the restart time Orca evaluated, as a number or digits', () => {
+    const asNumber = validateShiftSpec({ ...example, restartedAt: 1764500000123 });
+    const asText = validateShiftSpec({ ...example, restartedAt: '1764500000123' });
+    expect(asNumber.ok && asNumber.spec.restartedAt).toBe(1764500000123);
+    expect(asText.ok && asText.spec.restartedAt).toBe(1764500000123);
+  });
+  it('defaults abandonAfter to 2 minutes and accepts durations within bounds', () => {
+    const defaulted = validateShiftSpec(example);
+    const five = validateShiftSpec({ ...example, abandonAfter: '5m' });
+    expect(defaulted.ok && defaulted.spec.abandonAfterSeconds).toBe(120);
+    expect(five.ok && five.spec.abandonAfterSeconds).toBe(300);
+  });
+});
+
+describe('validateShiftPath', () => {
+  const good = { account: 'prod', namespace: 'shop', virtualService: 'checkout', id: '0123456789abcdef0123' };
+  it('accepts the segments of a status URL', () => {
+    expect(validateShiftPath(good)).toEqual([]);
+  });
+  it.each([
+    ['a VirtualService segment that addresses a subresource', { virtualService: 'checkout/status' }, 'virtualService'],
+    ['a namespace with upper case', { namespace: 'Shop' }, 'namespace'],
+    ['a built-in property name as the id', { id: 'constructor' }, 'id'],
+    ['__proto__ as the id', { id: '__proto__' }, 'id'],
+    ['an empty account', { account: '' }, 'account'],
+  ])('rejects %s', (_name, change, field) => {
+    const problems = validateShiftPath({ ...good, ...change });
+    expect(problems.map((p) => p.field)).toEqual([field]);
+    expect(problems[0].message).toMatch(new RegExp(`^${field}`));
   });
 });

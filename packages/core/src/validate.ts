@@ -6,6 +6,8 @@
  * normalized spec: weights as integers, pauses in seconds, labels and defaults filled in.
  */
 import { parseDurationSeconds } from './duration';
+import { NormalizedAnalysis } from './analysis/normalized';
+import { validateAnalysis } from './analysis/validate';
 import { destinationKey, defaultLabel } from './destinations';
 import {
   ABANDON_AFTER_DEFAULT,
@@ -47,6 +49,8 @@ export interface NormalizedShiftSpec {
   /** 0 for the first attempt of a stage, else Orca's restart time (epoch ms). */
   restartedAt: number;
   abandonAfterSeconds: number;
+  /** Present when the shift judges its steps (see analysis/normalized.ts). */
+  analysis?: NormalizedAnalysis;
 }
 
 export type ValidationResult =
@@ -74,16 +78,20 @@ const KNOWN_FIELDS: ReadonlyArray<keyof ShiftSpec> = [
   'stageRef',
   'restartedAt',
   'abandonAfter',
+  'analysis',
 ];
 const ROUTE_FIELDS = ['protocol', 'name', 'index', 'port'];
 const DESTINATION_FIELDS = ['host', 'subset', 'port', 'label'];
-const STEP_FIELDS = ['weights', 'pause'];
+const STEP_FIELDS = ['weights', 'pause', 'analysis'];
 const PROTOCOLS: RouteProtocol[] = ['http', 'tls', 'tcp'];
 const CANCEL_BEHAVIOURS: CancelBehaviour[] = ['rollback', 'hold'];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const SUBSET_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** Istio requires subset names to be DNS-1123 labels (lower case, digits, '-'). */
+const SUBSET_NAME = DNS_LABEL;
+/** Shift ids are 20 lower-case hex characters (see the engine's shiftIdFor). */
+const SHIFT_ID = /^[0-9a-f]{20}$/;
 const IDENTIFIER = /^[A-Za-z0-9][-A-Za-z0-9_.:]*$/;
 const EXPRESSION = /\$\{/;
 
@@ -271,12 +279,14 @@ function checkDestinations(check: Checker, value: unknown): NormalizedDestinatio
     }
     check.unknownFields(field, entry, DESTINATION_FIELDS);
     const host = check.string(`${field}.host`, entry.host, { required: true, pattern: DNS_SUBDOMAIN, maxLength: LIMITS.maxNameLength, describe: 'a service host name such as checkout or checkout.shop.svc.cluster.local (lower case)' });
-    const subset = check.string(`${field}.subset`, entry.subset, { required: false, pattern: SUBSET_NAME, maxLength: 63, describe: 'a subset name from the DestinationRule, e.g. canary' });
+    const subset = check.string(`${field}.subset`, entry.subset, { required: false, pattern: SUBSET_NAME, maxLength: 63, describe: 'a subset name from the DestinationRule: lower case letters, digits and -, e.g. canary' });
     const port = entry.port === undefined || entry.port === null || entry.port === ''
       ? undefined
       : check.integer(`${field}.port`, entry.port, 1, 65535, 'the service port number');
     const label = check.string(`${field}.label`, entry.label, { required: false, maxLength: 63, describe: 'a short display name such as canary' });
-    if (host === undefined || (entry.port !== undefined && entry.port !== null && entry.port !== '' && port === undefined)) {
+    const given = (v: unknown) => v !== undefined && v !== null && v !== '';
+    // A rejected subset or port leaves the identity unknown: no duplicate check on a guess.
+    if (host === undefined || (given(entry.subset) && subset === undefined) || (given(entry.port) && port === undefined)) {
       complete = false;
       return;
     }
@@ -422,13 +432,37 @@ export function validateShiftSpec(input: unknown, options: ValidateOptions = {})
   }
   const restartedAt = checkRestartedAt(check, input.restartedAt);
   const abandonAfterSeconds = checkAbandonAfter(check, input.abandonAfter);
+  const analysis = validateAnalysis(input.analysis, { namespace, steps: input.steps });
+  analysis.problems.forEach((p) => check.add(p.field, p.message));
   if (check.problems.length > 0 || !account || !namespace || !virtualService || !route || !destinations || !steps) {
     return { ok: false, problems: check.problems };
   }
   const spec: NormalizedShiftSpec = { account, namespace, virtualService, route, destinations, steps, pruneUnlisted, onCancel, restartedAt, abandonAfterSeconds };
   if (executionId !== undefined) spec.executionId = executionId;
   if (stageRef !== undefined) spec.stageRef = stageRef;
+  if (analysis.analysis) spec.analysis = analysis.analysis;
   return { ok: true, spec, problems: [] };
+}
+
+/** The segments of a shift's URL: /v1/shifts/{account}/{namespace}/{virtualService}/{id}. */
+export interface ShiftPathSegments {
+  account: unknown;
+  namespace: unknown;
+  virtualService: unknown;
+  id: unknown;
+}
+
+/**
+ * Checks a shift's URL segments with the same rules as the create body, so a segment can never
+ * address anything but a VirtualService (e.g. "checkout/status" would reach the status subresource).
+ */
+export function validateShiftPath(segments: ShiftPathSegments): Problem[] {
+  const check = new Checker(false);
+  check.string('account', segments.account, { required: true, maxLength: LIMITS.maxNameLength, describe: 'the Spinnaker account of the shift' });
+  check.string('namespace', segments.namespace, { required: true, pattern: DNS_LABEL, maxLength: 63, describe: 'a Kubernetes namespace name (lower case letters, digits and -)' });
+  check.string('virtualService', segments.virtualService, { required: true, pattern: DNS_SUBDOMAIN, maxLength: LIMITS.maxNameLength, describe: 'the name of the VirtualService (lower case letters, digits, - and .)' });
+  check.string('id', segments.id, { required: true, pattern: SHIFT_ID, maxLength: 20, describe: 'the shift id from the create response (20 hex characters)' });
+  return check.problems;
 }
 
 /** "field: message; field: message" for logs and CLI output. */

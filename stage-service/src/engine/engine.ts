@@ -17,14 +17,20 @@ import {
 import { PreconditionFailedError, VirtualServiceApi, VirtualServiceObject } from '../kube/types';
 import { ShiftError } from './errors';
 import { KeyedMutex } from './mutex';
-import { CorruptStateError, STATE_ANNOTATION, ShiftRecord, ShiftState, readState, writeState } from './record';
-import { Transition, advance, cancel, startShift } from './transitions';
+import { CorruptStateError, STATE_ANNOTATION, ShiftRecord, ShiftState, bindingOf, emptyState, readState, writeState } from './record';
+import { Transition, WatchContext, advance, cancel, startShift, supersede } from './transitions';
 
 export interface ShiftRef {
   account: string;
   namespace: string;
   virtualService: string;
   id: string;
+}
+
+/** A shift and the other attempts of the same Orca stage (restarts), oldest first. */
+export interface ShiftSnapshot {
+  record: ShiftRecord;
+  attempts: ShiftRecord[];
 }
 
 export interface EngineObserver {
@@ -42,16 +48,29 @@ export interface EngineOptions {
 
 const MAX_ATTEMPTS = 6;
 
-/** What a transaction decided: its result, and the record (plus route change) to write, if any. */
-type Decision<T> = { result: T; write?: { record: ShiftRecord; route?: RouteWrite } };
+/** What a transaction decided: its result, and the records (plus route change) to write, if any. */
+type Decision<T> = { result: T; write?: { records: ShiftRecord[]; route?: RouteWrite } };
 
-/** The id of a shift: derived from Orca's execution and stage when given, so retries find it. */
+/**
+ * The id of a shift: derived from Orca's execution, stage and restart time when given, so a
+ * retried create finds the attempt it started and a restarted stage starts a new attempt.
+ */
 export function shiftIdFor(spec: NormalizedShiftSpec): string {
   if (!spec.executionId || !spec.stageRef) return randomBytes(10).toString('hex');
-  return createHash('sha256')
-    .update([spec.account, spec.namespace, spec.virtualService, spec.executionId, spec.stageRef].join('\0'))
-    .digest('hex')
-    .slice(0, 20);
+  const parts = [spec.account, spec.namespace, spec.virtualService, spec.executionId, spec.stageRef];
+  // The first attempt keeps the id it had before restarts were told apart.
+  if (spec.restartedAt > 0) parts.push(String(spec.restartedAt));
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 20);
+}
+
+/** Whether two records are attempts of the same Orca stage. */
+function sameStage(a: ShiftRecord, b: Pick<NormalizedShiftSpec, 'executionId' | 'stageRef'>): boolean {
+  return a.spec.executionId !== undefined && a.spec.executionId === b.executionId && a.spec.stageRef === b.stageRef;
+}
+
+function attemptsOf(state: ShiftState, record: ShiftRecord): ShiftRecord[] {
+  if (!record.spec.executionId) return [record];
+  return [...state.shifts.values()].filter((r) => sameStage(r, record.spec)).sort((a, b) => a.spec.restartedAt - b.spec.restartedAt);
 }
 
 export function specHash(spec: NormalizedShiftSpec): string {
@@ -61,6 +80,8 @@ export function specHash(spec: NormalizedShiftSpec): string {
 export class ShiftEngine {
   private readonly mutex = new KeyedMutex();
   private readonly now: () => Date;
+  /** When this replica last served a poll per running shift: the watch evidence it has itself. */
+  private readonly pollsSeen = new Map<string, number>();
 
   constructor(private readonly options: EngineOptions) {
     this.now = options.now ?? (() => new Date());
@@ -70,84 +91,123 @@ export class ShiftEngine {
    * Starts a shift and applies its first step in the same write. A retry of the same create
    * (same execution and stage) returns the existing shift with `created: false`.
    */
-  async create(spec: NormalizedShiftSpec): Promise<{ record: ShiftRecord; created: boolean }> {
+  async create(spec: NormalizedShiftSpec): Promise<ShiftSnapshot & { created: boolean }> {
     const id = shiftIdFor(spec);
     const hash = specHash(spec);
     const name = `${spec.namespace}/${spec.virtualService}`;
-    return this.transact<{ record: ShiftRecord; created: boolean }>(spec.account, spec.namespace, spec.virtualService, (object, state) => {
+    return this.transact<ShiftSnapshot & { created: boolean }>(spec.account, spec.namespace, spec.virtualService, (object, state) => {
       if (!object) throw new ShiftError('not-found', `VirtualService ${name} does not exist in account ${spec.account}: check the namespace and name`);
-      const existing = state.shifts[id];
+      const unusable = state.unusable.get(id);
+      if (unusable) throw new ShiftError('conflict', unusable.problem);
+      const existing = state.shifts.get(id);
       if (existing) {
         if (existing.specHash !== hash) {
           throw new ShiftError('conflict', `shift ${id} for execution ${spec.executionId} stage ${spec.stageRef} already exists with a different spec: a retried request must send the same spec`);
         }
-        return { result: { record: existing, created: false } };
+        return { result: { record: existing, attempts: attemptsOf(state, existing), created: false } };
       }
       const selection = selectRoute(object.spec, spec.route, name);
       if (!selection.ok) throw new ShiftError('invalid', selection.problem.message, [selection.problem]);
-      const owner = Object.values(state.shifts).find((r) => {
+      const owner = [...state.shifts.values()].find((r) => {
         if (r.phase !== 'RUNNING') return false;
         const theirs = selectRoute(object.spec, r.spec.route, name);
         return theirs.ok && theirs.selected.pointer === selection.selected.pointer;
       });
-      if (owner) {
+      // An earlier attempt of this very stage (Orca's "Restart stage") is taken over, not refused.
+      const earlier = owner && sameStage(owner, spec) ? owner : undefined;
+      if (owner && !earlier) {
         const who = owner.spec.executionId ? `execution ${owner.spec.executionId} stage ${owner.spec.stageRef}` : 'a client without an execution id';
         throw new ShiftError('conflict', `${selection.selected.description} of ${name} is already being shifted by shift ${owner.id} (${who}, started ${owner.createdAt}): wait for it to end or cancel it`);
       }
       const planned = planShift(spec, selection.selected);
       if (!planned.ok) throw new ShiftError('invalid', planned.problems.map((p) => p.message).join('; '), planned.problems);
-      const { record, target } = startShift(id, spec, hash, selection.selected, planned.plan, this.now());
+      const plan = earlier ? { ...planned.plan, originalDestinations: earlier.original, originalWeights: earlier.originalWeights } : planned.plan;
+      const { record, target } = startShift(id, spec, hash, bindingOf(object), selection.selected, plan, this.now());
       const route = { routePointer: selection.selected.pointer, routeAsRead: selection.selected.route, target };
-      return { result: { record, created: true }, write: { record, route } };
+      const records = earlier ? [supersede(earlier, id, this.now()), record] : [record];
+      const after: ShiftState = { ...state, shifts: new Map(state.shifts) };
+      for (const written of records) after.shifts.set(written.id, written);
+      return { result: { record, attempts: attemptsOf(after, record), created: true }, write: { records, route } };
     });
   }
 
-  /** Brings a shift up to date (next step when its pause is over) and returns it. */
+  /**
+   * Brings a shift up to date (next step when its pause is over and a caller is watching; abandoned
+   * when nobody polled for abandonAfter) and returns it with the stage's other attempts.
+   * `polled`: this call is a status poll, which renews the shift's watch lease.
+   */
+  async status(ref: ShiftRef, options: { polled: boolean }): Promise<ShiftSnapshot | undefined> {
+    const key = refKey(ref);
+    if (options.polled) this.pollsSeen.set(key, this.now().getTime());
+    const watch: WatchContext = { polledNow: options.polled, lastPollSeenHere: this.pollsSeen.get(key) };
+    const snapshot = await this.step(ref, (record, selection, vsName, now) => advance(record, selection, vsName, now, watch));
+    if (!snapshot || snapshot.record.phase !== 'RUNNING') this.pollsSeen.delete(key);
+    return snapshot;
+  }
+
+  /** Advances a shift as its own timer does (not a poll: it renews nothing). */
   async advance(ref: ShiftRef): Promise<ShiftRecord | undefined> {
-    return this.step(ref, advance);
+    return (await this.status(ref, { polled: false }))?.record;
   }
 
   /** Cancels a shift; a no-op for shifts that ended, and undefined for ones that never existed. */
   async cancel(ref: ShiftRef): Promise<ShiftRecord | undefined> {
-    return this.step(ref, cancel);
+    this.pollsSeen.delete(refKey(ref));
+    return (await this.step(ref, cancel))?.record;
   }
 
-  /** Running shifts recorded on the VirtualServices of a namespace (to resume after a restart). */
-  async running(account: string, namespace: string): Promise<Array<{ ref: ShiftRef; record: ShiftRecord }>> {
+  /** When this replica last served a poll for the shift, if it remembers one (ms since epoch). */
+  lastPollSeen(ref: ShiftRef): number | undefined {
+    return this.pollsSeen.get(refKey(ref));
+  }
+
+  /**
+   * Running shifts recorded on the VirtualServices of a namespace (to resume after a restart), each
+   * on its own: a record the service cannot use is reported in `unusable`, never resumed, and never
+   * stops the others from resuming.
+   */
+  async running(account: string, namespace: string): Promise<{ running: Array<{ ref: ShiftRef; record: ShiftRecord }>; unusable: string[] }> {
     const objects = await this.options.apiFor(account).list(namespace);
-    const found: Array<{ ref: ShiftRef; record: ShiftRecord }> = [];
+    const running: Array<{ ref: ShiftRef; record: ShiftRecord }> = [];
+    const unusable: string[] = [];
     for (const object of objects) {
       let state: ShiftState;
       try {
         state = readState(object).state;
-      } catch {
+      } catch (error) {
+        unusable.push((error as Error).message);
         continue;
       }
-      for (const record of Object.values(state.shifts)) {
+      for (const entry of state.unusable.values()) unusable.push(entry.problem);
+      for (const record of state.shifts.values()) {
         if (record.phase === 'RUNNING' && record.spec.account === account) {
-          found.push({ ref: { account, namespace, virtualService: object.metadata.name, id: record.id }, record });
+          running.push({ ref: { account, namespace, virtualService: object.metadata.name, id: record.id }, record });
         }
       }
     }
-    return found;
+    return { running, unusable };
   }
 
   private async step(
     ref: ShiftRef,
     transition: (record: ShiftRecord, selection: ReturnType<typeof selectRoute>, vsName: string, now: Date) => Transition,
-  ): Promise<ShiftRecord | undefined> {
+  ): Promise<ShiftSnapshot | undefined> {
     const name = `${ref.namespace}/${ref.virtualService}`;
-    return this.transact(ref.account, ref.namespace, ref.virtualService, (object, state) => {
-      const record = object ? state.shifts[ref.id] : undefined;
-      if (!object || !record || record.spec.account !== ref.account) return { result: undefined };
+    return this.transact<ShiftSnapshot | undefined>(ref.account, ref.namespace, ref.virtualService, (object, state) => {
+      if (!object) return { result: undefined };
+      const unusable = state.unusable.get(ref.id);
+      if (unusable) throw new ShiftError('conflict', unusable.problem);
+      const record = state.shifts.get(ref.id);
+      if (!record || record.spec.account !== ref.account) return { result: undefined };
       const selection = selectRoute(object.spec, record.spec.route, name);
       const next = transition(record, selection, name, this.now());
-      if (next.kind === 'none') return { result: record };
+      if (next.kind === 'none') return { result: { record, attempts: attemptsOf(state, record) } };
       // A transition only moves traffic on a route it found (selection.ok).
       const route = next.target && selection.ok
         ? { routePointer: selection.selected.pointer, routeAsRead: selection.selected.route, target: next.target }
         : undefined;
-      return { result: next.record, write: { record: next.record, route } };
+      const after: ShiftState = { ...state, shifts: new Map(state.shifts).set(next.record.id, next.record) };
+      return { result: { record: next.record, attempts: attemptsOf(after, next.record) }, write: { records: [next.record], route } };
     });
   }
 
@@ -161,7 +221,7 @@ export class ShiftEngine {
     return this.mutex.run(`${account}/${namespace}/${name}`, async () => {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const object = await api.get(namespace, name);
-        let state: ShiftState = { format: 1, shifts: {} };
+        let state: ShiftState = emptyState();
         let raw: string | undefined;
         if (object) {
           try {
@@ -173,11 +233,11 @@ export class ShiftEngine {
         }
         const decision = decide(object, state);
         if (!decision.write || !object) return decision.result;
-        const { record, route } = decision.write;
+        const { records, route } = decision.write;
         const operations = buildShiftPatch(route, {
           key: STATE_ANNOTATION,
           previous: raw,
-          next: writeState(state, record),
+          next: writeState(state, records),
           hadAnnotations: object.metadata.annotations !== undefined,
           resourceVersion: object.metadata.resourceVersion,
         });
@@ -189,10 +249,14 @@ export class ShiftEngine {
           throw error;
         }
         if (route) this.options.observer?.stepApplied?.(Number(process.hrtime.bigint() - started) / 1e9);
-        if (record.phase !== 'RUNNING') this.options.observer?.shiftEnded?.(record);
+        for (const record of records) if (record.phase !== 'RUNNING') this.options.observer?.shiftEnded?.(record);
         return decision.result;
       }
       throw new ShiftError('unavailable', `VirtualService ${namespace}/${name} kept changing while the shift tried to write it (${MAX_ATTEMPTS} attempts); retry shortly`);
     });
   }
+}
+
+function refKey(ref: ShiftRef): string {
+  return `${ref.account}/${ref.namespace}/${ref.virtualService}/${ref.id}`;
 }

@@ -2,9 +2,16 @@
  * The persisted state of a shift. Records live in one annotation on the VirtualService they
  * shift, so the state is in the cluster (a restarted service or a second replica reads it back),
  * and every step writes weights and state in one atomic, guarded JSON Patch.
+ *
+ * The annotation is not trusted: anyone who can edit the VirtualService can edit it, and a
+ * `kubectl get -o yaml | apply` or a backup restore copies it onto another object. So every record
+ * is checked against a schema when read (recordProblem), and carries the identity of the object it
+ * was written on (boundTo: namespace, name and uid, which a copy cannot carry). A record that fails
+ * either check is reported and never acted on, and it is written back verbatim, never "repaired".
  */
 import { IstioRouteDestination, NormalizedShiftSpec, ShiftPhase } from '@istio-shift/core';
 import { VirtualServiceObject } from '../kube/types';
+import { recordProblem } from './record-schema';
 
 export const STATE_ANNOTATION = 'traffic-shift.spinnaker.io/shifts';
 const STATE_FORMAT = 1;
@@ -16,11 +23,21 @@ export interface StepTimes {
   pauseUntil?: string;
 }
 
+/** The object a record was written on: a record found on any other object is foreign. */
+export interface ObjectBinding {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export type FailureReason = 'ROUTE_MISSING' | 'ROUTE_CHANGED' | 'ABANDONED' | 'SUPERSEDED';
+
 export interface ShiftRecord {
   id: string;
   spec: NormalizedShiftSpec;
   /** Fingerprint of the spec: a retried create must carry the same one. */
   specHash: string;
+  boundTo: ObjectBinding;
   phase: ShiftPhase;
   /** 1-based step whose weights are live; 0 before the first step. */
   currentStep: number;
@@ -30,43 +47,108 @@ export interface ShiftRecord {
   originalWeights: number[];
   /** What this shift last wrote: anything else found in the route means another writer. */
   lastWritten: IstioRouteDestination[];
+  /**
+   * The watch lease: when a caller (Orca's status poll, the Run Job CLI) last showed it is following
+   * the shift, as persisted. Renewed lazily (see LEASE_RENEW_FRACTION), so it may lag by up to half
+   * of abandonAfter; replicas also remember the polls they served themselves.
+   */
+  polledAt: string;
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
-  failure?: { reason: string; message: string };
+  failure?: { reason: FailureReason; message: string };
   rollback?: { result: 'restored' | 'held' | 'conflict'; message: string };
 }
 
+/** A record the service will not act on, and why; its raw value is written back untouched. */
+export interface UnusableRecord {
+  id: string;
+  raw: unknown;
+  problem: string;
+}
+
 export interface ShiftState {
-  format: number;
-  shifts: Record<string, ShiftRecord>;
+  /** Records that passed the schema and belong to this object. */
+  shifts: Map<string, ShiftRecord>;
+  /** Records that failed the schema or were copied from another object. */
+  unusable: Map<string, UnusableRecord>;
 }
 
 /** Thrown when the annotation exists but is not ours to read: never overwrite what we cannot parse. */
 export class CorruptStateError extends Error {}
 
+export function emptyState(): ShiftState {
+  return { shifts: new Map(), unusable: new Map() };
+}
+
+export function bindingOf(object: VirtualServiceObject): ObjectBinding {
+  return { namespace: object.metadata.namespace, name: object.metadata.name, uid: object.metadata.uid ?? '' };
+}
+
+function foreignProblem(record: ShiftRecord, object: VirtualServiceObject): string | undefined {
+  const here = bindingOf(object);
+  const there = record.boundTo;
+  if (there.namespace === here.namespace && there.name === here.name && there.uid === here.uid) return undefined;
+  const where = there.namespace === here.namespace && there.name === here.name ? `an earlier object with the same name (uid ${there.uid}; this one is ${here.uid})` : `${there.namespace}/${there.name}`;
+  return `shift ${record.id} was written on ${where} and copied here (by an apply of a saved copy or a backup restore); the service does not drive copied shifts: remove it from annotation ${STATE_ANNOTATION}`;
+}
+
+/**
+ * Records written before records were bound to their object (0.1.0) lack boundTo, polledAt and two
+ * spec fields. One that names this object is adopted with its updatedAt as the last poll, so a shift
+ * that was running during the upgrade is either polled again or abandoned (restored), never stuck.
+ */
+function upgradeLegacy(value: unknown, object: VirtualServiceObject): unknown {
+  const record = value as Partial<ShiftRecord> | null;
+  if (typeof record !== 'object' || record === null || record.boundTo !== undefined || typeof record.spec !== 'object' || record.spec === null) return value;
+  if (record.spec.namespace !== object.metadata.namespace || record.spec.virtualService !== object.metadata.name) return value;
+  return {
+    ...record,
+    spec: { ...record.spec, restartedAt: record.spec.restartedAt ?? 0, abandonAfterSeconds: record.spec.abandonAfterSeconds ?? 120 },
+    boundTo: bindingOf(object),
+    polledAt: record.updatedAt,
+  };
+}
+
 export function readState(object: VirtualServiceObject): { state: ShiftState; raw: string | undefined } {
   const raw = object.metadata.annotations?.[STATE_ANNOTATION];
-  if (raw === undefined) return { state: { format: STATE_FORMAT, shifts: {} }, raw };
+  const state = emptyState();
+  if (raw === undefined) return { state, raw };
+  const where = `annotation ${STATE_ANNOTATION} on ${object.metadata.namespace}/${object.metadata.name}`;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new CorruptStateError(`annotation ${STATE_ANNOTATION} on ${object.metadata.namespace}/${object.metadata.name} is not valid JSON; remove it if no shift is running`);
+    throw new CorruptStateError(`${where} is not valid JSON; remove it if no shift is running`);
   }
-  const state = parsed as Partial<ShiftState>;
-  if (state.format !== STATE_FORMAT || typeof state.shifts !== 'object' || state.shifts === null) {
-    throw new CorruptStateError(`annotation ${STATE_ANNOTATION} on ${object.metadata.namespace}/${object.metadata.name} has an unknown format; remove it if no shift is running`);
+  const document = parsed as { format?: unknown; shifts?: unknown } | null;
+  if (typeof document !== 'object' || document === null || document.format !== STATE_FORMAT || typeof document.shifts !== 'object' || document.shifts === null || Array.isArray(document.shifts)) {
+    throw new CorruptStateError(`${where} has an unknown format; remove it if no shift is running`);
   }
-  return { state: state as ShiftState, raw };
+  // Own keys only, into Maps: an id such as "__proto__" or "constructor" is just a string here.
+  for (const [id, stored] of Object.entries(document.shifts as Record<string, unknown>)) {
+    const value = upgradeLegacy(stored, object);
+    const problem = recordProblem(id, value) ?? foreignProblem(value as ShiftRecord, object);
+    if (problem) state.unusable.set(id, { id, raw: value, problem });
+    else state.shifts.set(id, value as ShiftRecord);
+  }
+  return { state, raw };
 }
 
-/** Serializes the state with `record` written in, dropping the oldest ended records beyond the limit. */
-export function writeState(state: ShiftState, record: ShiftRecord): string {
-  const shifts = { ...state.shifts, [record.id]: record };
-  const ended = Object.values(shifts)
+/**
+ * Serializes the state with `records` written in, dropping the oldest ended records beyond the
+ * limit. Unusable records go back exactly as they were read.
+ */
+export function writeState(state: ShiftState, records: ShiftRecord[]): string {
+  const shifts = new Map(state.shifts);
+  for (const record of records) shifts.set(record.id, record);
+  const ended = [...shifts.values()]
     .filter((r) => r.phase !== 'RUNNING')
     .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt));
-  for (const old of ended.slice(ENDED_RECORDS_KEPT)) delete shifts[old.id];
-  return JSON.stringify({ format: STATE_FORMAT, shifts });
+  for (const old of ended.slice(ENDED_RECORDS_KEPT)) shifts.delete(old.id);
+  // A null-prototype object: an unusable record's id (e.g. "__proto__") stays an ordinary key.
+  const out: Record<string, unknown> = Object.create(null);
+  for (const [id, unusable] of state.unusable) if (!shifts.has(id)) out[id] = unusable.raw;
+  for (const [id, record] of shifts) out[id] = record;
+  return JSON.stringify({ format: STATE_FORMAT, shifts: out });
 }

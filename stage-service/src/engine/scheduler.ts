@@ -1,11 +1,17 @@
 /**
- * Drives running shifts forward without waiting for a poll: after every operation the shift is
- * scheduled to advance when its current pause ends. Timers are only an optimisation of timing;
- * the state is in the cluster, every status poll also advances, and on start-up the service
- * resumes every running shift it finds, so a lost timer (crash, restart) loses nothing.
+ * Wakes running shifts at the two moments that matter without a poll: the end of the current
+ * pause (the next step, if a caller is watching) and the end of the watch lease (abandonment,
+ * which restores traffic). Timers are only an optimisation of timing: the state is in the cluster,
+ * every status poll also advances, and on start-up the service resumes every running shift it
+ * finds, so a lost timer (crash, restart) loses nothing.
+ *
+ * A timer is re-armed only when the shift needs waking earlier than it is armed for: a timer that
+ * fires early finds nothing to do and re-arms for the then-current time. So a poll (which moves the
+ * lease on) costs no timer work, and memory stays flat however often Orca polls.
  */
 import { ShiftEngine, ShiftRef } from './engine';
 import { ShiftRecord } from './record';
+import { abandonAt } from './transitions';
 
 export interface SchedulerLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -15,7 +21,7 @@ const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30000;
 
 export class StepScheduler {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   private readonly failures = new Map<string, number>();
   private stopped = false;
 
@@ -27,11 +33,18 @@ export class StepScheduler {
   /** Schedules the next advance of a shift from its record (nothing when it has ended). */
   track(ref: ShiftRef, record: ShiftRecord | undefined): void {
     const key = keyOf(ref);
+    if (this.stopped || !record || record.phase !== 'RUNNING') {
+      this.clear(key);
+      return;
+    }
+    const now = new Date();
+    const lease = abandonAt(record, { polledNow: false, lastPollSeenHere: this.engine.lastPollSeen(ref) }, now);
+    const pauseUntil = Date.parse(record.stepTimes[record.currentStep - 1]?.pauseUntil ?? '');
+    const due = pauseUntil > now.getTime() ? Math.min(pauseUntil, lease) : lease;
+    const armed = this.timers.get(key);
+    if (armed && armed.due <= due) return;
     this.clear(key);
-    if (this.stopped || !record || record.phase !== 'RUNNING') return;
-    const pauseUntil = record.stepTimes[record.currentStep - 1]?.pauseUntil;
-    const delay = pauseUntil ? Math.max(0, Date.parse(pauseUntil) - Date.now()) : 0;
-    this.arm(ref, delay);
+    this.arm(ref, due);
   }
 
   stop(): void {
@@ -39,16 +52,22 @@ export class StepScheduler {
     for (const key of [...this.timers.keys()]) this.clear(key);
   }
 
+  isTracking(ref: ShiftRef): boolean {
+    return this.timers.has(keyOf(ref));
+  }
+
   get size(): number {
     return this.timers.size;
   }
 
-  private arm(ref: ShiftRef, delay: number): void {
+  private arm(ref: ShiftRef, due: number): void {
     const key = keyOf(ref);
+    // A few ms late rather than early: a lease or pause is over only once its instant has passed.
+    const delay = Math.max(0, due - Date.now()) + 5;
     // Timers must not keep a CLI or a test process alive on their own.
     const timer = setTimeout(() => void this.fire(ref), delay);
     timer.unref();
-    this.timers.set(key, timer);
+    this.timers.set(key, { timer, due });
   }
 
   private async fire(ref: ShiftRef): Promise<void> {
@@ -64,13 +83,13 @@ export class StepScheduler {
       this.failures.set(key, count);
       const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (count - 1));
       this.log.warn('advancing a shift failed; will retry', { shift: ref.id, virtualService: `${ref.namespace}/${ref.virtualService}`, error: (error as Error).message, retryInMs: delay });
-      if (!this.stopped) this.arm(ref, delay);
+      if (!this.stopped) this.arm(ref, Date.now() + delay);
     }
   }
 
   private clear(key: string): void {
-    const timer = this.timers.get(key);
-    if (timer) clearTimeout(timer);
+    const armed = this.timers.get(key);
+    if (armed) clearTimeout(armed.timer);
     this.timers.delete(key);
   }
 }

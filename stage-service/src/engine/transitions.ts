@@ -12,14 +12,44 @@ import {
   describeDrift,
   describeWeights,
   destinationsForWeights,
+  formatDuration,
 } from '@istio-shift/core';
-import { ShiftRecord, StepTimes } from './record';
+import { ObjectBinding, ShiftRecord, StepTimes } from './record';
 
 export type Transition =
   | { kind: 'none' }
   | { kind: 'write'; record: ShiftRecord; target?: IstioRouteDestination[] };
 
 const iso = (date: Date) => date.toISOString();
+
+/**
+ * A shift moves traffic only while a caller is demonstrably following it. Orca polls every 1 s for
+ * a minute and then every 15 s, so a poll within this many seconds means "watched now" (two missed
+ * polls mean nobody is looking right now; the next poll moves the shift on).
+ */
+export const WATCHED_WITHIN_SECONDS = 35;
+/** The persisted lease is renewed when it is older than this share of abandonAfter (lazy writes). */
+export const LEASE_RENEW_FRACTION = 0.5;
+
+/** What the engine knows about who is following a shift when it decides. */
+export interface WatchContext {
+  /** This call is a status poll (Orca's, or the Run Job CLI's loop). */
+  polledNow: boolean;
+  /** When this replica last served a poll for the shift (ms since epoch), if it remembers one. */
+  lastPollSeenHere?: number;
+}
+
+export const NOT_POLLED: WatchContext = { polledNow: false };
+
+/** The latest evidence that a caller follows the shift (ms since epoch). */
+export function lastPollAt(record: ShiftRecord, watch: WatchContext, now: Date): number {
+  return Math.max(Date.parse(record.polledAt), watch.lastPollSeenHere ?? 0, watch.polledNow ? now.getTime() : 0);
+}
+
+/** When the shift counts as abandoned unless a poll arrives first (ms since epoch). */
+export function abandonAt(record: ShiftRecord, watch: WatchContext, now: Date): number {
+  return lastPollAt(record, watch, now) + record.spec.abandonAfterSeconds * 1000;
+}
 
 function stepTimes(spec: NormalizedShiftSpec, stepIndex: number, now: Date): StepTimes {
   const pause = spec.steps[stepIndex].pauseSeconds;
@@ -35,6 +65,7 @@ export function startShift(
   id: string,
   spec: NormalizedShiftSpec,
   specHash: string,
+  boundTo: ObjectBinding,
   selected: SelectedRoute,
   plan: ShiftPlan,
   now: Date,
@@ -45,17 +76,32 @@ export function startShift(
     id,
     spec,
     specHash,
+    boundTo,
     phase: done ? 'SUCCEEDED' : 'RUNNING',
     currentStep: 1,
     stepTimes: [stepTimes(spec, 0, now)],
     original: plan.originalDestinations,
     originalWeights: plan.originalWeights,
     lastWritten: target,
+    // The create itself is the caller showing it follows the shift.
+    polledAt: iso(now),
     createdAt: iso(now),
     updatedAt: iso(now),
   };
   if (done) record.finishedAt = iso(now);
   return { record, target };
+}
+
+/**
+ * Ends an earlier attempt of the same stage that is still RUNNING when Orca restarts the stage:
+ * the new attempt takes over the route (and its record of the weights from before the first
+ * attempt), so nothing is rolled back twice and nothing is left running unwatched.
+ */
+export function supersede(record: ShiftRecord, byId: string, now: Date): ShiftRecord {
+  return ended(record, now, {
+    phase: 'TERMINAL',
+    failure: { reason: 'SUPERSEDED', message: `superseded by shift ${byId}: the stage was restarted in Orca, and the new attempt took over the route` },
+  });
 }
 
 function ended(record: ShiftRecord, now: Date, changes: Partial<ShiftRecord>): ShiftRecord {
@@ -66,7 +112,7 @@ function ended(record: ShiftRecord, now: Date, changes: Partial<ShiftRecord>): S
  * Why the shift cannot go on with this route, if it cannot: the route is gone, or another
  * writer changed its destinations or weights since our last write. We stop without touching it.
  */
-function interference(record: ShiftRecord, selection: RouteSelection, vsName: string): { reason: string; message: string } | undefined {
+function interference(record: ShiftRecord, selection: RouteSelection, vsName: string): ShiftRecord['failure'] {
   if (!selection.ok) {
     return { reason: 'ROUTE_MISSING', message: `the route this shift was moving is gone from ${vsName}: ${selection.problem.message}` };
   }
@@ -80,15 +126,34 @@ function interference(record: ShiftRecord, selection: RouteSelection, vsName: st
   return undefined;
 }
 
-/** Applies the next step when the current step's pause is over; ends the shift after the last. */
-export function advance(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date): Transition {
+/**
+ * Brings a running shift up to date:
+ * - another writer changed the route: TERMINAL, route left alone;
+ * - no poll for abandonAfter: abandoned (restore, or hold with onCancel: hold), TERMINAL;
+ * - pause over and a caller is watching: the next step (or SUCCEEDED after the last);
+ * - a poll and a persisted lease older than LEASE_RENEW_FRACTION of abandonAfter: renew it.
+ * A pause that is over while nobody watches waits for the next poll: traffic never moves for a
+ * pipeline that stopped following the shift.
+ */
+export function advance(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date, watch: WatchContext = NOT_POLLED): Transition {
   if (record.phase !== 'RUNNING') return { kind: 'none' };
   const problem = interference(record, selection, vsName);
   if (problem) return { kind: 'write', record: ended(record, now, { phase: 'TERMINAL', failure: problem }) };
+  const lastPoll = lastPollAt(record, watch, now);
+  if (now.getTime() > abandonAt(record, watch, now)) return abandon(record, selection, vsName, now, lastPoll);
+  const polledAt = iso(new Date(lastPoll));
   const current = record.stepTimes[record.currentStep - 1];
-  if (current?.pauseUntil && Date.parse(current.pauseUntil) > now.getTime()) return { kind: 'none' };
+  const pauseOver = !(current?.pauseUntil && Date.parse(current.pauseUntil) > now.getTime());
+  // Only a poll seen now or by this replica counts as "watched": the persisted lease also carries the
+  // create's own time, and a create whose answer was lost is not a caller following the shift.
+  const seenHere = watch.polledNow ? now.getTime() : watch.lastPollSeenHere ?? 0;
+  const watched = now.getTime() - seenHere <= WATCHED_WITHIN_SECONDS * 1000;
+  if (!pauseOver || !watched) {
+    const renewDue = watch.polledNow && now.getTime() - Date.parse(record.polledAt) >= record.spec.abandonAfterSeconds * 1000 * LEASE_RENEW_FRACTION;
+    return renewDue ? { kind: 'write', record: { ...record, polledAt, updatedAt: iso(now) } } : { kind: 'none' };
+  }
   if (record.currentStep >= record.spec.steps.length) {
-    return { kind: 'write', record: ended(record, now, { phase: 'SUCCEEDED' }) };
+    return { kind: 'write', record: ended(record, now, { phase: 'SUCCEEDED', polledAt }) };
   }
   const selected = (selection as { ok: true; selected: SelectedRoute }).selected;
   const next = record.currentStep + 1;
@@ -98,6 +163,7 @@ export function advance(record: ShiftRecord, selection: RouteSelection, vsName: 
     currentStep: next,
     stepTimes: [...record.stepTimes, stepTimes(record.spec, next - 1, now)],
     lastWritten: target,
+    polledAt,
     updatedAt: iso(now),
   };
   if (finishedAfter(record.spec, next)) {
@@ -108,33 +174,50 @@ export function advance(record: ShiftRecord, selection: RouteSelection, vsName: 
 }
 
 /**
- * Cancels a running shift: restores the route as it was before the first step (or holds, if the
- * spec says so). Ended shifts are left alone, so a cancel after success never undoes it, and a
- * route someone else changed is never overwritten.
+ * Stops a running shift without success: restores the route as it was before the first step (or
+ * holds, if the spec says so), unless another writer changed it, which is never overwritten.
  */
-export function cancel(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date): Transition {
-  if (record.phase !== 'RUNNING') return { kind: 'none' };
+function stop(
+  record: ShiftRecord,
+  selection: RouteSelection,
+  vsName: string,
+  now: Date,
+  outcome: { phase: 'CANCELED' | 'TERMINAL'; failure?: ShiftRecord['failure']; why: string },
+): Transition {
   const weightsNow = describeWeights(record.spec.destinations, record.spec.steps[record.currentStep - 1]?.weights ?? []);
+  const close = (changes: Partial<ShiftRecord>) => ended(record, now, { phase: outcome.phase, ...(outcome.failure ? { failure: outcome.failure } : {}), ...changes });
   if (record.spec.onCancel === 'hold') {
-    return {
-      kind: 'write',
-      record: ended(record, now, { phase: 'CANCELED', rollback: { result: 'held', message: `cancelled; weights held at ${weightsNow} as the spec asks (onCancel: hold)` } }),
-    };
+    return { kind: 'write', record: close({ rollback: { result: 'held', message: `${outcome.why}; weights held at ${weightsNow} as the spec asks (onCancel: hold)` } }) };
   }
   const problem = interference(record, selection, vsName);
   if (problem) {
-    return {
-      kind: 'write',
-      record: ended(record, now, { phase: 'CANCELED', rollback: { result: 'conflict', message: `cancelled, but weights were NOT restored: ${problem.message}` } }),
-    };
+    return { kind: 'write', record: close({ rollback: { result: 'conflict', message: `${outcome.why}, but weights were NOT restored: ${problem.message}` } }) };
   }
   return {
     kind: 'write',
-    record: ended(record, now, {
-      phase: 'CANCELED',
+    record: close({
       lastWritten: record.original,
-      rollback: { result: 'restored', message: `cancelled; weights restored to ${describeWeights(record.spec.destinations, record.originalWeights)}` },
+      rollback: { result: 'restored', message: `${outcome.why}; weights restored to ${describeWeights(record.spec.destinations, record.originalWeights)}` },
     }),
     target: record.original,
   };
+}
+
+/**
+ * Cancels a running shift (Orca's cancel call). Ended shifts are left alone, so a cancel after
+ * success never undoes it.
+ */
+export function cancel(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date): Transition {
+  if (record.phase !== 'RUNNING') return { kind: 'none' };
+  return stop(record, selection, vsName, now, { phase: 'CANCELED', why: 'cancelled' });
+}
+
+/** Nobody polled for abandonAfter: the pipeline stopped watching, so traffic goes back. */
+function abandon(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date, lastPoll: number): Transition {
+  const silence = formatDuration((now.getTime() - lastPoll) / 1000);
+  const why = `abandoned: no status poll for ${silence} (abandonAfter ${formatDuration(record.spec.abandonAfterSeconds)})`;
+  const transition = stop(record, selection, vsName, now, { phase: 'TERMINAL', why });
+  if (transition.kind !== 'write') return transition;
+  const message = transition.record.rollback?.message ?? why;
+  return { ...transition, record: { ...transition.record, failure: { reason: 'ABANDONED', message } } };
 }

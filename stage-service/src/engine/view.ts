@@ -1,5 +1,5 @@
 /** The status document for a shift record: what Orca polls and Deck displays. */
-import { ShiftStatus, StepRecord, describeRunning, describeWeights, percentComplete, weightsOf } from '@istio-shift/core';
+import { AttemptSummary, ShiftStatus, StepRecord, describeRunning, describeWeights, percentComplete, weightsOf } from '@istio-shift/core';
 import { ShiftRecord } from './record';
 
 export interface ShiftUrls {
@@ -21,7 +21,18 @@ function message(record: ShiftRecord, steps: StepRecord[], now: Date): string {
   }
 }
 
-export function toStatus(record: ShiftRecord, urls: ShiftUrls, now: Date): ShiftStatus {
+function attemptSummary(record: ShiftRecord, now: Date): AttemptSummary {
+  const steps = record.spec.steps.map((step, i) => ({ index: i + 1, weights: step.weights, pauseSeconds: step.pauseSeconds, ...record.stepTimes[i] }));
+  const summary: AttemptSummary = { id: record.id, restartedAt: record.spec.restartedAt, status: record.phase, message: message(record, steps, now), createdAt: record.createdAt };
+  if (record.finishedAt) summary.finishedAt = record.finishedAt;
+  return summary;
+}
+
+/**
+ * The status body. `lastPollSeen` is this replica's own memory of polls (ms), which may be newer
+ * than the lazily persisted lease.
+ */
+export function toStatus(record: ShiftRecord, urls: ShiftUrls, now: Date, attempts: ShiftRecord[] = [record], lastPollSeen?: number): ShiftStatus {
   const { spec } = record;
   const steps: StepRecord[] = spec.steps.map((step, i) => ({
     index: i + 1,
@@ -53,5 +64,9 @@ export function toStatus(record: ShiftRecord, urls: ShiftUrls, now: Date): Shift
   if (record.rollback) status.rollback = record.rollback;
   if (spec.executionId) status.executionId = spec.executionId;
   if (spec.stageRef) status.stageRef = spec.stageRef;
+  status.restartedAt = spec.restartedAt;
+  if (attempts.length > 1) status.attempts = attempts.map((attempt) => attemptSummary(attempt, now));
+  const lastPolled = Math.max(Date.parse(record.polledAt), lastPollSeen ?? 0);
+  status.watch = { abandonAfterSeconds: spec.abandonAfterSeconds, lastPolledAt: new Date(lastPolled).toISOString() };
   return status;
 }

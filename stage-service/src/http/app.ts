@@ -3,10 +3,10 @@
  * to the engine, and turn results and errors into JSON with the right status codes.
  */
 import express, { NextFunction, Request, Response } from 'express';
-import { validateShiftSpec } from '@istio-shift/core';
+import { validateShiftPath, validateShiftSpec } from '@istio-shift/core';
 import { AccountRegistry } from '../accounts';
 import { Principal, TokenAuthenticator, mayUseAccount } from '../auth';
-import { ShiftEngine, ShiftRef } from '../engine/engine';
+import { ShiftEngine, ShiftRef, ShiftSnapshot } from '../engine/engine';
 import { ShiftError, ShiftErrorKind } from '../engine/errors';
 import { ShiftRecord } from '../engine/record';
 import { StepScheduler } from '../engine/scheduler';
@@ -56,9 +56,9 @@ export function createApp(deps: AppDependencies): express.Express {
     cancelUrl: `${deps.externalBaseUrl}${shiftPath(ref)}/cancel`,
   });
   const refOf = (record: ShiftRecord): ShiftRef => ({ account: record.spec.account, namespace: record.spec.namespace, virtualService: record.spec.virtualService, id: record.id });
-  const sendStatus = (res: Response, code: number, record: ShiftRecord) => {
+  const sendStatus = (res: Response, code: number, record: ShiftRecord, attempts?: ShiftRecord[]) => {
     const ref = refOf(record);
-    res.status(code).type('application/json').send(JSON.stringify(toStatus(record, urlsFor(ref), new Date())));
+    res.status(code).type('application/json').send(JSON.stringify(toStatus(record, urlsFor(ref), new Date(), attempts, deps.engine.lastPollSeen(ref))));
   };
 
   /** Wraps a handler: counts the request and sends errors through the error middleware. */
@@ -122,7 +122,7 @@ export function createApp(deps: AppDependencies): express.Express {
     }
     const spec = result.spec;
     authorize(principalOf(res), spec.account, spec.namespace);
-    const { record, created } = await deps.engine.create(spec);
+    const { record, attempts, created } = await deps.engine.create(spec);
     const ref = refOf(record);
     deps.scheduler.track(ref, record);
     if (created) {
@@ -130,22 +130,28 @@ export function createApp(deps: AppDependencies): express.Express {
       deps.logger.info('shift started', { shift: record.id, account: spec.account, virtualService: `${spec.namespace}/${spec.virtualService}`, executionId: spec.executionId, stageRef: spec.stageRef, principal: principalOf(res).name });
     }
     res.location(urlsFor(ref).statusUrl);
-    sendStatus(res, created ? 202 : 200, record);
+    sendStatus(res, created ? 202 : 200, record, attempts);
   }));
 
+  /** The shift a URL names, checked with the create body's rules before anything else happens. */
   const refFromPath = (req: Request, res: Response): ShiftRef => {
     const ref = { account: String(req.params.account), namespace: String(req.params.namespace), virtualService: String(req.params.virtualService), id: String(req.params.id) };
+    const problems = validateShiftPath(ref);
+    if (problems.length) {
+      throw new HttpError(400, 'invalid_path', `the shift URL is invalid: ${problems.map((p) => p.message).join('; ')}; use the statusUrl or cancelUrl the create returned`, problems);
+    }
     authorize(principalOf(res), ref.account, ref.namespace);
     return ref;
   };
 
   app.get('/v1/shifts/:account/:namespace/:virtualService/:id', route('status', async (req, res) => {
     const ref = refFromPath(req, res);
-    // Every poll also advances the shift, so progress never depends on this replica's timers.
-    const record = await deps.engine.advance(ref);
-    if (!record) throw new HttpError(404, 'not_found', `no shift ${ref.id} on VirtualService ${ref.namespace}/${ref.virtualService} in account ${ref.account} (the VirtualService or its shift record is gone)`);
-    deps.scheduler.track(ref, record);
-    sendStatus(res, 200, record);
+    // A poll shows the caller follows the shift (renewing its watch lease) and advances it, so
+    // progress never depends on this replica's timers.
+    const snapshot: ShiftSnapshot | undefined = await deps.engine.status(ref, { polled: true });
+    if (!snapshot) throw new HttpError(404, 'not_found', `no shift ${ref.id} on VirtualService ${ref.namespace}/${ref.virtualService} in account ${ref.account} (the VirtualService or its shift record is gone)`);
+    deps.scheduler.track(ref, snapshot.record);
+    sendStatus(res, 200, snapshot.record, snapshot.attempts);
   }));
 
   app.post('/v1/shifts/:account/:namespace/:virtualService/:id/cancel', route('cancel', async (req, res) => {

@@ -3,6 +3,7 @@
  * every write bumps resourceVersion, a JSON Patch applies atomically or not at all, and a failed
  * `test` operation is a precondition failure. It lets `npm start` work with no cluster.
  */
+import { randomUUID } from 'crypto';
 import { applyPatch, deepClone, JsonPatchError, Operation } from 'fast-json-patch';
 import { PatchOperation } from '@istio-shift/core';
 import { NotFoundError, PreconditionFailedError, VirtualServiceApi, VirtualServiceObject } from './types';
@@ -19,6 +20,8 @@ export class EmbeddedVirtualServiceApi implements VirtualServiceApi {
   put(object: VirtualServiceObject): VirtualServiceObject {
     const stored = deepClone(object) as VirtualServiceObject;
     stored.metadata.resourceVersion = String(++this.revision);
+    // Like the API server: a replaced object keeps its uid, a new one gets a fresh one.
+    stored.metadata.uid = this.objects.get(this.key(stored.metadata.namespace, stored.metadata.name))?.metadata.uid ?? randomUUID();
     this.objects.set(this.key(stored.metadata.namespace, stored.metadata.name), stored);
     return deepClone(stored);
   }

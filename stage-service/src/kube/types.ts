@@ -12,6 +12,8 @@ export interface VirtualServiceObject {
     name: string;
     namespace: string;
     resourceVersion: string;
+    /** Set by the API server (and the embedded store) when the object is created; never reused. */
+    uid?: string;
     annotations?: Record<string, string>;
     [other: string]: unknown;
   };

@@ -1,0 +1,396 @@
+/**
+ * Validation of the shift's `analysis` block and of each `steps[i].analysis`, called from the shared
+ * validator (../validate.ts) so the Deck editor and the service report the same problems. Every
+ * problem names its field and the fix; the result is a NormalizedAnalysis (seconds, defaults).
+ */
+import { parseDurationSeconds, formatDuration } from '../duration';
+import type { Problem } from '../validate';
+import { REFERENCE_THRESHOLDS, JudgeSpec, NodataPolicy, FailDirection, BuiltInMetric } from './spec';
+import {
+  ANALYSIS_DEFAULTS,
+  ANALYSIS_LIMITS,
+  BUILT_IN_METRICS,
+  DEFAULT_DIRECTION,
+  NormalizedAnalysis,
+  NormalizedMetric,
+  NormalizedStepAnalysis,
+  NormalizedWorkloadScope,
+  defaultGroup,
+  defaultJudge,
+} from './normalized';
+import { REFERENCE_METRICS } from './preset';
+import { templateVariables, TEMPLATE_VARIABLES } from './queries';
+
+const ANALYSIS_FIELDS = ['source', 'scopes', 'warmup', 'interval', 'metrics', 'groups', 'thresholds', 'onFailure'];
+const SCOPES_FIELDS = ['canary', 'baseline'];
+const SCOPE_FIELDS = ['namespace', 'workload', 'podSelector'];
+const METRIC_FIELDS = ['name', 'metric', 'query', 'group', 'direction', 'critical', 'nodata', 'judge', 'failAfterSamples'];
+const THRESHOLD_JUDGE_FIELDS = ['type', 'min', 'max', 'minRatio', 'maxRatio'];
+const STATISTICAL_JUDGE_FIELDS = ['type', 'allowedIncrease', 'allowedDecrease'];
+const THRESHOLDS_FIELDS = ['pass', 'marginal'];
+const STEP_ANALYSIS_FIELDS = ['skip', 'warmup', 'interval'];
+const DIRECTIONS: FailDirection[] = ['increase', 'decrease', 'either'];
+const NODATA: NodataPolicy[] = ['fail', 'pass', 'wait'];
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+const absent = (value: unknown) => value === undefined || value === null || value === '';
+
+class Problems {
+  readonly list: Problem[] = [];
+  add(field: string, message: string): void {
+    this.list.push({ field, message });
+  }
+  unknownFields(field: string, value: Record<string, unknown>, known: readonly string[]): void {
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) this.add(`${field}.${key}`, `${field}.${key} is not a known field: remove it (known fields: ${known.join(', ')})`);
+    }
+  }
+  /** A string matching `pattern`; SpEL is not evaluated inside the analysis block, so say so. */
+  name(field: string, value: unknown, pattern: RegExp, maxLength: number, describe: string): string | undefined {
+    if (absent(value)) {
+      this.add(field, `${field} is required: give ${describe}`);
+      return undefined;
+    }
+    if (typeof value !== 'string') {
+      this.add(field, `${field} must be a string: give ${describe}`);
+      return undefined;
+    }
+    if (value.includes('${')) {
+      this.add(field, `${field} is "${value}": expressions are not supported in the analysis block; write ${describe}`);
+      return undefined;
+    }
+    if (value.length > maxLength || !pattern.test(value)) {
+      this.add(field, `${field} "${value}" is not valid: give ${describe} (at most ${maxLength} characters)`);
+      return undefined;
+    }
+    return value;
+  }
+  /** A finite number (or a numeric string, as SpEL sends them) within [min, max]. */
+  number(field: string, value: unknown, min: number, max: number, describe: string): number | undefined {
+    const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isFinite(n)) {
+      this.add(field, `${field} must be a number (got ${JSON.stringify(value)}): give ${describe}`);
+      return undefined;
+    }
+    if (n < min || n > max) {
+      this.add(field, `${field} is ${n}; it must be between ${min} and ${max} (${describe})`);
+      return undefined;
+    }
+    return n;
+  }
+  oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], fallback: T): T {
+    if (absent(value)) return fallback;
+    if ((allowed as readonly unknown[]).includes(value)) return value as T;
+    this.add(field, `${field} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+    return fallback;
+  }
+  boolean(field: string, value: unknown, fallback: boolean): boolean {
+    if (absent(value)) return fallback;
+    if (typeof value === 'boolean') return value;
+    if (value === 'true' || value === 'false') return value === 'true';
+    this.add(field, `${field} must be true or false (got ${JSON.stringify(value)})`);
+    return fallback;
+  }
+  duration(field: string, value: unknown, fallbackSeconds: number, min: number, max: number): number {
+    if (absent(value)) return fallbackSeconds;
+    const seconds = typeof value === 'string' || typeof value === 'number' ? parseDurationSeconds(value) : undefined;
+    if (seconds === undefined) {
+      this.add(field, `${field} ${JSON.stringify(value)} is not a duration: write it like 30s, 1m or 1m30s, or as whole seconds`);
+      return fallbackSeconds;
+    }
+    if (seconds < min || seconds > max) {
+      this.add(field, `${field} is ${formatDuration(seconds)}; it must be between ${formatDuration(min)} and ${formatDuration(max)}`);
+      return fallbackSeconds;
+    }
+    return seconds;
+  }
+}
+
+function checkSource(p: Problems, value: unknown): string | undefined {
+  if (typeof value === 'string' && (value.includes('://') || value.includes('/'))) {
+    p.add('analysis.source', `analysis.source "${value}" looks like an address: give the name of a metrics source configured in the stage service (e.g. prometheus); the pipeline never chooses an address the service calls`);
+    return undefined;
+  }
+  return p.name('analysis.source', value, DNS_LABEL, 63, 'the name of a metrics source configured in the stage service, e.g. prometheus');
+}
+
+function checkPodSelector(p: Problems, field: string, value: unknown): Record<string, string> | undefined {
+  if (absent(value)) return undefined;
+  if (!isPlainObject(value) || Object.keys(value).length === 0) {
+    p.add(field, `${field} must be an object of pod labels such as {"app": "checkout", "track": "canary"}`);
+    return undefined;
+  }
+  const selector: Record<string, string> = {};
+  for (const [key, label] of Object.entries(value)) {
+    const slash = key.indexOf('/');
+    const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+    const name = slash >= 0 ? key.slice(slash + 1) : key;
+    const keyOk = name.length <= 63 && LABEL_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix)));
+    if (!keyOk) p.add(`${field}.${key}`, `${field} has the label key "${key}", which is not a Kubernetes label key: use [prefix/]name with letters, digits, -, _ and . (name at most 63 characters)`);
+    if (typeof label !== 'string' || label.length > 63 || (label !== '' && !LABEL_NAME.test(label))) {
+      p.add(`${field}.${key}`, `${field}.${key} must be a label value: at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit`);
+      continue;
+    }
+    if (keyOk) selector[key] = label;
+  }
+  return selector;
+}
+
+function checkScope(p: Problems, field: string, value: unknown, namespace: string | undefined): NormalizedWorkloadScope | undefined {
+  if (!isPlainObject(value)) {
+    p.add(field, `${field} is required: give the workload, e.g. {"workload": "checkout-canary"}`);
+    return undefined;
+  }
+  p.unknownFields(field, value, SCOPE_FIELDS);
+  const workload = p.name(`${field}.workload`, value.workload, DNS_SUBDOMAIN, 253, "the Deployment name as Istio's destination_workload sees it, e.g. checkout-canary (lower case letters, digits, - and .)");
+  const ns = absent(value.namespace) ? namespace : p.name(`${field}.namespace`, value.namespace, DNS_LABEL, 63, 'a Kubernetes namespace name (lower case letters, digits and -)');
+  const podSelector = checkPodSelector(p, `${field}.podSelector`, value.podSelector);
+  if (!workload || !ns) return undefined;
+  return podSelector ? { namespace: ns, workload, podSelector } : { namespace: ns, workload };
+}
+
+function checkJudge(p: Problems, field: string, value: unknown, metric: BuiltInMetric | 'custom', direction: FailDirection): JudgeSpec | undefined {
+  if (absent(value)) return defaultJudge(metric);
+  if (!isPlainObject(value)) {
+    p.add(field, `${field} must be an object such as {"type": "statistical"} or {"type": "threshold", "max": 0}`);
+    return undefined;
+  }
+  if (value.type === 'statistical') {
+    p.unknownFields(field, value, STATISTICAL_JUDGE_FIELDS);
+    const judge: JudgeSpec = { type: 'statistical' };
+    if (!absent(value.allowedIncrease)) {
+      const n = p.number(`${field}.allowedIncrease`, value.allowedIncrease, 1, 100, 'the canary/baseline mean ratio above which an increase fails, e.g. 1.1 for +10%');
+      if (direction === 'decrease') p.add(`${field}.allowedIncrease`, `${field}.allowedIncrease has no effect with direction decrease: remove it, or set direction to increase or either`);
+      if (n !== undefined) judge.allowedIncrease = n;
+    }
+    if (!absent(value.allowedDecrease)) {
+      const n = p.number(`${field}.allowedDecrease`, value.allowedDecrease, 0, 1, 'the canary/baseline mean ratio below which a decrease fails, e.g. 0.9 for -10%');
+      if (direction === 'increase') p.add(`${field}.allowedDecrease`, `${field}.allowedDecrease has no effect with direction increase: remove it, or set direction to decrease or either`);
+      if (n !== undefined) judge.allowedDecrease = n;
+    }
+    return judge;
+  }
+  if (value.type === 'threshold') {
+    p.unknownFields(field, value, THRESHOLD_JUDGE_FIELDS);
+    const judge: JudgeSpec = { type: 'threshold' };
+    const bounds = { min: -Number.MAX_VALUE, max: Number.MAX_VALUE };
+    for (const key of ['min', 'max'] as const) {
+      if (!absent(value[key])) {
+        const n = p.number(`${field}.${key}`, value[key], bounds.min, bounds.max, `an absolute bound on the canary's mean value`);
+        if (n !== undefined) judge[key] = n;
+      }
+    }
+    for (const key of ['minRatio', 'maxRatio'] as const) {
+      if (!absent(value[key])) {
+        const n = p.number(`${field}.${key}`, value[key], 0, 1000, 'a bound on canary mean / baseline mean, e.g. 1.2');
+        if (n !== undefined) judge[key] = n;
+      }
+    }
+    if (['min', 'max', 'minRatio', 'maxRatio'].every((key) => absent(value[key]))) {
+      p.add(field, `${field} is a threshold judge without bounds: give at least one of min, max, minRatio, maxRatio`);
+    }
+    if (judge.min !== undefined && judge.max !== undefined && judge.min > judge.max) p.add(`${field}.min`, `${field}.min (${judge.min}) is above ${field}.max (${judge.max}): swap them`);
+    if (judge.minRatio !== undefined && judge.maxRatio !== undefined && judge.minRatio > judge.maxRatio) p.add(`${field}.minRatio`, `${field}.minRatio (${judge.minRatio}) is above ${field}.maxRatio (${judge.maxRatio}): swap them`);
+    return judge;
+  }
+  p.add(`${field}.type`, `${field}.type must be statistical or threshold (got ${JSON.stringify(value.type)})`);
+  return undefined;
+}
+
+function checkMetric(p: Problems, field: string, value: unknown): NormalizedMetric | undefined {
+  if (!isPlainObject(value)) {
+    p.add(field, `${field} must be an object such as {"name": "latency", "metric": "latency-p99"}`);
+    return undefined;
+  }
+  p.unknownFields(field, value, METRIC_FIELDS);
+  const name = p.name(`${field}.name`, value.name, NAME, 63, 'a short unique name such as latency-p99');
+  const kinds = [...BUILT_IN_METRICS, 'custom'] as const;
+  if (absent(value.metric) || !(kinds as readonly unknown[]).includes(value.metric)) {
+    p.add(`${field}.metric`, absent(value.metric)
+      ? `${field}.metric is required: give a built-in metric (${BUILT_IN_METRICS.join(', ')}) or custom with a query`
+      : `${field}.metric ${JSON.stringify(value.metric)} is not a built-in metric: use one of ${BUILT_IN_METRICS.join(', ')}, or custom with a query`);
+    return undefined;
+  }
+  const metric = value.metric as BuiltInMetric | 'custom';
+  let query: string | undefined;
+  if (metric === 'custom') {
+    if (absent(value.query) || typeof value.query !== 'string') {
+      p.add(`${field}.query`, `${field}.query is required for a custom metric: give a PromQL template returning one series, e.g. sum(rate(http_errors_total{namespace="{{namespace}}",pod=~"{{workload}}-.*"}[{{interval}}]))`);
+    } else if (value.query.length > ANALYSIS_LIMITS.maxQueryLength) {
+      p.add(`${field}.query`, `${field}.query is ${value.query.length} characters long; shorten it to at most ${ANALYSIS_LIMITS.maxQueryLength}`);
+    } else {
+      const unknown = templateVariables(value.query).filter((v) => !(TEMPLATE_VARIABLES as readonly string[]).includes(v));
+      if (unknown.length > 0) {
+        p.add(`${field}.query`, `${field}.query uses ${unknown.map((v) => `{{${v}}}`).join(', ')}, which the service does not replace: use only ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(', ')}`);
+      } else query = value.query;
+    }
+  } else if (!absent(value.query)) {
+    p.add(`${field}.query`, `${field}.query applies to custom metrics only: remove it, or set ${field}.metric to custom`);
+  }
+  const group = absent(value.group) ? defaultGroup(metric) : p.name(`${field}.group`, value.group, NAME, 63, 'a group name such as istio or kubernetes');
+  const direction = p.oneOf(`${field}.direction`, value.direction, DIRECTIONS, DEFAULT_DIRECTION[metric]);
+  const critical = p.boolean(`${field}.critical`, value.critical, false);
+  const nodata = p.oneOf(`${field}.nodata`, value.nodata, NODATA, 'fail');
+  const judge = checkJudge(p, `${field}.judge`, value.judge, metric, direction);
+  let failAfterSamples = critical ? 1 : 0;
+  if (!absent(value.failAfterSamples)) {
+    const n = p.number(`${field}.failAfterSamples`, value.failAfterSamples, 1, ANALYSIS_LIMITS.maxFailAfterSamples, 'how many consecutive failing samples fail the step before the window ends');
+    if (n !== undefined && !Number.isInteger(n)) p.add(`${field}.failAfterSamples`, `${field}.failAfterSamples must be a whole number (got ${n})`);
+    else if (n !== undefined) failAfterSamples = n;
+  }
+  if (!name || !group || !judge || (metric === 'custom' && !query)) return undefined;
+  const normalized: NormalizedMetric = { name, metric, group, direction, critical, nodata, judge, failAfterSamples };
+  if (query) normalized.query = query;
+  return normalized;
+}
+
+function checkMetrics(p: Problems, value: unknown): NormalizedMetric[] | undefined {
+  const list = absent(value) ? REFERENCE_METRICS : value;
+  if (!Array.isArray(list) || list.length === 0 || list.length > ANALYSIS_LIMITS.maxMetrics) {
+    p.add('analysis.metrics', `analysis.metrics must be a list of 1 to ${ANALYSIS_LIMITS.maxMetrics} metrics (or leave it out for the reference preset)`);
+    return undefined;
+  }
+  const metrics = list.map((entry, i) => checkMetric(p, `analysis.metrics[${i}]`, entry));
+  const seen = new Map<string, number>();
+  metrics.forEach((metric, i) => {
+    if (!metric) return;
+    const first = seen.get(metric.name);
+    if (first !== undefined) p.add(`analysis.metrics[${i}].name`, `analysis.metrics[${i}].name "${metric.name}" repeats analysis.metrics[${first}]: give each metric a unique name`);
+    else seen.set(metric.name, i);
+  });
+  return metrics.every((m) => m !== undefined) ? (metrics as NormalizedMetric[]) : undefined;
+}
+
+function checkGroups(p: Problems, value: unknown, metrics: NormalizedMetric[] | undefined, metricsOmitted: boolean): Record<string, number> {
+  const raw = absent(value) ? (metricsOmitted ? { istio: 60, kubernetes: 40 } : {}) : value;
+  if (!isPlainObject(raw)) {
+    p.add('analysis.groups', 'analysis.groups must be an object of group weights such as {"istio": 60, "kubernetes": 40}');
+    return {};
+  }
+  const groups: Record<string, number> = {};
+  for (const [name, weight] of Object.entries(raw)) {
+    const n = p.number(`analysis.groups.${name}`, weight, 0, 100, 'a weight from 0 to 100');
+    if (n !== undefined) groups[name] = n;
+  }
+  const sum = Object.values(groups).reduce((a, b) => a + b, 0);
+  if (sum > 100) p.add('analysis.groups', `analysis.groups weights sum to ${sum}; they must sum to at most 100 (remove ${sum - 100})`);
+  if (metrics) {
+    const used = new Set(metrics.map((m) => m.group));
+    for (const name of Object.keys(groups)) {
+      if (!used.has(name)) p.add(`analysis.groups.${name}`, `analysis.groups.${name} has a weight but no metric is in group "${name}": remove it, or set a metric's group to ${name}`);
+    }
+    const unweighted = [...used].filter((g) => groups[g] === undefined);
+    if (sum < 100 && unweighted.length === 0 && Object.keys(groups).length > 0) {
+      p.add('analysis.groups', `analysis.groups weights sum to ${sum} and every group has a weight, so the score can never exceed ${sum}: make them sum to 100`);
+    }
+  }
+  return groups;
+}
+
+function checkThresholds(p: Problems, value: unknown): { pass: number; marginal: number } {
+  if (absent(value)) return { ...REFERENCE_THRESHOLDS };
+  if (!isPlainObject(value)) {
+    p.add('analysis.thresholds', 'analysis.thresholds must be an object such as {"pass": 75, "marginal": 50}');
+    return { ...REFERENCE_THRESHOLDS };
+  }
+  p.unknownFields('analysis.thresholds', value, THRESHOLDS_FIELDS);
+  const pass = absent(value.pass) ? REFERENCE_THRESHOLDS.pass : p.number('analysis.thresholds.pass', value.pass, 0, 100, 'the score a step needs to pass');
+  const marginal = absent(value.marginal) ? REFERENCE_THRESHOLDS.marginal : p.number('analysis.thresholds.marginal', value.marginal, 0, 100, 'the score below which a step fails at once');
+  if (pass !== undefined && marginal !== undefined && marginal > pass) {
+    p.add('analysis.thresholds', `analysis.thresholds.marginal (${marginal}) is above pass (${pass}): marginal must be at most pass`);
+  }
+  return { pass: pass ?? REFERENCE_THRESHOLDS.pass, marginal: marginal ?? REFERENCE_THRESHOLDS.marginal };
+}
+
+function checkSteps(p: Problems, steps: unknown, warmupSeconds: number, intervalSeconds: number): NormalizedStepAnalysis[] {
+  if (!Array.isArray(steps)) return [];
+  const result = steps.map((entry, i): NormalizedStepAnalysis => {
+    const field = `steps[${i}].analysis`;
+    const step = isPlainObject(entry) ? entry : {};
+    const own = step.analysis;
+    let skip = false;
+    let warmup = warmupSeconds;
+    let interval = intervalSeconds;
+    if (!absent(own)) {
+      if (!isPlainObject(own)) p.add(field, `${field} must be an object such as {"warmup": "1m"} or {"skip": true}`);
+      else {
+        p.unknownFields(field, own, STEP_ANALYSIS_FIELDS);
+        skip = p.boolean(`${field}.skip`, own.skip, false);
+        warmup = p.duration(`${field}.warmup`, own.warmup, warmupSeconds, 0, 24 * 3600);
+        interval = p.duration(`${field}.interval`, own.interval, intervalSeconds, ANALYSIS_LIMITS.minIntervalSeconds, ANALYSIS_LIMITS.maxIntervalSeconds);
+      }
+    }
+    const rawPause = step.pause;
+    // A SpEL pause (Deck only; the service gets it evaluated) is checked when Orca has evaluated it.
+    if (!skip && typeof rawPause === 'string' && rawPause.includes('${')) return { analysed: true, warmupSeconds: warmup, intervalSeconds: interval, windowSeconds: 0 };
+    const pause = typeof rawPause === 'string' || typeof rawPause === 'number' ? parseDurationSeconds(rawPause) : absent(rawPause) ? 0 : undefined;
+    const skipped: NormalizedStepAnalysis = { analysed: false, warmupSeconds: warmup, intervalSeconds: interval, windowSeconds: 0 };
+    // A step without a pause has nothing to watch; an unparseable pause is reported by the shift validator.
+    if (skip || pause === undefined || pause === 0) return skipped;
+    if (pause < warmup) {
+      p.add(`steps[${i}].pause`, `steps[${i}].pause (${formatDuration(pause)}) is shorter than its analysis warm-up (${formatDuration(warmup)}): lengthen the pause, shorten ${field}.warmup, or set ${field}.skip`);
+      return skipped;
+    }
+    const window = pause - warmup;
+    if (window < 2 * interval) {
+      p.add(`steps[${i}].pause`, `steps[${i}] leaves an analysis window of ${formatDuration(window)} (pause ${formatDuration(pause)} - warm-up ${formatDuration(warmup)}), shorter than two ${formatDuration(interval)} intervals: lengthen the pause to at least ${formatDuration(warmup + 2 * interval)}, or shorten the warm-up or interval`);
+    }
+    return { analysed: true, warmupSeconds: warmup, intervalSeconds: interval, windowSeconds: window };
+  });
+  return result;
+}
+
+export interface AnalysisContext {
+  /** The shift's namespace (the scopes' default), if valid. */
+  namespace?: string;
+  /** The raw `steps` of the shift, for their pauses and `analysis` overrides. */
+  steps: unknown;
+}
+
+export function validateAnalysis(value: unknown, context: AnalysisContext): { analysis?: NormalizedAnalysis; problems: Problem[] } {
+  const p = new Problems();
+  if (absent(value)) {
+    if (Array.isArray(context.steps)) {
+      context.steps.forEach((step, i) => {
+        if (isPlainObject(step) && !absent(step.analysis)) p.add(`steps[${i}].analysis`, `steps[${i}].analysis is set but the shift has no analysis block: add analysis, or remove steps[${i}].analysis`);
+      });
+    }
+    return { problems: p.list };
+  }
+  if (!isPlainObject(value)) {
+    p.add('analysis', 'analysis must be an object such as {"source": "prometheus", "scopes": {"canary": {"workload": "checkout-canary"}, "baseline": {"workload": "checkout-baseline"}}}');
+    return { problems: p.list };
+  }
+  p.unknownFields('analysis', value, ANALYSIS_FIELDS);
+  const source = checkSource(p, value.source);
+  let scopes: NormalizedAnalysis['scopes'] | undefined;
+  if (!isPlainObject(value.scopes)) {
+    p.add('analysis.scopes', 'analysis.scopes is required: give {"canary": {"workload": ...}, "baseline": {"workload": ...}}');
+  } else {
+    p.unknownFields('analysis.scopes', value.scopes, SCOPES_FIELDS);
+    const canary = checkScope(p, 'analysis.scopes.canary', value.scopes.canary, context.namespace);
+    const baseline = checkScope(p, 'analysis.scopes.baseline', value.scopes.baseline, context.namespace);
+    if (canary && baseline && canary.namespace === baseline.namespace && canary.workload === baseline.workload) {
+      p.add('analysis.scopes.baseline', `analysis.scopes.baseline is the same workload as the canary (${canary.namespace}/${canary.workload}): compare the canary with a separate baseline Deployment`);
+    } else if (canary && baseline) scopes = { canary, baseline };
+  }
+  const warmupSeconds = p.duration('analysis.warmup', value.warmup, parseDurationSeconds(ANALYSIS_DEFAULTS.warmup) as number, 0, 24 * 3600);
+  const intervalSeconds = p.duration('analysis.interval', value.interval, parseDurationSeconds(ANALYSIS_DEFAULTS.interval) as number, ANALYSIS_LIMITS.minIntervalSeconds, ANALYSIS_LIMITS.maxIntervalSeconds);
+  const metrics = checkMetrics(p, value.metrics);
+  const groups = checkGroups(p, value.groups, metrics, absent(value.metrics));
+  const thresholds = checkThresholds(p, value.thresholds);
+  const onFailure = p.oneOf('analysis.onFailure', value.onFailure, ['rollback', 'hold'] as const, ANALYSIS_DEFAULTS.onFailure);
+  const steps = checkSteps(p, context.steps, warmupSeconds, intervalSeconds);
+  if (Array.isArray(context.steps) && steps.length > 0 && !steps.some((s) => s.analysed) && p.list.length === 0) {
+    p.add('steps', 'analysis is set but no step has a pause to analyse: give the steps to judge a pause longer than the warm-up, or remove analysis');
+  }
+  if (p.list.length > 0 || !source || !scopes || !metrics) return { problems: p.list };
+  return { analysis: { source, scopes, warmupSeconds, intervalSeconds, metrics, groups, thresholds, onFailure, steps }, problems: [] };
+}

@@ -1,0 +1,6 @@
+export * from './problems';
+export * from './params';
+export * from './manifests';
+export * from './render';
+export * from './diff';
+export * from './reference-analysis';

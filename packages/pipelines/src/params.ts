@@ -1,0 +1,224 @@
+/**
+ * The parameter file (`spin/config.json`): its types, its validation against the published JSON
+ * Schema (schema/params.schema.json, with ajv) with line numbers from the file itself, and the
+ * defaults that make a small file a complete, safe pipeline.
+ */
+import Ajv, { ErrorObject } from 'ajv';
+import { parse as parseWithPointers } from 'json-source-map';
+import type { AnalysisSpec } from '@istio-shift/core';
+import { InputProblem, pointerToPath } from './problems';
+import { referenceAnalysis } from './reference-analysis';
+
+// A JSON module, loaded relative to this file from src/ (tests) and dist/ (the CLI) alike.
+ 
+export const PARAMS_SCHEMA = require('../schema/params.schema.json') as Record<string, unknown>;
+
+export type Trigger =
+  | { type: 'manual' }
+  | { type: 'docker'; account: string; organization?: string; repository: string; tag?: string }
+  | { type: 'pubsub'; pubsubSystem?: 'google' | 'amazon'; subscription: string }
+  | { type: 'git'; source: string; project: string; slug: string; branch?: string };
+
+export interface StepParams {
+  weights: [number, number, number];
+  warmup?: string;
+  analysis: string;
+}
+
+export type Judge =
+  | { type: 'analysis'; source?: string; analysis?: AnalysisSpec }
+  | { type: 'kayenta'; canaryConfigId: string; metricsAccount: string; storageAccount: string; pass?: number; marginal?: number }
+  | { type: 'none' };
+
+export type Addressing =
+  | { mode: 'subsets'; release?: string; baseline?: string; canary?: string }
+  | { mode: 'hosts'; trackLabel?: string };
+
+export interface NotificationParams {
+  type: string;
+  address: string;
+  when?: string[];
+}
+
+export interface PipelineParams {
+  application: string;
+  account: string;
+  namespace: string;
+  service: string;
+  deployment?: string;
+  container?: string;
+  virtualService: { name: string; route: string };
+  addressing?: Addressing;
+  replicas?: { baseline?: number; canary?: number };
+  triggers?: Trigger[];
+  steps?: StepParams[];
+  judge?: Judge;
+  notifications?: NotificationParams[];
+  pipelines?: { rollback?: boolean; promote?: boolean };
+}
+
+/** The parameters with every default filled in: what the renderer works from. */
+export interface ResolvedParams {
+  application: string;
+  account: string;
+  namespace: string;
+  service: string;
+  deployment: string;
+  container?: string;
+  virtualService: { name: string; route: string };
+  addressing: { mode: 'subsets'; release: string; baseline: string; canary: string } | { mode: 'hosts'; trackLabel: string };
+  replicas: { baseline: number; canary: number };
+  triggers: Trigger[];
+  steps: StepParams[];
+  judge: Judge;
+  notifications: NotificationParams[];
+  pipelines: { rollback: boolean; promote: boolean };
+}
+
+/** The reference preset (Descartes Labs): 80/10/10 with 1 min warm-up + 10 min analysis, then 34/33/33 for 20 min. */
+export const REFERENCE_STEPS: readonly StepParams[] = [
+  { weights: [80, 10, 10], warmup: '1m', analysis: '10m' },
+  { weights: [34, 33, 33], analysis: '20m' },
+];
+
+export function resolveParams(params: PipelineParams): ResolvedParams {
+  const addressing = params.addressing ?? { mode: 'subsets' };
+  return {
+    application: params.application,
+    account: params.account,
+    namespace: params.namespace,
+    service: params.service,
+    deployment: params.deployment ?? params.service,
+    container: params.container,
+    virtualService: params.virtualService,
+    addressing:
+      addressing.mode === 'hosts'
+        ? { mode: 'hosts', trackLabel: addressing.trackLabel ?? 'track' }
+        : { mode: 'subsets', release: addressing.release ?? 'release', baseline: addressing.baseline ?? 'baseline', canary: addressing.canary ?? 'canary' },
+    replicas: { baseline: params.replicas?.baseline ?? 1, canary: params.replicas?.canary ?? 1 },
+    triggers: params.triggers ?? [{ type: 'manual' }],
+    steps: params.steps ?? REFERENCE_STEPS.map((step) => ({ ...step, weights: [...step.weights] as [number, number, number] })),
+    judge: params.judge ?? { type: 'analysis' },
+    notifications: params.notifications ?? [],
+    pipelines: { rollback: params.pipelines?.rollback ?? true, promote: params.pipelines?.promote ?? true },
+  };
+}
+
+/** The analysis block the shift stage carries: the author's, or the reference preset for these workloads. */
+export function analysisFor(params: ResolvedParams, workloads: { baseline: string; canary: string }): AnalysisSpec | undefined {
+  if (params.judge.type !== 'analysis') return undefined;
+  if (params.judge.analysis) return params.judge.analysis;
+  return referenceAnalysis({ source: params.judge.source ?? 'prometheus', namespace: params.namespace, ...workloads });
+}
+
+let compiled: ReturnType<Ajv['compile']> | undefined;
+function validator() {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, discriminator: true, strict: false });
+    compiled = ajv.compile(PARAMS_SCHEMA);
+  }
+  return compiled;
+}
+
+function schemaAt(pointer: string): Record<string, unknown> | undefined {
+  // Walks the schema along a schemaPath like `#/properties/steps/items/properties/weights/type`.
+  let node: unknown = PARAMS_SCHEMA;
+  for (const key of pointer.replace(/^#\/?/, '').split('/').filter(Boolean)) {
+    if (!node || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node && typeof node === 'object' ? (node as Record<string, unknown>) : undefined;
+}
+
+function describe(schemaPath: string): string {
+  const parent = schemaAt(schemaPath.replace(/\/[^/]+$/, ''));
+  return typeof parent?.description === 'string' ? ` (${parent.description})` : '';
+}
+
+function problemFor(error: ErrorObject, file: string, lineOf: (pointer: string) => number | undefined): InputProblem {
+  const pointer = error.instancePath;
+  const path = pointerToPath(pointer);
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const field = String(params.additionalProperty);
+      const known = Object.keys((schemaAt(error.schemaPath.replace(/\/additionalProperties$/, '/properties')) ?? {}) as object);
+      return {
+        file,
+        line: lineOf(`${pointer}/${field}`),
+        path: pointerToPath(`${pointer}/${field}`),
+        message: `unknown field "${field}"`,
+        fix: `remove it or correct its spelling; the fields here are: ${known.join(', ')}`,
+      };
+    }
+    case 'required': {
+      const field = String(params.missingProperty);
+      const description = schemaAt(error.schemaPath.replace(/\/required$/, `/properties/${field}`))?.description;
+      return { file, line: lineOf(pointer), path, message: `missing field "${field}"`, fix: `add "${field}"${description ? `: ${description}` : ''}` };
+    }
+    case 'type':
+      return { file, line: lineOf(pointer), path, message: `must be ${String(params.type) === 'integer' ? 'an integer' : `a${/^[aeiou]/.test(String(params.type)) ? 'n' : ''} ${String(params.type)}`}`, fix: `write a ${String(params.type)}${describe(error.schemaPath)}` };
+    case 'discriminator':
+      return { file, line: lineOf(pointer), path, message: `"${String(params.tag)}" is missing or not one of the known kinds`, fix: `set "${String(params.tag)}" to one of the kinds in schema/params.schema.json at ${path}` };
+    case 'enum':
+      return { file, line: lineOf(pointer), path, message: `must be one of ${JSON.stringify(params.allowedValues)}`, fix: `use one of ${(params.allowedValues as unknown[]).join(', ')}` };
+    default:
+      return { file, line: lineOf(pointer), path, message: error.message ?? 'is invalid', fix: `see the schema${describe(error.schemaPath) || ` at ${path}`}` };
+  }
+}
+
+export type ParamsResult = { ok: true; params: PipelineParams } | { ok: false; problems: InputProblem[] };
+
+/** Parses and validates the parameter file's text; every problem at once, each with its line. */
+export function parseParams(text: string, file: string): ParamsResult {
+  let parsed: ReturnType<typeof parseWithPointers>;
+  try {
+    parsed = parseWithPointers(text);
+  } catch (error) {
+    const match = /line (\d+)/i.exec((error as Error).message);
+    return {
+      ok: false,
+      problems: [{ file, line: match ? Number(match[1]) : undefined, path: '$', message: `not valid JSON: ${(error as Error).message}`, fix: 'correct the JSON syntax (no comments, no trailing commas)' }],
+    };
+  }
+  const lineOf = (pointer: string) => {
+    const found = parsed.pointers[pointer];
+    const position = found?.key ?? found?.value;
+    return position ? position.line + 1 : undefined;
+  };
+  const validate = validator();
+  if (validate(parsed.data)) {
+    const problems = semanticProblems(parsed.data as PipelineParams, file, lineOf);
+    return problems.length ? { ok: false, problems } : { ok: true, params: parsed.data as PipelineParams };
+  }
+  const seen = new Set<string>();
+  const problems: InputProblem[] = [];
+  for (const error of validate.errors ?? []) {
+    const problem = problemFor(error, file, lineOf);
+    const key = `${problem.path}|${problem.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      problems.push(problem);
+    }
+  }
+  return { ok: false, problems };
+}
+
+/** Rules JSON Schema cannot say: weights sum to 100, the canary never gets more than release. */
+function semanticProblems(params: PipelineParams, file: string, lineOf: (pointer: string) => number | undefined): InputProblem[] {
+  const problems: InputProblem[] = [];
+  (params.steps ?? []).forEach((step, i) => {
+    const sum = step.weights.reduce((a, b) => a + b, 0);
+    const pointer = `/steps/${i}/weights`;
+    if (sum !== 100) {
+      problems.push({ file, line: lineOf(pointer), path: pointerToPath(pointer), message: `weights sum to ${sum}, not 100`, fix: 'make release + baseline + canary add up to 100' });
+    }
+    if (step.weights[1] !== step.weights[2]) {
+      problems.push({ file, line: lineOf(pointer), path: pointerToPath(pointer), message: `baseline (${step.weights[1]}) and canary (${step.weights[2]}) get different weights`, fix: 'give baseline and canary the same weight so their metrics compare fairly' });
+    }
+    if (step.weights[2] > 50) {
+      problems.push({ file, line: lineOf(pointer), path: pointerToPath(pointer), message: `canary weight ${step.weights[2]} is above 50`, fix: 'keep the canary at or below 50%: the final step sends everything back to release before the rollout' });
+    }
+  });
+  return problems;
+}

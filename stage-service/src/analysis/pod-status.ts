@@ -1,0 +1,114 @@
+/**
+ * The pod-status metrics (restarts, readiness, OOM kills) from the Kubernetes API rather than
+ * Prometheus: they need no metrics pipeline and are exactly what the kubelet reported. One list
+ * call per scope and sample; reads go through the small PodReader interface so the Kubernetes
+ * client behind it can change without touching the metrics.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { MetricsError, PodReader, PodState } from './provider';
+
+/** The fields of a Pod object this module reads (any Kubernetes client's JSON fits). */
+export interface PodObject {
+  metadata?: { uid?: string; name?: string; deletionTimestamp?: unknown };
+  status?: {
+    conditions?: Array<{ type?: string; status?: string }>;
+    containerStatuses?: Array<{
+      name?: string;
+      restartCount?: number;
+      state?: { terminated?: { reason?: string } };
+      lastState?: { terminated?: { reason?: string } };
+    }>;
+  };
+}
+
+export function podState(pod: PodObject): PodState {
+  const containers = pod.status?.containerStatuses ?? [];
+  return {
+    uid: pod.metadata?.uid ?? '',
+    name: pod.metadata?.name ?? '',
+    ready: (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    restarts: containers.reduce((sum, c) => sum + (c.restartCount ?? 0), 0),
+    // The latest termination is the current state when the container is down, else lastState.
+    oomKilledContainers: containers
+      .filter((c) => (c.state?.terminated ?? c.lastState?.terminated)?.reason === 'OOMKilled')
+      .map((c) => c.name ?? ''),
+    terminating: pod.metadata?.deletionTimestamp !== undefined && pod.metadata?.deletionTimestamp !== null,
+  };
+}
+
+/** The pod-status metric values of one scope at one moment. */
+export interface PodStatusValues {
+  /** Pods selected (terminating ones included). */
+  pods: number;
+  /** Container restarts since the window started (pods created since then count all theirs). */
+  restarts: number;
+  /** Percent of the non-terminating pods that are Ready; undefined (nodata) when there are none. */
+  readinessPercent: number | undefined;
+  /** Containers whose latest termination was an OOM kill. */
+  oomKilled: number;
+}
+
+/**
+ * `atStart` is the list taken when the window opened. A pod deleted in between takes its restarts
+ * with it; a replacement pod counts its own from zero, so crash loops still show.
+ */
+export function podStatusValues(atStart: PodState[], now: PodState[]): PodStatusValues {
+  const before = new Map(atStart.map((p) => [p.uid, p.restarts]));
+  const live = now.filter((p) => !p.terminating);
+  return {
+    pods: now.length,
+    restarts: now.reduce((sum, p) => sum + Math.max(0, p.restarts - (before.get(p.uid) ?? 0)), 0),
+    readinessPercent: live.length === 0 ? undefined : (100 * live.filter((p) => p.ready).length) / live.length,
+    oomKilled: now.reduce((sum, p) => sum + p.oomKilledContainers.length, 0),
+  };
+}
+
+// Kubernetes label syntax: an optional DNS-subdomain prefix, a name, and a value of at most 63 characters.
+const LABEL_NAME = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** `app=checkout,track=canary`; refuses an empty selector (it would select every pod in the namespace). */
+export function labelSelector(selector: Record<string, string>): string {
+  const entries = Object.entries(selector);
+  if (entries.length === 0) throw new MetricsError('invalid-query', 'kubernetes', 'podSelector must name at least one label: an empty selector matches every pod in the namespace');
+  for (const [key, value] of entries) {
+    if (!LABEL_NAME.test(key)) throw new MetricsError('invalid-query', 'kubernetes', `podSelector: "${key}" is not a valid label name`);
+    if (typeof value !== 'string' || !LABEL_VALUE.test(value)) throw new MetricsError('invalid-query', 'kubernetes', `podSelector.${key}: "${String(value)}" is not a valid label value`);
+  }
+  return entries.map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** PodReader on a real API server through @kubernetes/client-node (needs `pods: list` in the namespace). */
+export class ClusterPodReader implements PodReader {
+  private readonly api: k8s.CoreV1Api;
+
+  constructor(kubeConfig: k8s.KubeConfig) {
+    this.api = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  }
+
+  async listPods(namespace: string, selector: Record<string, string>, signal?: AbortSignal): Promise<PodState[]> {
+    const query = labelSelector(selector);
+    if (signal?.aborted) throw new MetricsError('aborted', 'kubernetes', 'the pod read was cancelled');
+    let list: k8s.V1PodList;
+    try {
+      list = await this.api.listNamespacedPod({ namespace, labelSelector: query });
+    } catch (error) {
+      throw translate(error, namespace);
+    }
+    if (signal?.aborted) throw new MetricsError('aborted', 'kubernetes', 'the pod read was cancelled');
+    return list.items.map((pod) => podState(pod as PodObject));
+  }
+}
+
+function translate(error: unknown, namespace: string): MetricsError {
+  const code = (error as { code?: number }).code;
+  if (code === 401 || code === 403) {
+    return new MetricsError(
+      'misconfigured',
+      'kubernetes',
+      `the service may not list pods in namespace "${namespace}" (HTTP ${code}): grant pods get, list there (stage-service/deploy/rbac.yaml)`,
+    );
+  }
+  const reason = code === undefined ? ((error as Error).message ?? String(error)).split('\n')[0] : `HTTP ${code}`;
+  return new MetricsError('outage', 'kubernetes', `cannot list pods in namespace "${namespace}": ${reason}`);
+}

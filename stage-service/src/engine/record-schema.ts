@@ -1,0 +1,111 @@
+/**
+ * The schema of a stored shift record. A record comes from an annotation anyone with edit rights
+ * on the VirtualService can change, so before the engine acts on one it must be exactly what the
+ * engine itself writes: the spec is re-validated by the same validator as a create (so a record
+ * cannot name a route or destination a create could not), and the destination lists a rollback
+ * would write must only contain destinations of that spec.
+ */
+import { isDeepStrictEqual } from 'util';
+import {
+  IstioRouteDestination,
+  NormalizedShiftSpec,
+  matchesDestination,
+  validateShiftSpec,
+} from '@istio-shift/core';
+
+const SHIFT_ID = /^[0-9a-f]{20}$/;
+const PHASES = ['RUNNING', 'SUCCEEDED', 'TERMINAL', 'CANCELED'];
+const FAILURE_REASONS = ['ROUTE_MISSING', 'ROUTE_CHANGED', 'ABANDONED', 'SUPERSEDED'];
+const ROLLBACK_RESULTS = ['restored', 'held', 'conflict'];
+const HOST = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isTime = (v: unknown) => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+const isInt = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/** The spec as a create body, so the create validator can judge it. */
+function asCreateBody(spec: Obj): Obj {
+  const { steps, abandonAfterSeconds, ...rest } = spec;
+  const body: Obj = { ...rest };
+  if (Array.isArray(steps)) body.steps = steps.map((s) => (isObject(s) ? { weights: s.weights, pause: String(s.pauseSeconds) } : s));
+  if (abandonAfterSeconds !== undefined) body.abandonAfter = String(abandonAfterSeconds);
+  return body;
+}
+
+function specProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'spec is not an object';
+  const result = validateShiftSpec(asCreateBody(value));
+  if (!result.ok) return `spec is invalid: ${result.problems.map((p) => p.message).join('; ')}`;
+  if (!isDeepStrictEqual(result.spec, value)) return 'spec is not in the form the service writes';
+  return undefined;
+}
+
+function destinationListProblem(field: string, value: unknown): string | undefined {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 50) return `${field} must be a non-empty list of route destinations`;
+  for (const [i, entry] of value.entries()) {
+    const destination = isObject(entry) ? entry.destination : undefined;
+    if (!isObject(destination) || typeof destination.host !== 'string' || !HOST.test(destination.host)) return `${field}[${i}] has no valid destination host`;
+    if (destination.subset !== undefined && (typeof destination.subset !== 'string' || !HOST.test(destination.subset))) return `${field}[${i}].destination.subset is not a valid subset name`;
+    if (destination.port !== undefined && !(isObject(destination.port) && isInt(destination.port.number, 1, 65535))) return `${field}[${i}].destination.port is not a port`;
+    if ((entry as Obj).weight !== undefined && !isInt((entry as Obj).weight, 0, 100)) return `${field}[${i}].weight is not a whole number from 0 to 100`;
+  }
+  return undefined;
+}
+
+/**
+ * Destinations a step or a rollback may write must be ones the spec names; with pruneUnlisted the
+ * route's original destinations (which a rollback puts back) are allowed too.
+ */
+function unnamedDestination(spec: NormalizedShiftSpec, list: IstioRouteDestination[], original: IstioRouteDestination[]): IstioRouteDestination | undefined {
+  const named = (entry: IstioRouteDestination) => spec.destinations.some((d) => matchesDestination(d, entry, spec.namespace));
+  const wasThere = (entry: IstioRouteDestination) => spec.pruneUnlisted && original.some((o) => isDeepStrictEqual(o.destination, entry.destination));
+  return list.find((entry) => !named(entry) && !wasThere(entry));
+}
+
+function fieldsProblem(id: string, r: Obj): string | undefined {
+  if (r.id !== id || !SHIFT_ID.test(id)) return 'its id is not the 20-hex-character id the service writes under that key';
+  if (typeof r.specHash !== 'string') return 'specHash is missing';
+  if (!isObject(r.boundTo) || typeof r.boundTo.namespace !== 'string' || typeof r.boundTo.name !== 'string' || typeof r.boundTo.uid !== 'string') return 'boundTo (namespace, name, uid) is missing';
+  if (typeof r.phase !== 'string' || !PHASES.includes(r.phase)) return `phase must be one of ${PHASES.join(', ')}`;
+  for (const field of ['polledAt', 'createdAt', 'updatedAt']) if (!isTime(r[field])) return `${field} is not a time`;
+  if (r.finishedAt !== undefined && !isTime(r.finishedAt)) return 'finishedAt is not a time';
+  if (r.failure !== undefined && !(isObject(r.failure) && FAILURE_REASONS.includes(r.failure.reason as string) && typeof r.failure.message === 'string')) return 'failure is malformed';
+  if (r.rollback !== undefined && !(isObject(r.rollback) && ROLLBACK_RESULTS.includes(r.rollback.result as string) && typeof r.rollback.message === 'string')) return 'rollback is malformed';
+  return undefined;
+}
+
+function progressProblem(r: Obj, spec: NormalizedShiftSpec): string | undefined {
+  if (!isInt(r.currentStep, 1, spec.steps.length)) return `currentStep must be a step number from 1 to ${spec.steps.length}`;
+  if (!Array.isArray(r.stepTimes) || r.stepTimes.length !== r.currentStep) return 'stepTimes must have one entry per applied step';
+  if (!r.stepTimes.every((t) => isObject(t) && [t.appliedAt, t.pauseUntil].every((v) => v === undefined || isTime(v)))) return 'stepTimes holds something other than times';
+  if (!Array.isArray(r.originalWeights) || r.originalWeights.length !== spec.destinations.length || !r.originalWeights.every((w) => isInt(w, 0, 100))) return 'originalWeights must hold one weight per destination';
+  return undefined;
+}
+
+/** Why the service must not act on this stored record, or undefined when it is sound. */
+export function recordProblem(id: string, value: unknown): string | undefined {
+  const problem = checkRecord(id, value);
+  return problem === undefined ? undefined : `the stored record of shift ${id} is invalid (${problem}); the service will not act on it: remove it from the annotation, or restore it as the service wrote it`;
+}
+
+function checkRecord(id: string, value: unknown): string | undefined {
+  if (!isObject(value)) return 'it is not an object';
+  const fields = fieldsProblem(id, value);
+  if (fields) return fields;
+  const specIssue = specProblem(value.spec);
+  if (specIssue) return specIssue;
+  const spec = value.spec as unknown as NormalizedShiftSpec;
+  const binding = value.boundTo as Obj;
+  if (binding.namespace !== spec.namespace || binding.name !== spec.virtualService) return 'boundTo does not name the VirtualService of its spec';
+  const progress = progressProblem(value, spec);
+  if (progress) return progress;
+  for (const field of ['original', 'lastWritten'] as const) {
+    const listIssue = destinationListProblem(field, value[field]);
+    if (listIssue) return listIssue;
+  }
+  const original = value.original as IstioRouteDestination[];
+  const stray = unnamedDestination(spec, value.lastWritten as IstioRouteDestination[], original) ?? unnamedDestination(spec, original, original);
+  if (stray) return `it would write destination ${stray.destination.host}${stray.destination.subset ? `/${stray.destination.subset}` : ''}, which its spec does not name`;
+  return undefined;
+}

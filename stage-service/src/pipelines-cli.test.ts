@@ -1,0 +1,200 @@
+/**
+ * The pipelines CLI end to end on files: the committed example is fresh, bad input exits 2 with
+ * every problem and writes nothing, and `apply` talks to a scripted local HTTP server standing in
+ * for Gate's pipeline API (GET /applications/{app}/pipelineConfigs, POST /pipelines).
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { createServer, IncomingMessage, Server } from 'http';
+import { AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { runPipelines } from './pipelines-cli';
+
+const EXAMPLE = path.resolve(__dirname, '../../examples/checkout');
+
+async function cli(args: string[]): Promise<{ code: number; output: string }> {
+  const lines: string[] = [];
+  const code = await runPipelines(args, (line) => lines.push(line));
+  return { code, output: lines.join('\n') };
+}
+
+/** A copy of the example to break. */
+function exampleCopy(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pipelines-'));
+  cpSync(EXAMPLE, dir, { recursive: true });
+  return dir;
+}
+
+describe('pipelines check on the committed example', () => {
+  it('finds examples/checkout/pipelines up to date (re-render and commit when this fails)', async () => {
+    const { code, output } = await cli(['check', '--params', `${EXAMPLE}/spin/config.json`, '--manifests', `${EXAMPLE}/k8s`]);
+    expect(output).toContain('3 pipeline file(s) up to date');
+    expect(code).toBe(0);
+  });
+
+  it('reports a stale file with a readable diff and exit 1', async () => {
+    const dir = exampleCopy();
+    const params = JSON.parse(readFileSync(`${dir}/spin/config.json`, 'utf8'));
+    params.replicas = { baseline: 2, canary: 2 };
+    writeFileSync(`${dir}/spin/config.json`, JSON.stringify(params, null, 2));
+    const { code, output } = await cli(['check', '--params', `${dir}/spin/config.json`, '--manifests', `${dir}/k8s`]);
+    expect(code).toBe(1);
+    expect(output).toContain(`stale: ${dir}/pipelines/checkout-canary.json`);
+    expect(output).toMatch(/^- +\d+ \| +"replicas": 1,$/m);
+    expect(output).toMatch(/^\+ +\d+ \| +"replicas": 2,$/m);
+    rmSync(dir, { recursive: true });
+  });
+});
+
+describe('pipelines render with bad input', () => {
+  it('lists every parameter problem with its line and fix, exits 2 and writes nothing', async () => {
+    const dir = exampleCopy();
+    rmSync(`${dir}/pipelines`, { recursive: true });
+    writeFileSync(
+      `${dir}/spin/config.json`,
+      ['{', '  "application": "checkout",', '  "acount": "prod-k8s",', '  "namespace": 7,', '  "service": "checkout",', '  "virtualService": { "name": "checkout", "route": "primary" },', '  "steps": [{ "weights": [80, 15, 10], "analysis": "10m" }]', '}'].join('\n'),
+    );
+    const { code, output } = await cli(['render', '--params', `${dir}/spin/config.json`, '--manifests', `${dir}/k8s`]);
+    expect(code).toBe(2);
+    expect(output).toContain('nothing was written or applied');
+    expect(output).toContain(`${dir}/spin/config.json:3: $.acount: unknown field "acount"`);
+    expect(output).toContain(`${dir}/spin/config.json:1: $: missing field "account"`);
+    expect(output).toContain(`${dir}/spin/config.json:4: $.namespace: must be a string`);
+    expect(existsSync(`${dir}/pipelines`)).toBe(false);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('checks rules the schema cannot: weights sum to 100, baseline = canary', async () => {
+    const dir = exampleCopy();
+    const params = JSON.parse(readFileSync(`${dir}/spin/config.json`, 'utf8'));
+    params.steps = [{ weights: [80, 15, 10], analysis: '10m' }];
+    writeFileSync(`${dir}/spin/config.json`, JSON.stringify(params, null, 2));
+    const { code, output } = await cli(['render', '--params', `${dir}/spin/config.json`, '--manifests', `${dir}/k8s`]);
+    expect(code).toBe(2);
+    expect(output).toContain('$.steps[0].weights: weights sum to 105, not 100');
+    expect(output).toContain('baseline (15) and canary (10) get different weights');
+    rmSync(dir, { recursive: true });
+  });
+
+  it('names a missing manifest, a Deployment without the route\'s labels and a route that misses the service', async () => {
+    const dir = exampleCopy();
+    rmSync(`${dir}/pipelines`, { recursive: true });
+    rmSync(`${dir}/k8s/service.yaml`);
+    const { code, output } = await cli(['render', '--params', `${dir}/spin/config.json`, '--manifests', `${dir}/k8s`]);
+    expect(code).toBe(2);
+    expect(output).toContain('Service/checkout: no Service named "checkout"');
+
+    cpSync(`${EXAMPLE}/k8s/service.yaml`, `${dir}/k8s/service.yaml`);
+    const deployment = readFileSync(`${dir}/k8s/deployment.yaml`, 'utf8');
+    writeFileSync(`${dir}/k8s/deployment.yaml`, deployment.replace(/\n\s+track: release/g, ''));
+    const vs = readFileSync(`${dir}/k8s/virtualservice.yaml`, 'utf8');
+    writeFileSync(`${dir}/k8s/virtualservice.yaml`, vs.replace(/host: checkout\n(\s+)subset: release/, 'host: payments\n$1subset: release'));
+    const second = await cli(['render', '--params', `${dir}/spin/config.json`, '--manifests', `${dir}/k8s`]);
+    expect(second.code).toBe(2);
+    expect(second.output).toContain(`${dir}/k8s/deployment.yaml:15: spec.template.metadata.labels: the release pods lack the labels the route needs (track: release)`);
+    expect(second.output).toContain('spec.selector.matchLabels: the release Deployment\'s selector would also select the baseline and canary pods');
+    expect(second.output).toMatch(/virtualservice\.yaml:11: spec\.http\[0\]\.route: route "primary" does not route to Service "checkout" subset "release"/);
+    expect(existsSync(`${dir}/pipelines`)).toBe(false);
+    rmSync(dir, { recursive: true });
+  });
+});
+
+/** A scripted stand-in for Gate's pipeline API: an in-memory Front50 behind GET/POST. */
+function fakeGate(token: string) {
+  const saved = new Map<string, Record<string, unknown>>();
+  const requests: string[] = [];
+  const body = (req: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      let text = '';
+      req.on('data', (chunk) => (text += chunk));
+      req.on('end', () => resolve(text));
+    });
+  const server: Server = createServer(async (req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      res.statusCode = 401;
+      return res.end('{"error":"Unauthorized"}');
+    }
+    const list = /^\/applications\/([^/]+)\/pipelineConfigs$/.exec(req.url ?? '');
+    if (req.method === 'GET' && list) {
+      res.setHeader('Content-Type', 'application/json');
+      return res.end(JSON.stringify([...saved.values()].filter((p) => p.application === list[1])));
+    }
+    if (req.method === 'POST' && req.url === '/pipelines') {
+      const pipeline = JSON.parse(await body(req));
+      saved.set(pipeline.id, { ...pipeline, updateTs: String(Date.now()), lastModifiedBy: 'anonymous', index: saved.size });
+      return res.end();
+    }
+    res.statusCode = 404;
+    res.end();
+  });
+  return { server, saved, requests };
+}
+
+describe('pipelines apply against a scripted stand-in for Gate', () => {
+  const TOKEN = 'gate-test-token';
+  let gate: ReturnType<typeof fakeGate>;
+  let url: string;
+  beforeAll(async () => {
+    gate = fakeGate(TOKEN);
+    await new Promise<void>((resolve) => gate.server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(gate.server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => gate.server.close(resolve)));
+  afterEach(() => {
+    delete process.env.GATE_TOKEN;
+  });
+  const args = () => ['apply', '--params', `${EXAMPLE}/spin/config.json`, '--manifests', `${EXAMPLE}/k8s`, '--gate', url];
+
+  it('without credentials says which variable to set', async () => {
+    const { code, output } = await cli(args());
+    expect(code).toBe(1);
+    expect(output).toContain('set GATE_TOKEN');
+    expect(gate.saved.size).toBe(0);
+  });
+
+  it('dry run changes nothing; apply creates; a second apply is a no-op; a change updates by id', async () => {
+    process.env.GATE_TOKEN = TOKEN;
+    const dry = await cli([...args(), '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.output).toContain('would create: checkout canary');
+    expect(gate.saved.size).toBe(0);
+
+    const first = await cli(args());
+    expect(first.code).toBe(0);
+    expect(first.output).toMatch(/created: checkout canary \([0-9a-f-]{36}\)/);
+    expect(gate.saved.size).toBe(3);
+    const committed = JSON.parse(readFileSync(`${EXAMPLE}/pipelines/checkout-canary.json`, 'utf8'));
+    expect(gate.saved.get(committed.id)).toMatchObject(committed);
+
+    const posts = gate.requests.filter((r) => r.startsWith('POST')).length;
+    const second = await cli(args());
+    expect(second.output.split('\n').filter((l) => l.startsWith('unchanged:'))).toHaveLength(3);
+    expect(gate.requests.filter((r) => r.startsWith('POST')).length).toBe(posts);
+
+    const canary = gate.saved.get(committed.id)!;
+    gate.saved.set(committed.id, { ...canary, limitConcurrent: false }); // someone edited it in Deck
+    const dry2 = await cli([...args(), '--dry-run']);
+    expect(dry2.output).toContain('would update: checkout canary');
+    expect(dry2.output).toMatch(/^- +\d+ \| +"limitConcurrent": false,$/m);
+    const third = await cli(args());
+    expect(third.output).toContain('updated: checkout canary');
+    expect(gate.saved.get(committed.id)!.limitConcurrent).toBe(true);
+    expect(gate.saved.size).toBe(3);
+  });
+
+  it('refuses to overwrite a same-named pipeline this tool did not write', async () => {
+    process.env.GATE_TOKEN = TOKEN;
+    const committed = JSON.parse(readFileSync(`${EXAMPLE}/pipelines/checkout-rollback.json`, 'utf8'));
+    gate.saved.delete(committed.id);
+    gate.saved.set('hand-made', { id: 'hand-made', name: committed.name, application: 'checkout', stages: [] });
+    const { code, output } = await cli(args());
+    expect(code).toBe(1);
+    expect(output).toContain('refused: "checkout rollback" already exists with id hand-made');
+    expect(gate.saved.get('hand-made')!.stages).toEqual([]);
+  });
+});
+
+it('the example output directory holds exactly the rendered pipelines', () => {
+  expect(readdirSync(`${EXAMPLE}/pipelines`).sort()).toEqual(['checkout-canary.json', 'checkout-promote.json', 'checkout-rollback.json']);
+});
