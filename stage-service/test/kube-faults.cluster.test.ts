@@ -12,7 +12,6 @@ import { KubeHttpClient } from '../src/kube/http-client';
 import { RunningService } from '../src/service';
 import { call, checkoutVirtualService, exampleShift, freePort, serviceConfig, startTestService } from './support';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startCluster } = require('../../test/cluster') as {
   startCluster(options: { stateDir: string }): Promise<PrivateCluster>;
 };

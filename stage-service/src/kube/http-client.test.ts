@@ -46,7 +46,7 @@ describe('KubeHttpClient', () => {
 
   it('waits for Retry-After on 429 (API Priority and Fairness), then returns the answer', async () => {
     const seen: number[] = [];
-    const { url, server } = await serve((req, res) => {
+    const { url, server } = await serve((_req, res) => {
       seen.push(Date.now());
       if (seen.length === 1) json(res, 429, { kind: 'Status', message: 'too many requests' }, { 'Retry-After': '1' });
       else json(res, 200, { ok: true });

@@ -128,6 +128,7 @@ export class KubeHttpClient {
   private probing?: Promise<number | undefined>;
   private lastProbe?: { at: number; status: number | undefined };
   private forbiddenSince?: number;
+  private probeFailures = 0;
   private closed = false;
   private readonly counters = { connections: 0, tlsHandshakes: 0, requests: 0 };
 
@@ -355,8 +356,8 @@ export class KubeHttpClient {
     this.probeTimer = undefined;
     await this.probe(true);
     const state = this.healthState.state;
-    // While down we probe until it answers; while healthy, only when asked to watch health.
-    if (state !== 'ok') this.scheduleProbe(this.settings.probeIntervalMs / 4);
+    // While down (or doubtful) we probe until it answers; while healthy, only when asked to watch health.
+    if (state !== 'ok' || this.probeFailures > 0) this.scheduleProbe(this.settings.probeIntervalMs / 4);
     else if (this.watchingHealth) this.scheduleProbe(this.settings.probeIntervalMs);
   }
 
@@ -374,9 +375,13 @@ export class KubeHttpClient {
         status = response.status;
         if (status === 200 || status === 401 || status === 403) this.healthState = { state: 'ok' };
         else if (this.healthState.state !== 'starting') this.healthState = { state: 'starting', message: `its /readyz answered ${status}`, since: new Date() };
+        this.probeFailures = 0;
       } catch (error) {
+        // One slow probe on a busy machine is not an outage: a healthy server is marked down
+        // after two failed probes in a row (a call's own timeout marks it down at once).
+        this.probeFailures++;
         const message = error instanceof KubeTransportError ? `no answer to /readyz within ${this.settings.probeTimeoutMs} ms` : `${errorCode(error) ?? 'error'} on /readyz`;
-        if (this.healthState.state !== 'down') this.healthState = { state: 'down', message, since: new Date() };
+        if (this.healthState.state !== 'down' && (this.probeFailures >= 2 || this.healthState.state !== 'ok')) this.healthState = { state: 'down', message, since: new Date() };
       } finally {
         this.lastProbe = { at: Date.now(), status };
         this.probing = undefined;
