@@ -2,26 +2,73 @@
  * Spinnaker accounts: each maps to one VirtualServiceApi (a cluster, or the embedded store) and
  * to the namespaces it may touch. Namespace checks happen here, before any call to a cluster.
  */
-import * as k8s from '@kubernetes/client-node';
 import { AccountConfig } from './config';
 import { ShiftError } from './engine/errors';
 import { ApiErrorObserver, ClusterVirtualServiceApi } from './kube/cluster-api';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
+import { endpointFromKubeConfig, loadKubeConfig } from './kube/endpoint';
+import { KubeHttpClient, TransportSettings } from './kube/http-client';
 import { VirtualServiceApi } from './kube/types';
+
+/** An account whose API server is not usable right now, for /readyz. */
+export interface AccountProblem {
+  account: string;
+  message: string;
+}
 
 export class AccountRegistry {
   private readonly apis = new Map<string, VirtualServiceApi>();
+  private readonly clusters = new Map<string, ClusterVirtualServiceApi>();
   private readonly byName = new Map<string, AccountConfig>();
 
   constructor(
     accounts: AccountConfig[],
     embeddedStore: () => EmbeddedVirtualServiceApi,
     onApiError: ApiErrorObserver,
+    transport: Partial<TransportSettings> = {},
   ) {
     for (const account of accounts) {
       this.byName.set(account.name, account);
-      this.apis.set(account.name, account.backend.kind === 'embedded' ? embeddedStore() : new ClusterVirtualServiceApi(kubeConfigFor(account), onApiError));
+      const backend = account.backend;
+      if (backend.kind === 'embedded') {
+        this.apis.set(account.name, embeddedStore());
+        continue;
+      }
+      // The kubeconfig (and client-node with it) is loaded on first use or by connect().
+      const api = new ClusterVirtualServiceApi(async () => {
+        const label = `account ${account.name}`;
+        const endpoint = await endpointFromKubeConfig(await loadKubeConfig(backend, label), label);
+        return new KubeHttpClient(endpoint.server, endpoint.tls, endpoint.authorization, transport);
+      }, onApiError);
+      this.apis.set(account.name, api);
+      this.clusters.set(account.name, api);
     }
+  }
+
+  /**
+   * Loads every cluster account's credentials (a bad kubeconfig fails here, at startup, with the
+   * account's name) and starts watching each API server's health for /readyz.
+   */
+  async connect(): Promise<void> {
+    for (const api of this.clusters.values()) (await api.client()).watchHealth();
+  }
+
+  /** Accounts whose API server is down or not ready: empty when all are usable. */
+  async problems(): Promise<AccountProblem[]> {
+    const problems: AccountProblem[] = [];
+    for (const [account, api] of this.clusters) {
+      const client = await api.client();
+      const health = client.health;
+      if (health.state === 'ok') continue;
+      const what = health.state === 'down' ? 'is not answering' : 'is not ready';
+      problems.push({ account, message: `Kubernetes API server ${client.server} ${what} (${health.message}, since ${health.since.toISOString()})` });
+    }
+    return problems;
+  }
+
+  /** Stops health probes and closes connections. */
+  async close(): Promise<void> {
+    for (const api of this.clusters.values()) (await api.client().catch(() => undefined))?.close();
   }
 
   get accounts(): AccountConfig[] {
@@ -48,20 +95,4 @@ export class AccountRegistry {
   private names(): string {
     return [...this.byName.keys()].join(', ');
   }
-}
-
-function kubeConfigFor(account: AccountConfig): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  const backend = account.backend;
-  if (backend.kind === 'in-cluster') {
-    kc.loadFromCluster();
-  } else if (backend.kind === 'kubeconfig') {
-    if (backend.kubeconfig) kc.loadFromFile(backend.kubeconfig);
-    else kc.loadFromDefault();
-    if (backend.context) {
-      if (!kc.getContextObject(backend.context)) throw new Error(`account ${account.name}: kubeconfig has no context "${backend.context}"`);
-      kc.setCurrentContext(backend.context);
-    }
-  }
-  return kc;
 }

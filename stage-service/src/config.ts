@@ -38,6 +38,13 @@ export interface ServiceConfig {
   embedded: boolean;
   /** Where analysis metrics come from (see "Metrics sources" below); none means no analysis. */
   metricsSources?: MetricsSourceConfig[];
+  /** Deadline and concurrency of calls to each API server (defaults in kube/http-client.ts). */
+  kubernetes?: KubernetesSettings;
+}
+
+export interface KubernetesSettings {
+  requestTimeoutMs?: number;
+  maxInFlight?: number;
 }
 
 export class ConfigError extends Error {}
@@ -111,6 +118,43 @@ function parseAccount(raw: unknown, i: number): AccountConfig {
   return { name, backend, namespaces };
 }
 
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+
+/** A body size: a number of bytes, or a string like "64kb" or "1mb" (units of 1024, as body-parser reads them). */
+export function parseSize(value: unknown, field: string): number {
+  const fix = `${field} must be a size in bytes (e.g. 65536) or a string with a unit (e.g. "64kb", "1mb")`;
+  let bytes: number;
+  if (typeof value === 'number') bytes = value;
+  else if (typeof value === 'string') {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb)?\s*$/i.exec(value);
+    if (!match) throw new ConfigError(`${fix}, not ${JSON.stringify(value)}`);
+    bytes = Math.floor(Number(match[1]) * SIZE_UNITS[(match[2] ?? 'b').toLowerCase()]);
+  } else throw new ConfigError(`${fix}, not ${JSON.stringify(value)}`);
+  if (!Number.isInteger(bytes) || bytes < 1024 || bytes > 10 * 1024 * 1024) {
+    throw new ConfigError(`${field} must be between 1kb and 10mb (a shift spec is a few kilobytes), not ${JSON.stringify(value)}`);
+  }
+  return bytes;
+}
+
+function integerIn(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${field} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function parseKubernetes(raw: unknown): KubernetesSettings {
+  if (raw === undefined) return {};
+  if (!isObject(raw)) throw new ConfigError('kubernetes must be an object with requestTimeoutMs and/or maxInFlight');
+  const known = ['requestTimeoutMs', 'maxInFlight'];
+  const unknown = Object.keys(raw).filter((k) => !known.includes(k));
+  if (unknown.length) throw new ConfigError(`kubernetes.${unknown[0]} is not a setting: use ${known.join(' or ')}`);
+  const settings: KubernetesSettings = {};
+  if (raw.requestTimeoutMs !== undefined) settings.requestTimeoutMs = integerIn(raw.requestTimeoutMs, 'kubernetes.requestTimeoutMs', 500, 60000);
+  if (raw.maxInFlight !== undefined) settings.maxInFlight = integerIn(raw.maxInFlight, 'kubernetes.maxInFlight', 1, 1000);
+  return settings;
+}
+
 export function parseConfig(input: unknown, env: NodeJS.ProcessEnv, hash: (token: string) => string): ServiceConfig {
   if (!isObject(input)) throw new ConfigError('the configuration must be an object with server, auth and accounts');
   const server = isObject(input.server) ? input.server : {};
@@ -138,11 +182,12 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv, hash: (token
     host: server.host === undefined ? '0.0.0.0' : requireString(server.host, 'server.host'),
     port,
     externalBaseUrl,
-    bodyLimitBytes: server.bodyLimitBytes === undefined ? 64 * 1024 : Number(server.bodyLimitBytes),
+    bodyLimitBytes: server.bodyLimitBytes === undefined ? 64 * 1024 : parseSize(server.bodyLimitBytes, 'server.bodyLimitBytes'),
     tokens,
     accounts,
     embedded: accounts.every((a) => a.backend.kind === 'embedded'),
     metricsSources: parseMetricsSources(input.metricsSources, accounts, env),
+    kubernetes: parseKubernetes(input.kubernetes),
   };
 }
 
@@ -281,4 +326,25 @@ export function loadConfig(env: NodeJS.ProcessEnv, hash: (token: string) => stri
   const config = parseConfig(parsed, env, hash);
   if (env.PORT) config.port = Number(env.PORT);
   return config;
+}
+
+/**
+ * The startup banner when shifts run on the embedded store, or undefined when they do not. The
+ * token line names what really authenticates: the development token only without a config file.
+ */
+export function embeddedBanner(config: ServiceConfig, env: NodeJS.ProcessEnv): string[] | undefined {
+  if (!config.embedded) return undefined;
+  const configFile = env.TRAFFIC_SHIFT_CONFIG;
+  const why = configFile ? `${configFile} lists only embedded accounts` : 'no TRAFFIC_SHIFT_CONFIG';
+  const token = configFile
+    ? `the tokens configured in ${configFile} (${config.tokens.map((t) => t.name).join(', ')})`
+    : env.SHIFT_API_TOKEN ? '$SHIFT_API_TOKEN' : EMBEDDED_DEV_TOKEN;
+  return [
+    '*******************************************************************************',
+    `* EMBEDDED MODE: ${why}, so shifts run against an in-memory`,
+    '* example store (shop/checkout, payments/payments), NOT a Kubernetes cluster.',
+    `* Listening on ${config.externalBaseUrl}. API token: ${token}`,
+    '* See README.md to point the service at a cluster.',
+    '*******************************************************************************',
+  ];
 }

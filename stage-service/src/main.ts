@@ -3,7 +3,7 @@
  * configuration is given (loudly: it is for trying things, not for production).
  */
 import { sha256Hex } from './auth';
-import { ConfigError, EMBEDDED_DEV_TOKEN, loadConfig } from './config';
+import { ConfigError, embeddedBanner, loadConfig } from './config';
 import { createLogger, Level } from './logger';
 import { startService } from './service';
 
@@ -19,19 +19,22 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  if (config.embedded) {
-    const banner = [
-      '*******************************************************************************',
-      '* EMBEDDED MODE: no TRAFFIC_SHIFT_CONFIG, so shifts run against an in-memory  *',
-      '* example store (shop/checkout, payments/payments), NOT a Kubernetes cluster. *',
-      `* Listening on ${config.externalBaseUrl} only. API token: ${process.env.SHIFT_API_TOKEN ? '$SHIFT_API_TOKEN' : EMBEDDED_DEV_TOKEN}`,
-      '* See README.md to point the service at a cluster.                            *',
-      '*******************************************************************************',
-    ];
+  const banner = embeddedBanner(config, process.env);
+  if (banner) {
     for (const line of banner) process.stderr.write(`${line}\n`);
     logger.warn('running on the embedded example store, not a cluster');
   }
-  const service = await startService(config, { logger });
+  let service;
+  try {
+    service = await startService(config, { logger });
+  } catch (error) {
+    // A port in use or an unusable kubeconfig: say which setting to fix, no stack trace.
+    if (error instanceof ConfigError) {
+      logger.error(`configuration error: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });
     void service.stop().then(() => process.exit(0));

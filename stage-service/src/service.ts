@@ -2,11 +2,11 @@
  * Assembles the service from a configuration: accounts, engine, scheduler, HTTP app. Used by
  * main.ts and by tests, which start real instances (and restart them) the same way.
  */
-import { Server } from 'http';
+import { createServer, Server } from 'http';
 import { AddressInfo } from 'net';
 import { AccountRegistry } from './accounts';
 import { TokenAuthenticator } from './auth';
-import { ServiceConfig } from './config';
+import { ConfigError, ServiceConfig } from './config';
 import { ShiftEngine } from './engine/engine';
 import { StepScheduler } from './engine/scheduler';
 import { createApp } from './http/app';
@@ -39,7 +39,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   const embeddedStore = () => (store ??= new EmbeddedVirtualServiceApi(exampleVirtualServices()));
   const accounts = new AccountRegistry(config.accounts, embeddedStore, (operation, status) =>
     metrics.kubernetesErrors.inc({ operation, code: status === undefined ? 'network' : String(status) }),
-  );
+  config.kubernetes);
   const engine = new ShiftEngine({
     apiFor: (account) => accounts.apiFor(account),
     observer: {
@@ -64,11 +64,23 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     isReady: () => ready,
   });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, () => resolve(listening));
-    listening.once('error', reject);
+  // Listen first (so /healthz answers while accounts load), on our own server: express 5's
+  // app.listen hands a listen error to the callback, which then found no address.
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, config)));
+    server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+
+  // Load every cluster account's credentials now: a bad kubeconfig stops startup with its name.
+  try {
+    await accounts.connect();
+  } catch (error) {
+    await accounts.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw new ConfigError(`accounts: ${(error as Error).message}`);
+  }
 
   // Pick up shifts that were running when this (or another) replica stopped. Each is scheduled on
   // its own; none moves traffic until a caller polls it again, and each is abandoned (restored)
@@ -100,10 +112,26 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     stop: async () => {
       ready = false;
       scheduler.stop();
+      await accounts.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
     },
   };
+}
+
+/** A listen failure as a configuration error that names the setting to change. */
+function listenError(error: NodeJS.ErrnoException, config: ServiceConfig): Error {
+  const where = `${config.host}:${config.port}`;
+  if (error.code === 'EADDRINUSE') {
+    return new ConfigError(`server.port: ${where} is already in use by another process: stop that process, or set server.port (or PORT) to a free port`);
+  }
+  if (error.code === 'EACCES') {
+    return new ConfigError(`server.port: not allowed to listen on ${where} (ports below 1024 need privileges): set server.port (or PORT) to 1024 or above`);
+  }
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+    return new ConfigError(`server.host: ${config.host} is not an address of this machine: use 0.0.0.0, 127.0.0.1 or one of its addresses`);
+  }
+  return error;
 }

@@ -80,7 +80,11 @@ const TIMEOUTS = {
  * @property {number} startupMs       wall time of startCluster
  * @property {StartupPhases} phases
  * @property {{ etcd: string, apiserver: string }} logs
+ * @property {{ etcd: number, apiserver: number }} pids  current process ids (for fault-injection tests: SIGSTOP/SIGCONT)
  * @property {() => Promise<void>} stop  SIGTERM both processes and wait until they have exited
+ * @property {(() => Promise<void>) | undefined} restartApiserver  only on handles from startCluster: SIGTERM
+ *   kube-apiserver and start it again with the same flags (same etcd, port, certs and tokens). Resolves once the
+ *   new process is spawned, NOT when it is ready: tests use it to observe the restart window.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -423,10 +427,15 @@ function removeEtcdData(state) {
 /**
  * @param {ClusterState} state
  * @param {() => Promise<void>} stop
+ * @param {() => Promise<void>} [restartApiserver]
  * @returns {ClusterHandle}
  */
-function handleFromState(state, stop) {
+function handleFromState(state, stop, restartApiserver) {
   return {
+    get pids() {
+      return { ...state.pids };
+    },
+    restartApiserver,
     stateDir: state.stateDir,
     kubeconfigPath: state.kubeconfigPath,
     server: state.server,
@@ -765,7 +774,15 @@ async function startOnce(stateDir, binaries, crdsFile, detached, started) {
   state.status = 'ready';
   state.startupMs = Date.now() - started;
   writeState(state);
-  return handleFromState(state, stopOwned);
+  const restartApiserver = async () => {
+    await terminate(state.pids.apiserver, binaries.apiserver, children.apiserver);
+    ownedPids.delete(state.pids.apiserver);
+    children.apiserver = spawnLogged(binaries.apiserver, apiserverArgs, logs.apiserver, stateDir, detached);
+    state.pids.apiserver = /** @type {number} */ (children.apiserver.pid);
+    if (!detached) ownedPids.add(state.pids.apiserver);
+    writeState(state);
+  };
+  return handleFromState(state, stopOwned, restartApiserver);
 }
 
 /**

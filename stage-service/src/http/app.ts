@@ -88,9 +88,18 @@ export function createApp(deps: AppDependencies): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', (_req, res) => {
-    const ready = deps.isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'starting' });
+  app.get('/readyz', async (_req, res) => {
+    if (!deps.isReady()) {
+      res.status(503).json({ status: 'starting' });
+      return;
+    }
+    // Cached health of each API server (probed in the background): answers without waiting.
+    const problems = await deps.accounts.problems();
+    if (problems.length > 0) {
+      res.status(503).json({ status: 'unavailable', message: problems.map((p) => `account ${p.account}: ${p.message}`).join('; '), accounts: problems });
+      return;
+    }
+    res.json({ status: 'ready' });
   });
 
   app.use((req, res, next) => {
@@ -212,7 +221,9 @@ function toHttpError(error: unknown): HttpError {
   if (error instanceof ShiftError) return new HttpError(STATUS_BY_KIND[error.kind], error.kind.replace('-', '_'), error.message, error.problems);
   if (error instanceof KubernetesApiError) {
     // Missing RBAC will not fix itself: a 4xx ends Orca's stage at once instead of retrying.
-    if (error.status === 403 || error.status === 401) {
+    // (A restarting API server's brief 403s never get here: the transport retries them and
+    // reports `starting`, which is a 503 below.)
+    if ((error.status === 403 || error.status === 401) && error.failure === undefined) {
       return new HttpError(403, 'kubernetes_forbidden', `${error.message} (the service's own Kubernetes credentials lack permission: see docs/deploy.md for the Role it needs)`);
     }
     return new HttpError(503, 'kubernetes_unavailable', `${error.message}; retry shortly`);

@@ -1,10 +1,12 @@
 /**
- * VirtualServices on a real API server through @kubernetes/client-node. Patches are RFC 6902
- * JSON Patches (client-node's default content type for custom objects), so the server applies
- * our `test` operations atomically with the writes.
+ * VirtualServices on a real API server, over KubeHttpClient (keep-alive pool, deadlines, fair
+ * limiter, 429 and restart-403 retries: see http-client.ts). Patches are RFC 6902 JSON Patches,
+ * so the server applies our `test` operations atomically with the writes.
  */
-import * as k8s from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { PatchOperation } from '@istio-shift/core';
+import { endpointFromKubeConfig } from './endpoint';
+import { KubeHttpClient, KubeResponse, KubeTransportError, TransportSettings } from './http-client';
 import {
   ISTIO_GROUP,
   ISTIO_VERSION,
@@ -19,23 +21,6 @@ import {
 /** Observes every failed call (for the Kubernetes API error metric). */
 export type ApiErrorObserver = (operation: string, status: number | undefined) => void;
 
-interface ApiExceptionLike {
-  code?: number;
-  body?: unknown;
-  message?: string;
-}
-
-/** The API server's own words (Status.message), never client-node's header dump. */
-function statusBody(error: ApiExceptionLike): unknown {
-  return typeof error.body === 'string' ? safeParse(error.body) : error.body;
-}
-
-function serverMessage(error: ApiExceptionLike): string {
-  const message = (statusBody(error) as { message?: unknown } | undefined)?.message;
-  if (typeof message === 'string') return message;
-  return (error.message ?? 'unknown error').split('\n')[0];
-}
-
 function safeParse(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -44,67 +29,100 @@ function safeParse(text: string): unknown {
   }
 }
 
+/** The API server's own words (Status.message). */
+function serverMessage(body: unknown, status: number): string {
+  const message = (body as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' && message.trim() !== '' ? message.trim().split('\n')[0] : `HTTP ${status}`;
+}
+
 /**
  * How the API server reports "someone else wrote first": a failed JSON Patch `test` operation
  * (on the route or on our annotation or resourceVersion) is 422 Invalid with no field causes and
  * a generic message; a stale resourceVersion write is 409 Conflict. A 422 that names causes is a
  * schema or CEL rejection: a real error, not a race.
  */
-function isPreconditionFailure(status: number | undefined, body: unknown): boolean {
+function isPreconditionFailure(status: number, body: unknown): boolean {
   if (status === 409) return true;
   if (status !== 422) return false;
   const causes = (body as { details?: { causes?: unknown[] } } | undefined)?.details?.causes;
   return !Array.isArray(causes) || causes.length === 0;
 }
 
+/** A client, a kubeconfig (loaded on first use), or a factory for a client. */
+export type ClientSource = KubeHttpClient | KubeConfig | (() => Promise<KubeHttpClient>);
+
 export class ClusterVirtualServiceApi implements VirtualServiceApi {
-  private readonly api: k8s.CustomObjectsApi;
+  private clientPromise?: Promise<KubeHttpClient>;
+  private readonly makeClient: () => Promise<KubeHttpClient>;
 
   constructor(
-    kubeConfig: k8s.KubeConfig,
+    source: ClientSource,
     private readonly onError: ApiErrorObserver = () => undefined,
+    settings: Partial<TransportSettings> = {},
   ) {
-    this.api = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    if (source instanceof KubeHttpClient) this.makeClient = async () => source;
+    else if (typeof source === 'function') this.makeClient = source;
+    else {
+      this.makeClient = async () => {
+        const endpoint = await endpointFromKubeConfig(source);
+        return new KubeHttpClient(endpoint.server, endpoint.tls, endpoint.authorization, settings);
+      };
+    }
+  }
+
+  /** The transport (created on first use). */
+  client(): Promise<KubeHttpClient> {
+    this.clientPromise ??= this.makeClient();
+    return this.clientPromise;
   }
 
   async get(namespace: string, name: string): Promise<VirtualServiceObject | undefined> {
-    try {
-      return (await this.api.getNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: VIRTUAL_SERVICES, name })) as VirtualServiceObject;
-    } catch (error) {
-      if ((error as ApiExceptionLike).code === 404) return undefined;
-      throw this.translate('get', error);
-    }
+    const response = await this.call('get', 'GET', objectPath(namespace, name), `${namespace}/${name}`);
+    if (response.status === 404) return undefined;
+    return this.result('get', response) as VirtualServiceObject;
   }
 
   async list(namespace: string): Promise<VirtualServiceObject[]> {
-    try {
-      const list = (await this.api.listNamespacedCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: VIRTUAL_SERVICES })) as { items?: VirtualServiceObject[] };
-      return list.items ?? [];
-    } catch (error) {
-      throw this.translate('list', error);
-    }
+    const response = await this.call('list', 'GET', collectionPath(namespace), `${namespace}/*`);
+    return ((this.result('list', response) as { items?: VirtualServiceObject[] }).items ?? []);
   }
 
   async patch(namespace: string, name: string, operations: PatchOperation[]): Promise<VirtualServiceObject> {
+    const response = await this.call('patch', 'PATCH', objectPath(namespace, name), `${namespace}/${name}`, JSON.stringify(operations), 'application/json-patch+json');
+    if (isPreconditionFailure(response.status, safeParse(response.body))) {
+      throw new PreconditionFailedError(serverMessage(safeParse(response.body), response.status));
+    }
+    return this.result('patch', response) as VirtualServiceObject;
+  }
+
+  private async call(operation: string, method: 'GET' | 'PATCH', path: string, flow: string, body?: string, contentType?: string): Promise<KubeResponse> {
     try {
-      return (await this.api.patchNamespacedCustomObject(
-        { group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: VIRTUAL_SERVICES, name, body: operations },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
-      )) as VirtualServiceObject;
+      return await (await this.client()).request({ method, path, flow, body, contentType });
     } catch (error) {
-      throw this.translate('patch', error);
+      if (error instanceof KubeTransportError) {
+        this.onError(operation, undefined);
+        throw new KubernetesApiError(`Kubernetes ${operation} failed: ${error.message}`, operation, undefined, error.failure);
+      }
+      throw error;
     }
   }
 
-  private translate(operation: string, error: unknown): Error {
-    const apiError = error as ApiExceptionLike;
-    const status = typeof apiError.code === 'number' ? apiError.code : undefined;
-    const message = serverMessage(apiError);
-    if (operation === 'patch' && isPreconditionFailure(status, statusBody(apiError))) {
-      return new PreconditionFailedError(message);
-    }
-    this.onError(operation, status);
-    if (status === 404) return new NotFoundError(message);
-    return new KubernetesApiError(`Kubernetes ${operation} failed${status ? ` (${status})` : ''}: ${message}`, operation, status);
+  /** The parsed body of a 2xx answer; any other status becomes the matching error. */
+  private result(operation: string, response: KubeResponse): unknown {
+    const body = safeParse(response.body);
+    if (response.status >= 200 && response.status < 300) return body;
+    this.onError(operation, response.status);
+    const message = serverMessage(body, response.status);
+    if (response.status === 404) throw new NotFoundError(message);
+    const retryAfter = response.status === 429 ? ` (the API server is throttling us; Retry-After ${response.headers['retry-after'] ?? 'not given'})` : '';
+    throw new KubernetesApiError(`Kubernetes ${operation} failed (${response.status}): ${message}${retryAfter}`, operation, response.status);
   }
+}
+
+function collectionPath(namespace: string): string {
+  return `/apis/${ISTIO_GROUP}/${ISTIO_VERSION}/namespaces/${encodeURIComponent(namespace)}/${VIRTUAL_SERVICES}`;
+}
+
+function objectPath(namespace: string, name: string): string {
+  return `${collectionPath(namespace)}/${encodeURIComponent(name)}`;
 }

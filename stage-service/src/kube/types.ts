@@ -1,6 +1,6 @@
 /**
  * The narrow view of Kubernetes the engine needs: read, list and JSON-patch VirtualServices.
- * Two implementations share these semantics: the real API server (client-node) and the embedded
+ * Two implementations share these semantics: the real API server (KubeHttpClient) and the embedded
  * store that `npm start` uses when no cluster is configured.
  */
 import { PatchOperation } from '@istio-shift/core';
@@ -44,18 +44,22 @@ export class NotFoundError extends Error {
   }
 }
 
-/** Any other failure talking to Kubernetes; `status` is the HTTP status when there was one. */
+/**
+ * Any other failure talking to Kubernetes; `status` is the HTTP status when there was one, and
+ * `failure` says why there was no usable answer (timeout, unreachable, overloaded, starting, down).
+ */
 export class KubernetesApiError extends Error {
   constructor(
     message: string,
     readonly operation: string,
     readonly status: number | undefined,
+    readonly failure?: 'timeout' | 'unreachable' | 'overloaded' | 'starting' | 'down',
   ) {
     super(message);
     this.name = 'KubernetesApiError';
   }
 
-  /** Forbidden/unauthorized are configuration problems, not worth retrying. */
+  /** Forbidden/unauthorized from a ready API server are configuration problems, not worth retrying. */
   get retryable(): boolean {
     return this.status === undefined || this.status >= 500 || this.status === 429;
   }
