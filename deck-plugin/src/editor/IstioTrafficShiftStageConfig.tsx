@@ -48,6 +48,7 @@ import {
   readVirtualService,
 } from '../live';
 import { Field, StageFormik, numberTextInput, textInput, RemoveButton } from './fields';
+import { AnalysisSection } from './AnalysisSection';
 
 const OTHER_ACCOUNT = '__istio_other_account__';
 const LOOKUP_DELAY_MS = 500;
@@ -610,6 +611,7 @@ function ShiftForm({ formik }: { formik: StageFormik }) {
       <RouteFields formik={formik} />
       <DestinationsTable formik={formik} live={lookup} />
       <StepsEditor formik={formik} />
+      <AnalysisSection formik={formik} />
 
       <Field
         name="payload.onCancel"

@@ -10,6 +10,7 @@ import { ExecutionDetailsSection, StageFailureMessage, timestamp } from '@spinna
 import type { IExecutionDetailsSectionProps, IExecutionStage } from '@spinnaker/core';
 import { defaultLabel, formatDuration } from '@istio-shift/core';
 import type { ShiftStatus, StepRecord } from '@istio-shift/core';
+import { AnalysisJudgements } from './AnalysisJudgements';
 
 interface WebhookContext {
   statusCodeValue?: number;
@@ -214,6 +215,7 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
               Steps ({Math.min(status.currentStep, status.totalSteps)} of {status.totalSteps} applied)
             </h5>
             <StepTimeline status={status} />
+            <AnalysisJudgements status={status} />
             {status.rollback && (
               <div className={`its-rollback its-rollback-${status.rollback.result}`} data-testid="rollback">
                 <strong>On cancel:</strong> {status.rollback.message}
