@@ -437,7 +437,10 @@ export function formatValue(metric: string, value: number | null): string {
 function change(ratio: number | null): string {
   if (ratio === null) return '—';
   const pct = (ratio - 1) * 100;
-  return `${pct >= 0 ? '+' : ''}${Math.abs(pct) < 10 ? pct.toFixed(1) : pct.toFixed(0)}%`;
+  const digits = Math.abs(pct) < 10 ? pct.toFixed(1) : pct.toFixed(0);
+  // -0.04% rounds to "-0.0": no change is shown unsigned.
+  if (Number(digits) === 0) return `${Math.abs(Number(digits)).toFixed(Math.abs(pct) < 10 ? 1 : 0)}%`;
+  return `${pct > 0 ? '+' : ''}${digits}%`;
 }
 
 export function judgementRows(judgement: StepJudgement): JudgementRow[] {
