@@ -1,5 +1,5 @@
 /** The editor's model without React or Deck: presets, table operations, timeout rule, error mapping. */
-import { validateShiftSpec } from '@istio-shift/core';
+import { RESTART_EXPRESSION, validateShiftSpec } from '@istio-shift/core';
 import type { IStageTypeConfig } from '@spinnaker/core';
 import {
   PRESETS,
@@ -17,6 +17,7 @@ import {
 } from './model';
 import { keepOnlyOurStage, PipelineRegistryInternals } from './dedupe';
 import { validateIstioTrafficShiftStage } from './validate';
+import { inFormLanguage } from './formLanguage';
 import savedStage from '../test/fixtures/saved-stage.json';
 
 const preset = (id: string) => PRESETS.find((p) => p.id === id)!;
@@ -68,6 +69,13 @@ describe('destinations and steps', () => {
     expect(removed.steps.map((s) => s.weights)).toEqual([[80, 10, 0], [34, 33, 0], [100, 0, 0]]);
   });
 
+  it('a new destination copies the last one\'s host and port (not a SpEL port)', () => {
+    const withPort = { ...base, destinations: base.destinations.map((d) => ({ ...d, port: 8080 })) };
+    expect(addDestination(withPort).destinations[3]).toEqual({ host: 'checkout', port: 8080 });
+    const spelPort = { ...base, destinations: [{ host: 'checkout', port: '${trigger.parameters.port}' }] };
+    expect(addDestination(spelPort).destinations[1]).toEqual({ host: 'checkout' });
+  });
+
   it('a new step starts as a copy of the last one; steps can be removed', () => {
     const added = addStep(base);
     expect(added.steps[3]).toEqual({ weights: [100, 0, 0] });
@@ -88,8 +96,13 @@ describe('destinations and steps', () => {
     expect(sumWeights([90, 'ten'])).toEqual({ sum: undefined, hasExpression: false, invalid: true });
   });
 
+  it('a new payload carries Orca\'s execution id and restart marker', () => {
+    expect(newPayload('4')).toMatchObject({ executionId: '${execution.id}', stageRef: '4', restartedAt: RESTART_EXPRESSION });
+    expect(RESTART_EXPRESSION).toBe('${restartDetails?.restartTime ?: 0}');
+  });
+
   it('the saved payload drops optional fields left empty', () => {
-    const draft = { ...newPayload('2'), route: { protocol: 'http', name: 'primary', index: '' }, destinations: [{ host: 'a', subset: '', port: '', label: '' }], steps: [{ weights: [100], pause: '' }] };
+    const draft = { ...newPayload('2'), route: { protocol: 'http', name: 'primary', index: '' }, destinations: [{ host: 'a', subset: '', port: '', label: '' }], steps: [{ weights: [100], pause: '' }], abandonAfter: '' };
     expect(cleanPayload(draft)).toEqual({ ...newPayload('2'), route: { protocol: 'http', name: 'primary' }, destinations: [{ host: 'a' }], steps: [{ weights: [100] }] });
   });
 });
@@ -116,7 +129,7 @@ describe('stageTimeoutMs', () => {
 });
 
 describe('validation messages map to fields', () => {
-  it('puts leaf problems at payload.<field> and group problems under .message, with the validator\'s text', () => {
+  it('puts leaf problems at payload.<field> and group problems under .message, in the form\'s words', () => {
     const spec = {
       ...newPayload('2'),
       account: 'prod',
@@ -129,9 +142,10 @@ describe('validation messages map to fields', () => {
     const { problems } = validateShiftSpec(spec, { allowExpressions: true });
     const errors = problemsToErrors(problems) as Record<string, any>;
     const namespace = problems.find((p) => p.field === 'namespace')!;
-    expect(errors.payload.namespace).toBe(namespace.message);
-    expect(errors.payload.route.port).toBe(problems.find((p) => p.field === 'route.port')!.message);
-    expect(errors.payload.steps[1].weights[1]).toBe(problems.find((p) => p.field === 'steps[1].weights[1]')!.message);
+    expect(errors.payload.namespace).toBe(inFormLanguage(namespace.message));
+    expect(errors.payload.route.port).toBe('Route port applies to TLS and TCP routes only: select an HTTP route by name or index');
+    expect(errors.payload.steps[1].weights[1]).toBe('Step 2, weight 2 must be a whole number (got "x"): give a whole number from 0 to 100');
+    expect(errors.payload.destinations[1].message).toBe('Destination 2 repeats destination 1 (checkout/a): list each destination once');
     expect(errorPath('steps[0].weights')).toBe('payload.steps[0].weights.message');
     expect(errorPath('')).toBe('payload.message');
     expect(errorPath('destinations[1].host')).toBe('payload.destinations[1].host');
@@ -148,7 +162,7 @@ describe('validation messages map to fields', () => {
     expect(errors.payload.stageRef).toMatch(/^payload.stageRef is "2" but this stage's refId is "7"/);
     expect(errors.stageTimeoutMs).toMatch(/^stageTimeoutMs is 1000, shorter than the 6480000 ms/);
     expect(validateIstioTrafficShiftStage({ type: 'istioTrafficShift', refId: '1' } as never)).toMatchObject({
-      payload: { message: 'the shift spec must be a JSON object with account, namespace, virtualService, route, destinations and steps' },
+      payload: { message: 'The shift spec must be a JSON object with account, namespace, VirtualService, route, destinations and steps' },
     });
   });
 });
@@ -180,5 +194,28 @@ describe('one registration per key (fake registry)', () => {
     keepOnlyOurStage(registry, ours); // idempotent
     expect(registry.stageTypes.map((s) => (s === ours ? 'ours' : s.key))).toEqual(['wait', 'ours', 'other']);
     expect(registry.cleared).toBe(2);
+  });
+});
+
+describe('messages in the form\'s language', () => {
+  it.each([
+    ['steps[1].weights[2] is 120; it must be between 0 and 100', 'Step 2, weight 3 is 120; it must be between 0 and 100'],
+    ['steps[0].weights sum to 105; they must sum to 100 (remove 5)', 'Step 1 weights sum to 105; they must sum to 100 (remove 5)'],
+    ['steps[0].weights has 2 weights but there are 3 destinations: give one weight per destination, in the same order', 'Step 1 has 2 weights but there are 3 destinations: give one weight per destination, in the same order'],
+    ['steps[3].pause "ten minutes" is not a duration: write it like 90s, 10m or 1h30m, or as whole seconds', 'Step 4 pause "ten minutes" is not a duration: write it like 90s, 10m or 1h30m, or as whole seconds'],
+    ['destinations[0].host "Checkout" is not valid: give a service host name', 'Destination 1 host "Checkout" is not valid: give a service host name'],
+    ['destinations[2] has the same label "release" as destinations[0]: give each a distinct label', 'Destination 3 has the same label "release" as destination 1: give each a distinct label'],
+    ['route.name is required: give the name', 'Route name is required: give the name'],
+    ['virtualService is required: give the name of the VirtualService', 'VirtualService is required: give the name of the VirtualService'],
+    ['abandonAfter "soon" is not a duration: write it like 90s or 5m', 'Abandon after "soon" is not a duration: write it like 90s or 5m'],
+    ['namespace is required', 'Namespace is required'],
+  ])('%s', (message, expected) => {
+    expect(inFormLanguage(message)).toBe(expected);
+  });
+
+  it('every message the validator gives a bad payload loses its JSON paths', () => {
+    const { problems } = validateShiftSpec({ ...newPayload('1'), steps: [{ weights: [50, 'x'], pause: 'soon' }], destinations: [{ host: 'A' }] });
+    expect(problems.length).toBeGreaterThan(2);
+    problems.forEach((problem) => expect(inFormLanguage(problem.message)).not.toMatch(/(steps|destinations)\[\d+\]/));
   });
 });

@@ -3,7 +3,7 @@
  * holds it, the operations the buttons perform (presets, adding and removing destinations and
  * steps), the stage timeout rule, and the mapping of validator problems to form errors.
  */
-import { EXECUTION_ID_EXPRESSION, isExpression } from '@istio-shift/core';
+import { EXECUTION_ID_EXPRESSION, RESTART_EXPRESSION, defaultLabel, isExpression } from '@istio-shift/core';
 import type { Problem } from '@istio-shift/core';
 import type { DestinationDraft, NumberDraft, PayloadDraft, StepDraft } from '@istio-shift/core';
 
@@ -20,6 +20,10 @@ export {
   stageTimeout,
 } from '@istio-shift/core';
 export type { NumberDraft, RouteDraft, DestinationDraft, StepDraft, PayloadDraft, TimeoutExplanation } from '@istio-shift/core';
+import { inFormLanguage } from './formLanguage';
+
+/** Orca's restart time (0 before a restart): "Restart stage" then runs a new attempt of the shift. */
+export { RESTART_EXPRESSION };
 
 export function newPayload(stageRef: string): PayloadDraft {
   return {
@@ -33,6 +37,7 @@ export function newPayload(stageRef: string): PayloadDraft {
     pruneUnlisted: false,
     executionId: EXECUTION_ID_EXPRESSION,
     stageRef,
+    restartedAt: RESTART_EXPRESSION,
   };
 }
 
@@ -63,13 +68,24 @@ export function sumWeights(weights: NumberDraft[]): StepSum {
   return { sum: hasExpression || invalid ? undefined : sum, hasExpression, invalid };
 }
 
+/** What the editor calls a destination: its label, else host/subset, else its position. */
+export function destinationTitle(destination: { host?: string; subset?: string; label?: string }, index: number): string {
+  if (destination.label) return destination.label;
+  if (destination.subset || destination.host) return defaultLabel({ host: destination.host ?? '', subset: destination.subset });
+  return `#${index + 1}`;
+}
+
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-/** Appends a destination (same host as the last one) with weight 0 in every step. */
+const isBlank = (value: unknown): boolean => value === undefined || value === null || value === '';
+
+/** Appends a destination (same host and port as the last one) with weight 0 in every step. */
 export function addDestination(payload: PayloadDraft): PayloadDraft {
   const next = copy(payload);
   const last = next.destinations[next.destinations.length - 1];
-  next.destinations.push({ host: last && !isExpression(last.host) ? last.host : '' });
+  const added: DestinationDraft = { host: last && !isExpression(last.host) ? last.host : '' };
+  if (last && !isBlank(last.port) && !isExpression(last.port)) added.port = last.port;
+  next.destinations.push(added);
   next.steps.forEach((step) => step.weights.push(0));
   return next;
 }
@@ -204,18 +220,18 @@ function setPath(target: ErrorTree, path: string, message: string): void {
 }
 
 /**
- * Formik errors from validator problems. Messages are the validator's own, so the editor says
- * exactly what the service would answer.
+ * Formik errors from validator problems: the service's own rule and words, with its JSON paths
+ * put in the form's language ("Step 2, weight 3").
  */
 export function problemsToErrors(problems: Problem[], prefix = 'payload'): ErrorTree {
   const errors: ErrorTree = {};
-  problems.forEach((problem) => setPath(errors, errorPath(problem.field, prefix), problem.message));
+  problems.forEach((problem) => setPath(errors, errorPath(problem.field, prefix), inFormLanguage(problem.message)));
   return errors;
 }
 
 /** Inputs the editor shows; problems elsewhere (e.g. unknown fields from a JSON edit) are listed below the form. */
 const SHOWN_FIELDS = [
-  /^(account|namespace|virtualService|onCancel|pruneUnlisted)$/,
+  /^(account|namespace|virtualService|onCancel|pruneUnlisted|abandonAfter)$/,
   /^route(\.(protocol|name|index|port))?$/,
   /^destinations(\[\d+\](\.(host|subset|port|label))?)?$/,
   /^steps(\[\d+\](\.(pause|weights(\[\d+\])?))?)?$/,

@@ -7,11 +7,14 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/rea
 import userEvent from '@testing-library/user-event';
 import { AccountService, ManifestReader, Registry, registerPluginExtensions } from '@spinnaker/core';
 import type { Application, IAccountDetails, IExecutionStage, IManifest, IPipeline, IStage, IStageTypeConfig } from '@spinnaker/core';
-import { validateShiftSpec } from '@istio-shift/core';
+import { RESTART_EXPRESSION, validateShiftSpec } from '@istio-shift/core';
+import { inFormLanguage } from './formLanguage';
 import { plugin, istioTrafficShiftStage } from './index';
 import { IstioTrafficShiftExecutionDetails } from './execution/IstioTrafficShiftExecutionDetails';
 import runningStage from '../test/fixtures/orca-stage-context.json';
 import terminalStage from '../test/fixtures/orca-stage-context-terminal.json';
+import canceledStage from '../test/fixtures/orca-stage-context-canceled.json';
+import rejectedStage from '../test/fixtures/orca-stage-context-rejected.json';
 
 const KEY = 'istioTrafficShift';
 const RESERVED = ['requisiteStageRefIds', 'refId', 'isNew', 'name', 'type'];
@@ -122,6 +125,10 @@ function renderEditor(initial: Partial<IStage> = {}) {
 }
 
 const input = (label: string) => screen.getByLabelText(label) as HTMLInputElement;
+async function replace(user: ReturnType<typeof userEvent.setup>, label: string, text: string) {
+  await user.clear(input(label));
+  await user.type(input(label), text);
+}
 const messages = () => Array.from(document.querySelectorAll('.its-message, .its-group-message')).map((node) => node.textContent!.trim());
 const problemsOf = (stage: IStage) => validateShiftSpec(stage.payload, { allowExpressions: true }).problems;
 /** Pastes text (SpEL has { and [, which user-event's type() reads as key names; pasting is also faster). */
@@ -161,6 +168,7 @@ describe('the editor', () => {
       pruneUnlisted: false,
       executionId: '${execution.id}',
       stageRef: '2',
+      restartedAt: RESTART_EXPRESSION,
     });
     expect(stage.stageTimeoutMs).toBe(3_600_000);
     // Nothing typed yet, so nothing is flagged yet (SpinFormik marks initial values as touched).
@@ -216,8 +224,8 @@ describe('the editor', () => {
     expect(screen.getByTestId('sum-0').textContent).toBe('= 105 (remove 5)');
     expect(stage.payload.steps[0].weights).toEqual([80, 10, 15]);
     await user.tab();
-    const expected = problemsOf(stage).find((p) => p.field === 'steps[0].weights')!.message;
-    expect(expected).toBe('steps[0].weights sum to 105; they must sum to 100 (remove 5)');
+    const expected = inFormLanguage(problemsOf(stage).find((p) => p.field === 'steps[0].weights')!.message);
+    expect(expected).toBe('Step 1 weights sum to 105; they must sum to 100 (remove 5)');
     expect((await screen.findByTestId('step-message-0')).textContent!.trim()).toBe(expected);
   });
 
@@ -276,11 +284,12 @@ describe('the editor', () => {
     await user.type(input('Pause after step 1'), 'ten minutes');
     await user.tab();
     const problems = problemsOf(stage);
-    const expected = ['namespace', 'destinations[0].host', 'steps[0].weights[0]', 'steps[0].pause'].map((field) => problems.find((p) => p.field === field)!.message);
-    expect(expected[0]).toBe('namespace "Shop_Prod" is not valid: give a Kubernetes namespace name (lower case letters, digits and -)');
+    const expected = ['namespace', 'destinations[0].host', 'steps[0].weights[0]', 'steps[0].pause'].map((field) => inFormLanguage(problems.find((p) => p.field === field)!.message));
+    expect(expected[0]).toBe('Namespace "Shop_Prod" is not valid: give a Kubernetes namespace name (lower case letters, digits and -)');
+    expect(expected[2]).toBe('Step 1, weight 1 must be a whole number (got "1o0"): give a whole number from 0 to 100');
     await waitFor(() => expect(messages()).toEqual(expect.arrayContaining(expected)));
-    // Every message shown is one the service would give for this payload.
-    const all = problems.map((p) => p.message);
+    // Every message shown is one the service would give for this payload, in the form's words.
+    const all = problems.map((p) => inFormLanguage(p.message));
     messages().forEach((message) => expect(all).toContain(message));
   });
 
@@ -323,6 +332,43 @@ describe('the editor', () => {
     expect(input('Route name')).toBeTruthy();
   });
 
+  it('shows every problem of a step at once: a bad pause and a bad sum', async () => {
+    const { user } = renderEditor();
+    await screen.findByLabelText('VirtualService');
+    await user.click(screen.getByRole('button', { name: /^Canary with baseline/ }));
+    await replace(user, 'Weight of canary in step 2', '40');
+    await replace(user, 'Pause after step 2', 'twenty minutes');
+    await user.tab();
+    expect((await screen.findByTestId('step-message-1')).textContent!.trim()).toBe('Step 2 weights sum to 107; they must sum to 100 (remove 7)');
+    expect(messages()).toContain('Step 2 pause "twenty minutes" is not a duration: write it like 90s, 10m or 1h30m, or as whole seconds');
+    expect(messages().filter((m) => /steps\[|destinations\[/.test(m))).toEqual([]);
+  });
+
+  it('"Add destination" copies the host and the port of the last destination', async () => {
+    const { stage, user } = renderEditor();
+    await screen.findByLabelText('VirtualService');
+    await user.type(input('Host of destination 1'), 'checkout');
+    await user.type(input('Port of destination 1'), '8080');
+    await user.click(screen.getByRole('button', { name: 'Add destination' }));
+    expect(input('Port of destination 2').value).toBe('8080');
+    expect(stage.payload.destinations).toEqual([{ host: 'checkout', port: 8080 }, { host: 'checkout', port: 8080 }]);
+  });
+
+  it('writes an optional abandonAfter, checked by the shared validator', async () => {
+    const { stage, user } = renderEditor();
+    await screen.findByLabelText('VirtualService');
+    expect(input('Abandon after').placeholder).toBe('2m');
+    await user.type(input('Abandon after'), '10s');
+    await user.tab();
+    expect(stage.payload.abandonAfter).toBe('10s');
+    await waitFor(() => expect(messages()).toContainEqual(expect.stringMatching(/^Abandon after is 10s; it must be between 30s/)));
+    await replace(user, 'Abandon after', '5m');
+    expect(stage.payload.abandonAfter).toBe('5m');
+    await user.clear(input('Abandon after'));
+    expect(stage.payload).not.toHaveProperty('abandonAfter');
+    expect(stage.payload.restartedAt).toBe(RESTART_EXPRESSION);
+  });
+
   it('switches the route to TLS/TCP selection by port or index', async () => {
     const { stage, user } = renderEditor();
     await screen.findByLabelText('VirtualService');
@@ -338,14 +384,14 @@ describe('the editor', () => {
 });
 
 describe('execution details', () => {
-  const renderDetails = (stage: object) =>
+  const renderDetails = (stage: object, execution: object = {}) =>
     render(
       <IstioTrafficShiftExecutionDetails
         name="istioTrafficShift"
         current="istioTrafficShift"
         stage={stage as IExecutionStage}
         application={{} as Application}
-        execution={{} as never}
+        execution={execution as never}
         provider=""
         detailsSections={[]}
         config={istioTrafficShiftStage}
@@ -368,19 +414,63 @@ describe('execution details', () => {
     expect(screen.getByTestId('timeline-2').textContent).toContain('(stopped here)');
   });
 
-  it('shows the service\'s 422 problems when the create call failed', () => {
-    const problems = validateShiftSpec({ ...runningStage.context.payload, namespace: 'Shop' }).problems;
-    renderDetails({
-      ...runningStage,
-      status: 'TERMINAL',
-      context: {
-        payload: runningStage.context.payload,
-        webhook: { statusCode: 'UNPROCESSABLE_ENTITY', statusCodeValue: 422, body: { error: { status: 422, code: 'invalid_spec', message: 'invalid', problems } } },
-        exception: { details: { error: 'Error submitting webhook for execution', errors: ['422 UNPROCESSABLE_ENTITY'] } },
-      },
-    });
-    expect(screen.getByText('The service has not reported a status for this stage yet.')).toBeTruthy();
+  it('a cancelled stage: Orca\'s status, what the service does next, and no "now" weights', () => {
+    renderDetails(canceledStage, { canceledBy: 'alice@example.com', cancellationReason: 'bad canary metrics' });
+    expect(screen.getByTestId('shift-status').textContent).toBe('CANCELED');
+    expect(screen.getByTestId('service-status').textContent).toBe('RUNNING (its last status before Orca stopped polling)');
+    expect(screen.getByTestId('outcome').textContent).toBe(
+      'Orca stopped this stage (CANCELED); the service restores the weights from before the shift (release 100, baseline 0, canary 0) ' +
+        'when it receives the cancel call, or at the latest 2m after the last status poll (by 2026-11-26 10:50:10 UTC). ' +
+        'The weights below are the last ones the service reported, not the current ones.' +
+        'Cancelled by alice@example.com: bad canary metrics',
+    );
+    expect(screen.getByTestId('weights-heading').textContent).toBe('Weights the service last reported (not current)');
+    expect(screen.getByTestId('timeline-2').textContent).toContain('2 (last reported)');
+    expect(document.body.textContent).not.toMatch(/\(now\)|Weights now/);
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(screen.queryByTestId('failure-reasons')).toBeNull();
+  });
+
+  it('a stage that timed out with onCancel hold and abandonAfter 5m: holds, and says why it failed', () => {
+    const stage = JSON.parse(JSON.stringify(canceledStage));
+    stage.status = 'TERMINAL';
+    stage.context.payload = { ...stage.context.payload, onCancel: 'hold', abandonAfter: '5m' };
+    stage.context.exception = {
+      exceptionType: 'TimeoutException',
+      operation: 'monitorWebhook',
+      shouldRetry: false,
+      details: { error: 'Unexpected Task Failure', errors: ['Stage Shift checkout timed out after 6480123 ms'] },
+    };
+    renderDetails(stage);
+    expect(screen.getByTestId('shift-status').textContent).toBe('TERMINAL');
+    expect(screen.getByTestId('outcome').textContent).toMatch(
+      /^Orca ended this stage \(TERMINAL\); the service stops the shift and holds the weights it has then \(last reported: release 34, baseline 33, canary 33\) when it receives the cancel call, or at the latest 5m after the last status poll \(by 2026-11-26 10:53:10 UTC\)\./,
+    );
+    expect(within(screen.getByTestId('failure-reasons')).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['Stage Shift checkout timed out after 6480123 ms']);
+  });
+
+  it('a rejected create: the service\'s answer once, plainly, and no "not reported yet"', () => {
+    const stage = JSON.parse(JSON.stringify(rejectedStage));
+    // Orca's own texts about the same 422, as an exception too: they restate the answer.
+    stage.context.exception = { details: { error: 'Error submitting webhook for execution', errors: ['422 UNPROCESSABLE_ENTITY'] } };
+    stage.failureMessage = '422 UNPROCESSABLE_ENTITY';
+    renderDetails(stage);
+    expect(screen.queryByText(/has not reported a status/)).toBeNull();
+    expect(screen.getByTestId('shift-status').textContent).toBe('TERMINAL');
+    expect(screen.getByTestId('outcome').textContent).toBe(
+      'The service refused to start the shift (HTTP 422 invalid_spec): it changed no traffic. Fix the stage and run the pipeline again.',
+    );
     const reasons = within(screen.getByTestId('failure-reasons')).getAllByRole('listitem').map((li) => li.textContent);
-    expect(reasons).toEqual([problems[0].message, '422 UNPROCESSABLE_ENTITY']);
+    expect(reasons).toEqual(['steps[1].weights sum to 99; they must sum to 100 (add 1)']);
+    expect(document.body.textContent!.match(/422 UNPROCESSABLE_ENTITY|status code 422/g)).toBeNull();
+  });
+
+  it('a stage Orca ended without any answer from the service says what the service would do', () => {
+    renderDetails({ ...rejectedStage, context: { ...rejectedStage.context, webhook: { error: 'An exception occurred for pipeline x performing a request to https://traffic-shift.example.com/v1/shifts. java.net.SocketTimeoutException: Read timed out' } } });
+    expect(screen.getByTestId('outcome').textContent).toBe(
+      'Orca ended this stage (TERMINAL) without a status from the service. If the service did start the shift, it stops it and restores the weights from before the shift ' +
+        'when it receives the cancel call, or at the latest 2m after the last status poll (by 2026-11-26 10:02:03 UTC).',
+    );
+    expect(screen.getByTestId('failure-reasons').textContent).toContain('Read timed out');
   });
 });

@@ -27,5 +27,6 @@ export const istioTrafficShiftStage: IStageTypeConfig = {
   configAccountExtractor: accountsOf,
   accountExtractor: accountsOf,
   producesArtifacts: false,
-  restartable: false,
+  // The editor writes restartedAt (Orca's restart time), so "Restart stage" runs a new attempt of the shift.
+  restartable: true,
 };

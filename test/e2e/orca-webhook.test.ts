@@ -214,7 +214,10 @@ it('fails a rejected create at once, and the cancel Orca then sends is harmless'
   expect(result.context.webhook?.statusCodeValue).toBe(422);
   expect(JSON.stringify(result.context.webhook?.body)).toMatch(/steps\[0\]\.weights sum to 95; they must sum to 100 \(add 5\)/);
   expect(result.createRequests).toBe(1);
-  // The error body has no cancelUrl, so ${webhook.body.cancelUrl} cannot resolve: no call is made.
-  expect(result.cancelRequests.filter((c) => c.sent)).toEqual([]);
+  // The error body names the service's no-op cancel endpoint: Orca's cancel resolves, does nothing,
+  // and leaves no exception in the stage context.
+  const cancels = result.cancelRequests.filter((c) => c.sent);
+  expect(cancels.map((c) => [c.url, c.status])).toEqual([[`${service.baseUrl}/v1/shifts/rejected/cancel`, 200]]);
+  expect(result.context.exception).toBeUndefined();
   expect((await getVirtualService(namespace, 'orca-rejected')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
 });

@@ -7,7 +7,7 @@ import React from 'react';
 import { FormikFormField, TextInput, ValidationMessage } from '@spinnaker/core';
 import type { IFormInputProps, ILayoutProps } from '@spinnaker/core';
 import type { FormikProps } from 'formik';
-import { parseNumberInput } from '../model';
+import { CONTAINER_MESSAGE_KEY, parseNumberInput } from '../model';
 
 export type StageFormik = FormikProps<Record<string, unknown>>;
 
@@ -93,5 +93,48 @@ export function RemoveButton({ label, disabled, onClick }: { label: string; disa
     <button type="button" className="btn btn-sm btn-default" aria-label={label} disabled={disabled} onClick={onClick}>
       <span className="glyphicon glyphicon-trash" />
     </button>
+  );
+}
+
+/** The value at a lodash-style path (`payload.steps[1].weights`) of the form's values, errors or touched. */
+export function getIn(source: unknown, path: string): unknown {
+  return path
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), source);
+}
+
+function hasTouchedUnder(touched: unknown, path: string): boolean {
+  const node = getIn(touched, path);
+  if (node === true) return true;
+  if (node && typeof node === 'object') return Object.keys(node).some((key) => hasTouchedUnder(node, key));
+  return false;
+}
+
+/** True when the validator has a message about the group at `path` (a destination, a step's weights). */
+export function hasGroupMessage(formik: StageFormik, path: string): boolean {
+  return typeof getIn(formik.errors, `${path}.${CONTAINER_MESSAGE_KEY}`) === 'string';
+}
+
+/** A message about a whole group (route, a destination, a step's weights), once the group was touched. */
+export function GroupMessage({ formik, path, testId, touchedPaths }: { formik: StageFormik; path: string; testId?: string; touchedPaths?: string[] }) {
+  const message = getIn(formik.errors, `${path}.${CONTAINER_MESSAGE_KEY}`);
+  const touched = (touchedPaths ?? [path]).some((p) => hasTouchedUnder(formik.touched, p));
+  if (typeof message !== 'string' || !touched) return null;
+  return (
+    <div className="its-group-message error-message" data-testid={testId}>
+      <span className="fa fa-exclamation-circle" /> {message}
+    </div>
+  );
+}
+
+/** Suggestions for a text input (`list=`): live hosts, subsets, namespaces. */
+export function Datalist({ id, values }: { id: string; values: string[] }) {
+  return (
+    <datalist id={id}>
+      {values.map((value) => (
+        <option key={value} value={value} />
+      ))}
+    </datalist>
   );
 }

@@ -3,70 +3,18 @@
  * stored in the stage context: the service's status document from the last poll
  * (`webhook.monitor.body`), else the create response (`webhook.body`), Orca's progress line
  * (`webhook.monitor.progressMessage`), and the failure (`webhook.monitor.error`, `exception`,
- * `failureMessage`, or the service's error body).
+ * `failureMessage`, or the service's error body). Orca's own stage status decides whether that
+ * status is still current (see outcome.ts).
  */
 import React from 'react';
 import { ExecutionDetailsSection, StageFailureMessage, timestamp } from '@spinnaker/core';
-import type { IExecutionDetailsSectionProps, IExecutionStage } from '@spinnaker/core';
+import type { IExecutionDetailsSectionProps } from '@spinnaker/core';
 import { defaultLabel, formatDuration } from '@istio-shift/core';
 import type { ShiftStatus, StepRecord } from '@istio-shift/core';
+import { Outcome, failureReasons, stageOutcome } from './outcome';
 import { AnalysisJudgements } from './AnalysisJudgements';
 
-interface WebhookContext {
-  statusCodeValue?: number;
-  body?: unknown;
-  error?: string | null;
-  monitor?: {
-    body?: unknown;
-    progressMessage?: string;
-    percentComplete?: number;
-    error?: string | null;
-    pastStatusCodes?: number[];
-  };
-}
-
-interface ServiceError {
-  error: { status?: number; code?: string; message?: string; problems?: Array<{ field: string; message: string }> };
-}
-
-function isStatus(body: unknown): body is ShiftStatus {
-  return !!body && typeof body === 'object' && Array.isArray((body as ShiftStatus).destinations) && typeof (body as ShiftStatus).status === 'string';
-}
-
-function isServiceError(body: unknown): body is ServiceError {
-  return !!body && typeof body === 'object' && !!(body as ServiceError).error && typeof (body as ServiceError).error === 'object';
-}
-
-/** The latest status document Orca recorded, and where it came from. */
-export function latestStatus(stage: Pick<IExecutionStage, 'context'>): ShiftStatus | undefined {
-  const webhook = (stage.context?.webhook ?? {}) as WebhookContext;
-  if (isStatus(webhook.monitor?.body)) return webhook.monitor!.body as ShiftStatus;
-  if (isStatus(webhook.body)) return webhook.body as ShiftStatus;
-  return undefined;
-}
-
-/** Every failure reason Orca or the service recorded, most specific first, without repeats. */
-export function failureReasons(stage: IExecutionStage): string[] {
-  const context = stage.context ?? {};
-  const webhook = (context.webhook ?? {}) as WebhookContext;
-  const status = latestStatus(stage);
-  const reasons: string[] = [];
-  if (status?.failure) reasons.push(status.failure.message);
-  if (status?.rollback && status.rollback.result !== 'restored') reasons.push(status.rollback.message);
-  for (const body of [webhook.monitor?.body, webhook.body]) {
-    if (isServiceError(body)) {
-      const { error } = body;
-      if (error.problems?.length) reasons.push(...error.problems.map((p) => p.message));
-      else if (error.message) reasons.push(error.message);
-    }
-  }
-  if (webhook.monitor?.error) reasons.push(String(webhook.monitor.error));
-  if (webhook.error) reasons.push(String(webhook.error));
-  const exception = context.exception as { details?: { error?: string; errors?: string[] } } | undefined;
-  if (exception?.details?.errors?.length) reasons.push(...exception.details.errors);
-  else if (exception?.details?.error) reasons.push(exception.details.error);
-  return reasons.filter((reason, i) => reason && reasons.indexOf(reason) === i);
-}
+export { failureReasons, latestStatus } from './outcome';
 
 function time(value?: string): string {
   if (!value) return '—';
@@ -106,17 +54,18 @@ function WeightBars({ status }: { status: ShiftStatus }) {
   );
 }
 
-type StepState = 'done' | 'current' | 'stopped' | 'pending';
+type StepState = 'done' | 'current' | 'stopped' | 'last-reported' | 'pending';
 
-function stepState(step: StepRecord, status: ShiftStatus): StepState {
+function stepState(step: StepRecord, status: ShiftStatus, outcome: Outcome): StepState {
   if (!step.appliedAt) return 'pending';
   if (step.index < status.currentStep || status.status === 'SUCCEEDED') return 'done';
+  if (outcome.kind === 'stopped') return 'last-reported';
   return status.status === 'RUNNING' ? 'current' : 'stopped';
 }
 
-const STATE_NOTE: Record<StepState, string> = { done: '', current: ' (now)', stopped: ' (stopped here)', pending: '' };
+const STATE_NOTE: Record<StepState, string> = { done: '', current: ' (now)', stopped: ' (stopped here)', 'last-reported': ' (last reported)', pending: '' };
 
-function StepTimeline({ status }: { status: ShiftStatus }) {
+function StepTimeline({ status, outcome }: { status: ShiftStatus; outcome: Outcome }) {
   const labels = status.destinations.map((d) => d.label || defaultLabel(d));
   return (
     <table className="table table-condensed its-timeline" aria-label="Steps">
@@ -131,7 +80,7 @@ function StepTimeline({ status }: { status: ShiftStatus }) {
       </thead>
       <tbody>
         {status.steps.map((step) => {
-          const state = stepState(step, status);
+          const state = stepState(step, status, outcome);
           return (
             <tr key={step.index} className={`its-step-${state}`} data-testid={`timeline-${step.index}`}>
               <td>
@@ -157,15 +106,23 @@ function describeRoute(route: ShiftStatus['route']): string {
   return `${route.protocol.toUpperCase()} route #${route.index ?? 0}`;
 }
 
+const WEIGHTS_HEADING: Partial<Record<Outcome['kind'], string>> = {
+  running: 'Weights now',
+  stopped: 'Weights the service last reported (not current)',
+};
+
+const OUTCOME_STYLE: Partial<Record<Outcome['kind'], string>> = { stopped: 'alert-warning', rejected: 'alert-danger', lost: 'alert-warning' };
+
 export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectionProps) {
-  const { stage, name, current } = props;
-  const webhook = (stage.context?.webhook ?? {}) as WebhookContext;
-  const status = latestStatus(stage);
+  const { stage, name, current, execution } = props;
+  const outcome = stageOutcome(stage, execution, timestamp);
+  const { status } = outcome;
+  const webhook = (stage.context?.webhook ?? {}) as { monitor?: { progressMessage?: string; percentComplete?: number } };
   const progress = webhook.monitor?.progressMessage ?? status?.message;
-  const running = (status?.status ?? stage.status) === 'RUNNING';
   const percent = typeof status?.percentComplete === 'number' ? status.percentComplete : webhook.monitor?.percentComplete;
   const reasons = failureReasons(stage);
   const payload = (stage.context?.payload ?? {}) as { account?: string; namespace?: string; virtualService?: string };
+  const progressLabel = outcome.kind === 'running' ? 'Progress' : outcome.kind === 'stopped' ? 'Last report' : 'Result';
   return (
     <ExecutionDetailsSection name={name} current={current}>
       <div className="istio-traffic-shift-details">
@@ -178,10 +135,16 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
           <dt>Account</dt>
           <dd>{status?.account ?? payload.account}</dd>
           <dt>Status</dt>
-          <dd data-testid="shift-status">{status?.status ?? stage.status}</dd>
+          <dd data-testid="shift-status">{outcome.kind === 'stopped' ? outcome.stageStatus : status?.status ?? outcome.stageStatus}</dd>
+          {outcome.kind === 'stopped' && (
+            <>
+              <dt>Service said</dt>
+              <dd data-testid="service-status">{status?.status} (its last status before Orca stopped polling)</dd>
+            </>
+          )}
           {progress && (
             <>
-              <dt>{running ? 'Progress' : 'Result'}</dt>
+              <dt>{progressLabel}</dt>
               <dd data-testid="progress-message">{progress}</dd>
             </>
           )}
@@ -198,7 +161,13 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
             </>
           )}
         </dl>
-        {typeof percent === 'number' && (
+        {outcome.summary && (
+          <div className={`its-outcome ${outcome.kind === 'waiting' ? 'its-no-status' : `alert ${OUTCOME_STYLE[outcome.kind] ?? 'alert-info'}`}`} data-testid="outcome">
+            {outcome.summary}
+            {outcome.cancelNote && <div className="its-cancel-note">{outcome.cancelNote}</div>}
+          </div>
+        )}
+        {typeof percent === 'number' && outcome.kind !== 'stopped' && (
           <div className="its-progress">
             <div className="progress">
               <div className="progress-bar" role="progressbar" aria-valuenow={percent} aria-valuemin={0} aria-valuemax={100} style={{ width: `${percent}%` }}>
@@ -207,14 +176,16 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
             </div>
           </div>
         )}
-        {status ? (
+        {status && (
           <>
-            <h5 className="its-heading">{running ? 'Weights now' : 'Weights as the shift last wrote them'}</h5>
+            <h5 className="its-heading" data-testid="weights-heading">
+              {WEIGHTS_HEADING[outcome.kind] ?? 'Weights as the shift last wrote them'}
+            </h5>
             <WeightBars status={status} />
             <h5 className="its-heading">
               Steps ({Math.min(status.currentStep, status.totalSteps)} of {status.totalSteps} applied)
             </h5>
-            <StepTimeline status={status} />
+            <StepTimeline status={status} outcome={outcome} />
             <AnalysisJudgements status={status} />
             {status.rollback && (
               <div className={`its-rollback its-rollback-${status.rollback.result}`} data-testid="rollback">
@@ -222,20 +193,20 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
               </div>
             )}
           </>
-        ) : (
-          <p className="its-no-status">The service has not reported a status for this stage yet.</p>
         )}
-        {reasons.length > 0 && (
+        {reasons.length > 0 ? (
           <div className="its-failure alert alert-danger" data-testid="failure-reasons">
-            <strong>Why it failed</strong>
+            <strong>{outcome.kind === 'rejected' ? 'What the service answered' : 'Why it failed'}</strong>
             <ul>
               {reasons.map((reason, i) => (
                 <li key={i}>{reason}</li>
               ))}
             </ul>
           </div>
+        ) : (
+          // Deck's own failure text (from Orca's exception) only when there is nothing more specific above.
+          <StageFailureMessage stage={stage} message={stage.failureMessage} />
         )}
-        <StageFailureMessage stage={stage} message={stage.failureMessage} />
       </div>
     </ExecutionDetailsSection>
   );

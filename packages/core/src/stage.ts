@@ -125,6 +125,7 @@ export function cleanPayload(payload: PayloadDraft): PayloadDraft {
       if (isBlank(step.pause)) delete step.pause;
     });
   }
+  if (isBlank(next.abandonAfter)) delete next.abandonAfter;
   return next;
 }
 

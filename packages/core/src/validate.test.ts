@@ -71,6 +71,13 @@ describe('validateShiftSpec', () => {
     for (const problem of result.problems) expect(problem.message).toContain(problem.field);
   });
 
+  it('reports a step\'s bad pause and its bad weight sum together', () => {
+    const result = validateShiftSpec(withChange((s) => {
+      s.steps[0] = { weights: [80, 10, 15], pause: 'ten minutes' };
+    }));
+    expect(result.problems.map((p) => p.field)).toEqual(['steps[0].pause', 'steps[0].weights']);
+  });
+
   it('lets Deck keep SpEL expressions but makes the service reject unevaluated ones', () => {
     const spec = withChange((s) => {
       s.namespace = '${trigger.parameters.namespace}';

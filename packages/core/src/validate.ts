@@ -340,7 +340,7 @@ function checkSteps(check: Checker, value: unknown, destinationCount: number | u
       complete = false;
     }
     const numbers = weights.map((weight, j) => check.integer(`${field}.weights[${j}]`, weight, 0, 100, 'a whole number from 0 to 100'));
-    if (numbers.some((n) => n === undefined) || pauseSeconds === undefined) {
+    if (numbers.some((n) => n === undefined)) {
       complete = false;
       return;
     }
@@ -354,6 +354,11 @@ function checkSteps(check: Checker, value: unknown, destinationCount: number | u
         complete = false;
         return;
       }
+    }
+    // Checked after the sum, so a row with a bad pause still reports its weights too.
+    if (pauseSeconds === undefined) {
+      complete = false;
+      return;
     }
     steps.push({ weights: definite, pauseSeconds });
   });

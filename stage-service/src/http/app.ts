@@ -28,6 +28,9 @@ export interface AppDependencies {
   isReady: () => boolean;
 }
 
+/** The no-op cancel endpoint named in a rejected create's answer (see the error handler). */
+export const REJECTED_CREATE_CANCEL_PATH = '/v1/shifts/rejected/cancel';
+
 const STATUS_BY_KIND: Record<ShiftErrorKind, number> = { invalid: 422, 'not-found': 404, conflict: 409, forbidden: 403, unavailable: 503 };
 
 /** A client-facing error: status, a stable code and a message that says what to do. */
@@ -154,6 +157,13 @@ export function createApp(deps: AppDependencies): express.Express {
     sendStatus(res, 200, snapshot.record, snapshot.attempts);
   }));
 
+  // Orca calls `${webhook.body.cancelUrl}` after every TERMINAL stage, a rejected create included.
+  // A rejected create's body names this endpoint, so the expression always resolves (no "Illegal
+  // character in path" exception in the stage) and the call provably does nothing.
+  app.post(REJECTED_CREATE_CANCEL_PATH, route('cancel', async (_req, res) => {
+    res.status(200).json({ status: 'NOT_FOUND', message: 'the create was rejected, so no shift started: nothing to cancel' });
+  }));
+
   app.post('/v1/shifts/:account/:namespace/:virtualService/:id/cancel', route('cancel', async (req, res) => {
     const ref = refFromPath(req, res);
     const record = await deps.engine.cancel(ref);
@@ -176,8 +186,11 @@ export function createApp(deps: AppDependencies): express.Express {
     void _next;
     const http = toHttpError(error);
     if (http.status >= 500) deps.logger.error('request failed', { method: req.method, path: req.path, status: http.status, error: (error as Error)?.stack ?? String(error) });
+    // Only a rejected create gets a cancelUrl, and only the no-op one: never another shift's.
+    const rejectedCreate = req.method === 'POST' && req.path === '/v1/shifts' && http.status < 500;
     res.status(http.status).type('application/json').send(JSON.stringify({
       error: { status: http.status, code: http.code, message: http.message, ...(http.problems.length ? { problems: http.problems } : {}) },
+      ...(rejectedCreate ? { cancelUrl: `${deps.externalBaseUrl}${REJECTED_CREATE_CANCEL_PATH}` } : {}),
     }));
   });
 

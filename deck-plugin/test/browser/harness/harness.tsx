@@ -214,8 +214,9 @@ const harness = {
     pipeline.stages.push({ isNew: true, refId, requisiteStageRefIds: [pipeline.stages[pipeline.stages.length - 1].refId] } as IStage);
     ReactDOM.render(<PipelineEditor pipeline={pipeline} />, document.getElementById('app'));
   },
-  showExecution(stage: IExecutionStage) {
-    const execution = { id: '01JDXEXEC', application: 'shop', name: 'Deploy checkout', stages: [stage], trigger: { type: 'manual', resolvedExpectedArtifacts: [] } } as unknown as IExecution;
+  /** Shows a recorded stage; `extra` adds execution fields such as Orca's canceledBy and cancellationReason. */
+  showExecution(stage: IExecutionStage, extra: Partial<IExecution> = {}) {
+    const execution = { id: '01JDXEXEC', application: 'shop', name: 'Deploy checkout', stages: [stage], trigger: { type: 'manual', resolvedExpectedArtifacts: [] }, ...extra } as unknown as IExecution;
     ReactDOM.unmountComponentAtNode(document.getElementById('app')!);
     ReactDOM.render(<ExecutionDetails stage={stage} execution={execution} />, document.getElementById('app'));
   },

@@ -73,6 +73,16 @@ describe('judgeStep and describeJudgement', () => {
     expect(describeJudgement(first, 1)).toMatch(/^step 1 analysis marginal: .*; score 60\/75 \(at least 50 continues; the last analysed step must reach 75\)$/);
   });
 
+  it('fails a canary that loses 10% of requests in half its intervals (the rank test alone would pass it)', () => {
+    const samples = healthy();
+    samples['success-rate'] = { canary: Array.from({ length: 20 }, (_, i) => (i % 2 ? 90 : 100)), baseline: Array(20).fill(100) };
+    const judgement = judgeStep(analysis(), samples);
+    expect(judgement.metrics[0]).toMatchObject({ classification: 'Low', reason: 'canary/baseline 0.950 is below minRatio 0.99' });
+    expect(describeJudgement(judgement, 1)).toBe('step 1 failed analysis: canary 5xx rate 5% vs baseline 0% (critical); score 0/75');
+    const statistical = analysis((a) => { a.metrics[0].judge = { type: 'statistical' }; });
+    expect(judgeStep(statistical, samples).metrics[0].classification).toBe('Pass');
+  });
+
   it('forces 0 when half the metrics have no data, and names the missing ones', () => {
     const samples = healthy();
     for (const name of ['success-rate', 'latency-p99', 'cpu', 'memory']) samples[name] = { canary: [], baseline: [] };

@@ -10,7 +10,7 @@
  * Speed: each evaluation of the statistic at a shift d merges the sorted x - d with the sorted y
  * (O(n), no re-sort); subtracting d keeps x sorted because rounding is monotonic.
  */
-import { pnorm, qnorm } from './normal';
+import { pnormBoth, qnorm } from './normal';
 import { zeroin } from './zeroin';
 
 export interface RankSumResult {
@@ -26,6 +26,17 @@ export interface RankSumResult {
 export class RankSumError extends Error {}
 
 const TOL_ROOT = 1e-4;
+
+/** qnorm(p, lower.tail = FALSE), memoized: the judge asks for the same level every time. */
+const quantiles = new Map<number, number>();
+function quantile(p: number): number {
+  let q = quantiles.get(p);
+  if (q === undefined) {
+    q = qnorm(p, false);
+    quantiles.set(p, q);
+  }
+  return q;
+}
 
 /**
  * Rank sum of x and the ties term sum(t^3 - t) for x shifted by d, merged with y (both sorted).
@@ -113,7 +124,10 @@ export function rankSumTestSorted(xs: Float64Array, ys: Float64Array, confLevel 
   const statistic = atZero.sumX - (nx * (nx + 1)) / 2;
   let z = statistic - (nx * ny) / 2;
   z = (z - Math.sign(z) * 0.5) / sigmaOf(atZero.ties);
-  const pValue = 2 * Math.min(pnorm(z), pnorm(z, false));
+  // R: 2 * min(pnorm(z), pnorm(z, lower.tail = FALSE)). The smaller tail is the one on z's side, and
+  // R computes it with the matching lower_tail flag; one call with that flag gives the same double.
+  const tails = pnormBoth(z, z < 0);
+  const pValue = 2 * Math.min(tails[0], tails[1]);
 
   let correct = true;
   const sums = { sumX: 0, ties: 0 };
@@ -140,7 +154,8 @@ export function rankSumTestSorted(xs: Float64Array, ys: Float64Array, confLevel 
     if (fUpper >= 0) return muMax;
     return zeroin(muMin, muMax, fLower, fUpper, (d) => W(d) - zq, TOL_ROOT);
   };
-  const confInt: [number, number] = [root(qnorm(alpha / 2, false)), root(qnorm(alpha / 2))];
+  const upper = quantile(alpha / 2);
+  const confInt: [number, number] = [root(upper), root(-upper)];
 
   correct = false;
   if (!(muMin < muMax)) throw new RankSumError('lower < upper  is not fulfilled');

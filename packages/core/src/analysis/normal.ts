@@ -33,8 +33,17 @@ function tail(x: number, temp: number): number {
 
 /** P[X <= x] (lowerTail) or P[X > x] for a standard normal X. */
 export function pnorm(x: number, lowerTail = true): number {
-  if (Number.isNaN(x)) return x;
-  if (!Number.isFinite(x)) return (x < 0) === lowerTail ? 0 : 1;
+  const [cum, ccum] = pnormBoth(x, lowerTail);
+  return lowerTail ? cum : ccum;
+}
+
+/**
+ * Both tails at once, [P[X <= x], P[X > x]], as R's pnorm_both; the tail being asked for (`lowerTail`)
+ * decides the range of the asymptotic branch, as in R, and is the one to trust far out.
+ */
+export function pnormBoth(x: number, lowerTail = true): [number, number] {
+  if (Number.isNaN(x)) return [x, x];
+  if (!Number.isFinite(x)) return x < 0 ? [0, 1] : [1, 0];
   const y = Math.abs(x);
   let cum: number;
   let ccum: number;
@@ -79,7 +88,7 @@ export function pnorm(x: number, lowerTail = true): number {
     ccum = 1.0 - cum;
     if (x > 0) [cum, ccum] = [ccum, cum];
   }
-  return lowerTail ? cum : ccum;
+  return [cum, ccum];
 }
 
 /** The quantile: x with P[X <= x] = p (lowerTail) or P[X > x] = p. */

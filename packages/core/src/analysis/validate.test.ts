@@ -43,7 +43,7 @@ describe('analysis validation', () => {
       { analysed: false, warmupSeconds: 60, intervalSeconds: 30, windowSeconds: 0 },
     ]);
     expect(a.metrics.map((m) => [m.name, m.group, m.direction, m.critical, m.judge.type])).toEqual([
-      ['success-rate', 'istio', 'decrease', true, 'statistical'],
+      ['success-rate', 'istio', 'decrease', true, 'threshold'],
       ['latency-p99', 'istio', 'increase', false, 'statistical'],
       ['cpu', 'kubernetes', 'increase', false, 'statistical'],
       ['memory', 'kubernetes', 'increase', false, 'statistical'],
@@ -94,8 +94,9 @@ describe('analysis validation', () => {
     ['a query on a built-in metric', (s) => { s.analysis.metrics[1].query = 'up'; }, 'analysis.metrics[1].query', /applies to custom metrics only/],
     ['duplicate metric names', (s) => { s.analysis.metrics[2].name = 'latency-p99'; }, 'analysis.metrics[2].name', /"latency-p99" repeats analysis.metrics\[1\]: give each metric a unique name/],
     ['allowedIncrease below 1', (s) => { s.analysis.metrics[1].judge.allowedIncrease = 0.8; }, 'analysis.metrics[1].judge.allowedIncrease', /is 0.8; it must be between 1 and 100/],
-    ['allowedDecrease above 1', (s) => { s.analysis.metrics[0].judge.allowedDecrease = 1.5; }, 'analysis.metrics[0].judge.allowedDecrease', /is 1.5; it must be between 0 and 1/],
-    ['allowedIncrease on a decrease metric', (s) => { s.analysis.metrics[0].judge.allowedIncrease = 1.1; }, 'analysis.metrics[0].judge.allowedIncrease', /has no effect with direction decrease/],
+    ['allowedDecrease above 1', (s) => { s.analysis.metrics[0].judge = { type: 'statistical', allowedDecrease: 1.5 }; }, 'analysis.metrics[0].judge.allowedDecrease', /is 1.5; it must be between 0 and 1/],
+    ['allowedIncrease on a decrease metric', (s) => { s.analysis.metrics[0].judge = { type: 'statistical', allowedIncrease: 1.1 }; }, 'analysis.metrics[0].judge.allowedIncrease', /has no effect with direction decrease/],
+    ['a statistical field on a threshold judge', (s) => { s.analysis.metrics[0].judge.allowedDecrease = 0.9; }, 'analysis.metrics[0].judge.allowedDecrease', /is not a known field: remove it \(known fields: type, min, max, minRatio, maxRatio\)/],
     ['a threshold judge without bounds', (s) => { s.analysis.metrics[4].judge = { type: 'threshold' }; }, 'analysis.metrics[4].judge', /without bounds: give at least one of min, max, minRatio, maxRatio/],
     ['min above max', (s) => { s.analysis.metrics[4].judge = { type: 'threshold', min: 5, max: 1 }; }, 'analysis.metrics[4].judge.min', /is above .*max \(1\): swap them/],
     ['an unknown judge type', (s) => { s.analysis.metrics[4].judge = { type: 'bayesian' }; }, 'analysis.metrics[4].judge.type', /must be statistical or threshold/],

@@ -1,0 +1,67 @@
+/**
+ * The options under the tables: what a cancel does to traffic, unlisted destinations, how long
+ * the service waits for a status poll, problems with fields the form has no input for, and the
+ * stage timeout the editor writes.
+ */
+import React from 'react';
+import { CheckboxInput, HelpField, RadioButtonInput } from '@spinnaker/core';
+import type { IStage } from '@spinnaker/core';
+import { ABANDON_AFTER_DEFAULT, validateShiftSpec } from '@istio-shift/core';
+import { PayloadDraft, cleanPayload, isShownField, stageTimeout } from '../model';
+import { inFormLanguage } from '../formLanguage';
+import { Field, StageFormik, getIn, textInput } from './fields';
+
+// react-select's Option type is not installed, so core's option type does not resolve here.
+const CANCEL_OPTIONS = [
+  { label: 'Roll back to the weights before the shift', value: 'rollback' },
+  { label: 'Hold the current weights', value: 'hold' },
+] as unknown as React.ComponentProps<typeof RadioButtonInput>['options'];
+
+export const ABANDON_AFTER_HELP = `If Orca stops polling for this long (e.g. it was restarted or lost the stage), the service stops the shift and restores traffic. Default ${ABANDON_AFTER_DEFAULT}.`;
+
+function OtherProblems({ formik }: { formik: StageFormik }) {
+  const values = formik.values as Partial<IStage>;
+  const result = validateShiftSpec(values.payload, { allowExpressions: true });
+  const other = result.problems.filter((problem) => !isShownField(problem.field));
+  if (!other.length) return null;
+  return (
+    <div className="its-other-problems error-message" data-testid="other-problems">
+      {other.map((problem, i) => (
+        <div key={i}>
+          <span className="fa fa-exclamation-circle" /> {inFormLanguage(problem.message)}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function OptionsSection({ formik }: { formik: StageFormik }) {
+  const payload = getIn(formik.values, 'payload') as PayloadDraft;
+  const timeout = stageTimeout(cleanPayload(payload));
+  return (
+    <>
+      <Field
+        name="payload.onCancel"
+        label="If cancelled"
+        help={<HelpField content="What a cancelled pipeline (or a failed or timed-out stage) does to traffic: restore the weights from before the first step, or leave the current ones." />}
+        input={(props) => <RadioButtonInput {...props} inline={true} options={CANCEL_OPTIONS} />}
+      />
+      <Field
+        name="payload.pruneUnlisted"
+        label="Unlisted destinations"
+        input={(props) => <CheckboxInput {...props} text="Remove destinations the route has but this stage does not list" />}
+      />
+      <Field
+        name="payload.abandonAfter"
+        label="Abandon after"
+        help={<HelpField content={ABANDON_AFTER_HELP} />}
+        input={textInput({ 'aria-label': 'Abandon after', placeholder: ABANDON_AFTER_DEFAULT })}
+      />
+      <OtherProblems formik={formik} />
+      <div className="its-timeout" data-testid="stage-timeout">
+        <strong>Stage timeout:</strong> {timeout.text}{' '}
+        <HelpField content="Written to the stage as stageTimeoutMs: Orca would otherwise stop watching the shift after 1 hour. On a timeout the stage fails and Orca cancels the shift." />
+      </div>
+    </>
+  );
+}
