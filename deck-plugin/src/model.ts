@@ -235,6 +235,7 @@ const SHOWN_FIELDS = [
   /^route(\.(protocol|name|index|port))?$/,
   /^destinations(\[\d+\](\.(host|subset|port|label))?)?$/,
   /^steps(\[\d+\](\.(pause|weights(\[\d+\])?))?)?$/,
+  /^(steps\[\d+\]\.)?analysis\b/, // shown by the analysis section (analysis-model.ts)
 ];
 
 export function isShownField(field: string): boolean {

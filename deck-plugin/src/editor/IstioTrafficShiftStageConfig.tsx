@@ -16,6 +16,7 @@ import { LivePanel, useLiveVirtualService } from './LivePanel';
 import { RouteSection } from './RouteSection';
 import { DestinationsSection } from './DestinationsSection';
 import { StepsSection } from './StepsSection';
+import { AnalysisSection } from './AnalysisSection';
 import { OptionsSection } from './OptionsSection';
 
 /**
@@ -72,6 +73,7 @@ function ShiftForm({ formik }: { formik: StageFormik }) {
       <RouteSection formik={formik} />
       <DestinationsSection formik={formik} live={lookup} />
       <StepsSection formik={formik} />
+      <AnalysisSection formik={formik} />
       <OptionsSection formik={formik} />
     </div>
   );

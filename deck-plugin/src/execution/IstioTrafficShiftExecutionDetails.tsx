@@ -12,6 +12,7 @@ import type { IExecutionDetailsSectionProps } from '@spinnaker/core';
 import { defaultLabel, formatDuration } from '@istio-shift/core';
 import type { ShiftStatus, StepRecord } from '@istio-shift/core';
 import { Outcome, failureReasons, stageOutcome } from './outcome';
+import { AnalysisJudgements } from './AnalysisJudgements';
 
 export { failureReasons, latestStatus } from './outcome';
 
@@ -185,6 +186,7 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
               Steps ({Math.min(status.currentStep, status.totalSteps)} of {status.totalSteps} applied)
             </h5>
             <StepTimeline status={status} outcome={outcome} />
+            <AnalysisJudgements status={status} />
             {status.rollback && (
               <div className={`its-rollback its-rollback-${status.rollback.result}`} data-testid="rollback">
                 <strong>On cancel:</strong> {status.rollback.message}

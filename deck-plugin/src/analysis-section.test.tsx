@@ -1,0 +1,135 @@
+/**
+ * The analysis section inside the real editor (real @spinnaker/core 0.29.1 in jsdom), and the
+ * judgement tables inside the real execution view, from core's judgeStep output.
+ */
+import React from 'react';
+import { fireEvent, render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { AccountService, ManifestReader } from '@spinnaker/core';
+import type { Application, IExecutionStage, IPipeline, IStage } from '@spinnaker/core';
+import { referenceAnalysis, validateShiftSpec } from '@istio-shift/core';
+import { istioTrafficShiftStage } from './index';
+import { IstioTrafficShiftExecutionDetails } from './execution/IstioTrafficShiftExecutionDetails';
+import { analysisFailedStage } from '../test/fixtures/analysis';
+
+const RESERVED = ['requisiteStageRefIds', 'refId', 'isNew', 'name', 'type'];
+const PAYLOAD = {
+  account: 'prod-k8s',
+  namespace: 'shop',
+  virtualService: 'checkout',
+  route: { protocol: 'http', name: 'primary' },
+  destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
+  steps: [{ weights: [80, 10, 10], pause: '10m' }, { weights: [34, 33, 33], pause: '20m' }, { weights: [100, 0, 0] }],
+  onCancel: 'rollback',
+  pruneUnlisted: false,
+  executionId: '${execution.id}',
+  stageRef: '2',
+};
+
+beforeEach(() => {
+  jest.spyOn(AccountService, 'listAccounts').mockResolvedValue([]);
+  jest.spyOn(ManifestReader, 'getManifest').mockRejectedValue({ status: 404, data: { message: 'Manifest not found' } });
+});
+afterEach(() => jest.restoreAllMocks());
+
+function renderEditor(payload: object = PAYLOAD) {
+  const stage = { refId: '2', requisiteStageRefIds: ['1'], type: 'istioTrafficShift', name: 'Shift', alias: 'preconfiguredWebhook', payload: JSON.parse(JSON.stringify(payload)) } as IStage;
+  const updateStage = jest.fn((changes: Record<string, unknown>) => {
+    Object.keys(changes).forEach((key) => RESERVED.includes(key) || (stage[key] = changes[key]));
+  });
+  const Component = istioTrafficShiftStage.component!;
+  render(<Component application={{ name: 'shop' } as Application} stage={stage} pipeline={{ stages: [stage] } as unknown as IPipeline} updateStage={updateStage} updateStageField={updateStage} stageFieldUpdated={() => undefined} />);
+  return { stage, user: userEvent.setup() };
+}
+
+const section = () => within(screen.getByTestId('analysis-section'));
+const input = (label: string) => section().getByLabelText(label) as HTMLInputElement;
+const messageAt = (place: string) => screen.queryByTestId(`analysis-message-${place}`)?.textContent?.trim();
+async function replace(user: ReturnType<typeof userEvent.setup>, label: string, text: string) {
+  await user.clear(input(label));
+  if (text) await user.type(input(label), text);
+}
+
+describe('the analysis section of the editor', () => {
+  it('is off for a new shift; one click fills the reference preset with scopes from the destinations', async () => {
+    const { stage, user } = renderEditor();
+    await screen.findByTestId('analysis-section');
+    expect(stage.payload).not.toHaveProperty('analysis');
+    expect(section().getByText(/Off: the steps are not judged/)).toBeTruthy();
+    await user.click(section().getByRole('button', { name: 'Use the reference preset' }));
+    expect(stage.payload.analysis).toEqual(referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }));
+    expect(stage.payload.analysis).toMatchObject({ groups: { istio: 60, kubernetes: 40 }, thresholds: { pass: 75, marginal: 50 }, warmup: '1m', onFailure: 'rollback' });
+    expect(validateShiftSpec(stage.payload, { allowExpressions: true }).problems).toEqual([]);
+    expect(input('Canary workload').value).toBe('checkout-canary');
+    expect(input('Weight of group istio').value).toBe('60');
+    expect(screen.getAllByTestId(/^analysis-metric-\d+$/)).toHaveLength(7);
+    expect(screen.getByTestId('analysis-step-2').textContent).toContain('no pause: not analysed');
+    expect(screen.queryAllByTestId(/^analysis-message-/)).toEqual([]);
+  });
+
+  it('adds and removes metric rows; custom metrics get a query input', async () => {
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis: referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }) });
+    await screen.findByTestId('analysis-section');
+    await user.click(section().getByRole('button', { name: 'Add metric' }));
+    expect(stage.payload.analysis.metrics).toHaveLength(8);
+    expect(stage.payload.analysis.metrics[7]).toEqual({ name: 'latency-p50', metric: 'latency-p50', judge: { type: 'statistical' } });
+    fireEvent.change(section().getByLabelText('Metric 8 metric'), { target: { value: 'custom' } });
+    expect(stage.payload.analysis.metrics[7]).toMatchObject({ name: 'custom', metric: 'custom', query: '' });
+    expect(messageAt('analysis.metrics[7].query')).toMatch(/^Metric 8, query is required for a custom metric/);
+    await user.click(section().getByRole('button', { name: 'Remove metric 2' }));
+    expect(stage.payload.analysis.metrics.map((m: { name: string }) => m.name)).toEqual(['success-rate', 'cpu', 'memory', 'restarts', 'readiness', 'oom-killed', 'custom']);
+    expect(screen.getAllByTestId(/^analysis-metric-\d+$/)).toHaveLength(7);
+  });
+
+  it('shows the shared validator\'s problems on the right inputs, in the form\'s words', async () => {
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis: referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }) });
+    await screen.findByTestId('analysis-section');
+    await replace(user, 'Metrics source', 'http://prometheus:9090');
+    await replace(user, 'Metric 5 threshold min', '5');
+    await replace(user, 'Baseline workload', 'checkout-canary');
+    fireEvent.change(section().getByLabelText('Metric 2 judge'), { target: { value: 'threshold' } });
+    await replace(user, 'Metric 2 threshold max ratio', 'x1.2');
+    expect(messageAt('analysis.source')).toMatch(/^Metrics source "http:\/\/prometheus:9090" looks like an address: give the name of a metrics source configured in the stage service/);
+    expect(messageAt('analysis.metrics[4].judge.min')).toBe('Metric 5, threshold min (5) is above Metric 5, threshold max (0): swap them');
+    expect(messageAt('analysis.metrics[1].judge.maxRatio')).toBe('Metric 2, threshold max ratio must be a number (got "x1.2"): give a bound on canary mean / baseline mean, e.g. 1.2');
+    expect(messageAt('analysis')).toBe('Baseline scope is the same workload as the canary (shop/checkout-canary): compare the canary with a separate baseline Deployment');
+    expect(input('Metrics source').getAttribute('aria-invalid')).toBe('true');
+    // The stage's validateFn fails too, and the raw messages are not repeated under the form.
+    expect(JSON.stringify(istioTrafficShiftStage.validateFn!(stage, {} as never))).toContain('analysis');
+    expect(screen.queryByTestId('other-problems')).toBeNull();
+    // Fixing the inputs clears the messages.
+    await replace(user, 'Metrics source', 'prometheus');
+    await replace(user, 'Metric 5 threshold min', '');
+    await replace(user, 'Baseline workload', 'checkout-baseline');
+    await replace(user, 'Metric 2 threshold max ratio', '1.2');
+    expect(screen.queryAllByTestId(/^analysis-message-/)).toEqual([]);
+    expect(stage.payload.analysis.metrics[1].judge).toEqual({ type: 'threshold', maxRatio: 1.2 });
+  });
+
+  it('skips analysis of a paused step, and turning analysis off removes the block and the skips', async () => {
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis: referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }) });
+    await screen.findByTestId('analysis-section');
+    await user.click(section().getByLabelText('Skip analysis of step 1'));
+    expect(stage.payload.steps[0]).toEqual({ weights: [80, 10, 10], pause: '10m', analysis: { skip: true } });
+    await user.click(section().getByRole('button', { name: 'Turn analysis off' }));
+    expect(stage.payload).not.toHaveProperty('analysis');
+    expect(stage.payload.steps[0]).toEqual({ weights: [80, 10, 10], pause: '10m' });
+  });
+});
+
+describe('the judgement tables of the execution view', () => {
+  it('shows each judged step\'s metrics, the overall score and why analysis rolled the shift back', () => {
+    const stage = analysisFailedStage() as unknown as IExecutionStage;
+    render(<IstioTrafficShiftExecutionDetails stage={stage} name="istioTrafficShift" current="istioTrafficShift" application={{} as Application} execution={{} as never} provider="" detailsSections={[]} config={{} as never} />);
+    expect(screen.getByTestId('analysis-overall').textContent).toBe('Fail, score 0');
+    expect(screen.getByTestId('analysis-failure').textContent).toMatch(/^Analysis failed the shift: step 2 failed analysis: canary 5xx rate 7\.9% vs baseline 0\.2% \(critical\).*; score 0\/75; weights restored to 100\/0\/0/);
+    expect(screen.getByTestId('judgement-1').querySelector('h6')!.textContent).toBe('Step 1: Pass, score 100 (pass 75, marginal 50)');
+    expect(screen.getByTestId('judgement-2').querySelector('h6')!.textContent).toBe('Step 2: Fail, score 0 (pass 75, marginal 50) — forced to 0 by a failing critical metric');
+    const cells = (name: string) => Array.from(screen.getByTestId(`judgement-2-${name}`).querySelectorAll('td')).map((td) => td.textContent);
+    expect(cells('success-rate')).toEqual(['success-rate critical', expect.stringMatching(/^92\.\d%$/), expect.stringMatching(/^99\.\d%$/), expect.stringMatching(/^-7\.\d%$/), 'Low', 'istio 0 (0/2, weight 60)']);
+    expect(cells('latency-p99')).toEqual(['latency-p99', expect.stringMatching(/^4\d\d ms$/), expect.stringMatching(/^1\d\d ms$/), expect.stringMatching(/^\+1\d\d%$/), 'High', 'istio 0 (0/2, weight 60)']);
+    expect(cells('restarts')).toEqual(['restarts', '0', '0', '—', 'Pass', 'kubernetes 100 (5/5, weight 40)']);
+    expect(screen.getByTestId('judgement-2-success-rate').className).toBe('its-judge-row-failed');
+    expect(screen.getByTestId('judgement-2-success-rate').getAttribute('title')).toBeTruthy();
+  });
+});

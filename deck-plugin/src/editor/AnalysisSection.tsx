@@ -1,0 +1,338 @@
+/**
+ * The "Automated analysis" section of the stage editor: where the metrics come from, which
+ * workloads are canary and baseline, the metrics and how each is judged, the score thresholds,
+ * the timing and what a failed judgement does. It edits `payload.analysis` (and each step's
+ * `analysis.skip`) and shows the shared validator's problems on the inputs they are about, in the
+ * form's words. The operations and the wording live in ../analysis-model.ts.
+ */
+import React from 'react';
+import { HelpField } from '@spinnaker/core';
+import {
+  AnalysisDraft,
+  AnalysisProblem,
+  JUDGE_BOUNDS,
+  METRIC_KINDS,
+  METRIC_LABELS,
+  MetricDraft,
+  addMetric,
+  analysisOf,
+  analysisProblems,
+  applyReferencePreset,
+  changeJudgeType,
+  changeMetricKind,
+  parseDecimal,
+  removeAnalysis,
+  removeMetric,
+  setStepSkip,
+  stepAnalysisState,
+  usedGroups,
+} from '../analysis-model';
+import { cleanPayload } from '../model';
+import type { PayloadDraft } from '../model';
+import type { StageFormik } from './fields';
+import { RemoveButton } from './fields';
+
+const SOURCE_HELP =
+  'The name of a metrics source configured in the stage service (for example prometheus), never an address: the service decides where it reads metrics. ' +
+  'The service lists its sources at GET /v1/metrics-sources, but Deck talks only to Gate and cannot reach the service, so type the name your operators gave it.';
+const SCOPE_HELP =
+  "The Deployments whose pods serve the canary and the baseline, as Istio's destination_workload names them. " +
+  'Defaults come from the destinations: the one whose subset or label is "canary" (else the last) and the one named "baseline" (else the first other), ' +
+  'each as <host>-<subset> (checkout + canary -> checkout-canary), or the host alone without a subset. The namespace defaults to the VirtualService\'s.';
+const TIMING_HELP =
+  "Each analysed step's pause is its warm-up (not judged, the canary settles) plus its analysis window, sampled every interval; the window must hold two intervals. Write 30s, 1m or 1m30s.";
+const METRICS_HELP =
+  'Built-in metrics need no PromQL (request metrics from Istio, CPU and memory from cAdvisor, restarts, readiness and OOM kills from the pod status). ' +
+  'A custom query may use {{namespace}}, {{workload}}, {{interval}} and {{scope}} and must return one series. ' +
+  'Threshold judges bound the canary (min/max) or canary ÷ baseline (ratios); statistical ones run a Mann-Whitney test and fail only beyond the allowed change (e.g. 1.2 = +20%). ' +
+  'A failing critical metric fails the step at once.';
+const SCORE_HELP =
+  'Each group scores the share of its metrics that pass; the step score is the weighted sum. A step passes at the pass score; between marginal and pass it continues, except on the last analysed step.';
+
+function getIn(source: unknown, path: string): unknown {
+  return path
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), source);
+}
+
+const text = (value: unknown) => (value === undefined || value === null ? '' : String(value));
+
+function Messages({ problems, place }: { problems: AnalysisProblem[]; place: string }) {
+  const here = problems.filter((p) => p.place === place);
+  if (here.length === 0) return null;
+  return (
+    <div className="its-analysis-message error-message" data-testid={`analysis-message-${place}`}>
+      {here.map((p, i) => (
+        <div key={i}>
+          <span className="fa fa-exclamation-circle" /> {p.message}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+interface InputProps {
+  formik: StageFormik;
+  problems: AnalysisProblem[];
+  /** The validator's field under `payload`, e.g. `analysis.metrics[1].judge.max`. */
+  field: string;
+  label: string;
+  placeholder?: string;
+  numeric?: boolean;
+  className?: string;
+}
+
+/** A text input bound to `payload.<field>`; numbers are stored as numbers, an emptied input removes the key. */
+function AnalysisInput({ formik, problems, field, label, placeholder, numeric, className }: InputProps) {
+  const path = `payload.${field}`;
+  const bad = problems.some((p) => p.place === field);
+  return (
+    <div className={`its-cell ${className ?? ''}`}>
+      <input
+        type="text"
+        className={`form-control input-sm${bad ? ' its-invalid' : ''}`}
+        aria-label={label}
+        aria-invalid={bad}
+        placeholder={placeholder}
+        inputMode={numeric ? 'decimal' : undefined}
+        value={text(getIn(formik.values, path))}
+        onChange={(event) => {
+          const raw = event.target.value;
+          formik.setFieldValue(path, numeric ? parseDecimal(raw) : raw === '' ? undefined : raw);
+        }}
+      />
+      <Messages problems={problems} place={field} />
+    </div>
+  );
+}
+
+function Select({ formik, field, label, options, value, onChange }: { formik: StageFormik; field: string; label: string; options: Array<[string, string]>; value?: string; onChange?: (value: string) => void }) {
+  const path = `payload.${field}`;
+  return (
+    <select
+      className="form-control input-sm"
+      aria-label={label}
+      value={value ?? text(getIn(formik.values, path))}
+      onChange={(event) => (onChange ? onChange(event.target.value) : formik.setFieldValue(path, event.target.value === '' ? undefined : event.target.value))}
+    >
+      {options.map(([optionValue, optionLabel]) => (
+        <option key={optionValue} value={optionValue}>
+          {optionLabel}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function Row({ label, help, children }: { label: string; help?: string; children: React.ReactNode }) {
+  return (
+    <div className="sp-formItem its-field">
+      <div className="sp-formItem__left">
+        <div className="sp-formLabel">
+          {label} {help && <HelpField content={help} />}
+        </div>
+      </div>
+      <div className="sp-formItem__right its-analysis-inputs">{children}</div>
+    </div>
+  );
+}
+
+function MetricRow({ formik, problems, metric, index, names }: { formik: StageFormik; problems: AnalysisProblem[]; metric: MetricDraft; index: number; names: string[] }) {
+  const base = `analysis.metrics[${index}]`;
+  const n = index + 1;
+  const payload = getIn(formik.values, 'payload') as PayloadDraft;
+  const judgeType = metric.judge?.type === 'threshold' ? 'threshold' : 'statistical';
+  const input = (field: string, label: string, extra: Partial<InputProps> = {}) => <AnalysisInput formik={formik} problems={problems} field={`${base}.${field}`} label={`Metric ${n} ${label}`} {...extra} />;
+  return (
+    <>
+      <tr data-testid={`analysis-metric-${index}`}>
+        <td className="its-step-number">{n}</td>
+        <td>{input('name', 'name')}</td>
+        <td>
+          <Select
+            formik={formik}
+            field={`${base}.metric`}
+            label={`Metric ${n} metric`}
+            options={METRIC_KINDS.map((kind) => [kind, METRIC_LABELS[kind]])}
+            onChange={(kind) => formik.setFieldValue(`payload.${base}`, changeMetricKind(metric, kind as MetricDraft['metric'], names))}
+          />
+          <Messages problems={problems} place={`${base}.metric`} />
+        </td>
+        <td>{input('group', 'group', { placeholder: metric.metric === 'custom' ? 'custom' : 'default' })}</td>
+        <td className="its-narrow">
+          <input
+            type="checkbox"
+            aria-label={`Metric ${n} critical`}
+            checked={metric.critical === true}
+            onChange={(event) => formik.setFieldValue(`payload.${base}.critical`, event.target.checked || undefined)}
+          />
+          <Messages problems={problems} place={`${base}.critical`} />
+        </td>
+        <td>
+          <Select formik={formik} field={`${base}.nodata`} label={`Metric ${n} no data`} options={[['', 'fail'], ['pass', 'pass'], ['wait', 'wait']]} />
+          <Messages problems={problems} place={`${base}.nodata`} />
+        </td>
+        <td>
+          <Select
+            formik={formik}
+            field={`${base}.judge.type`}
+            label={`Metric ${n} judge`}
+            value={judgeType}
+            options={[['statistical', 'statistical'], ['threshold', 'threshold']]}
+            onChange={(type) => formik.setFieldValue(`payload.${base}.judge`, changeJudgeType(metric.judge, type as 'threshold' | 'statistical'))}
+          />
+          <Messages problems={problems} place={`${base}.judge`} />
+          <Messages problems={problems} place={`${base}.judge.type`} />
+        </td>
+        <td className="its-analysis-bounds">
+          {JUDGE_BOUNDS[judgeType].map((bound) => (
+            <label key={bound.key} className="its-inline-label">
+              {bound.label}
+              {input(`judge.${bound.key}`, `${judgeType} ${bound.label}`, { numeric: true, className: 'its-bound' })}
+            </label>
+          ))}
+        </td>
+        <td className="its-actions">
+          <RemoveButton label={`Remove metric ${n}`} disabled={names.length <= 1} onClick={() => formik.setFieldValue('payload', removeMetric(payload, index))} />
+        </td>
+      </tr>
+      {metric.metric === 'custom' && (
+        <tr>
+          <td />
+          <td colSpan={8}>{input('query', 'query', { placeholder: 'sum(rate(http_errors_total{namespace="{{namespace}}",pod=~"{{workload}}-.*"}[{{interval}}]))' })}</td>
+        </tr>
+      )}
+      {problems.some((p) => p.place === base) && (
+        <tr>
+          <td />
+          <td colSpan={8}>
+            <Messages problems={problems} place={base} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+function StepsAnalysis({ formik, problems, payload }: { formik: StageFormik; problems: AnalysisProblem[]; payload: PayloadDraft }) {
+  const steps = payload.steps ?? [];
+  return (
+    <Row label="Steps analysed" help="A step is judged during its pause. Steps without a pause (such as a final 100/0/0) are not analysed; tick skip to leave out a paused one.">
+      <ul className="its-analysis-steps list-unstyled">
+        {steps.map((step, i) => {
+          const state = stepAnalysisState(step);
+          return (
+            <li key={i} data-testid={`analysis-step-${i}`}>
+              <strong>Step {i + 1}</strong>{' '}
+              {state === 'no-pause' ? (
+                <span className="its-note">no pause: not analysed</span>
+              ) : (
+                <label className="its-inline-label">
+                  <input type="checkbox" aria-label={`Skip analysis of step ${i + 1}`} checked={state === 'skipped'} onChange={(event) => formik.setFieldValue('payload', setStepSkip(payload, i, event.target.checked))} /> skip
+                  analysis (pause {String(step.pause)})
+                </label>
+              )}
+              <Messages problems={problems} place={`steps[${i}].analysis`} />
+            </li>
+          );
+        })}
+      </ul>
+    </Row>
+  );
+}
+
+export function AnalysisSection({ formik }: { formik: StageFormik }) {
+  const payload = getIn(formik.values, 'payload') as PayloadDraft;
+  const analysis = analysisOf(payload) as AnalysisDraft | undefined;
+  const problems = React.useMemo(() => (analysis ? analysisProblems(cleanPayload(payload)) : []), [payload, analysis]);
+  const preset = (
+    <button type="button" className="btn btn-sm btn-default" title="Istio 60 / Kubernetes 40, pass 75, marginal 50, 1m warm-up, 30s interval; roll back on failure" onClick={() => formik.setFieldValue('payload', applyReferencePreset(payload))}>
+      Use the reference preset
+    </button>
+  );
+  if (!analysis) {
+    return (
+      <div className="its-section its-analysis" data-testid="analysis-section">
+        <h5 className="its-heading">
+          Automated analysis <HelpField content="Judge the canary against the baseline during each step's pause and roll back (or hold) when it fails, like Kayenta's canary analysis." />
+        </h5>
+        <p className="its-note">Off: the steps are not judged. {preset}</p>
+      </div>
+    );
+  }
+  const input = (field: string, label: string, extra: Partial<InputProps> = {}) => <AnalysisInput formik={formik} problems={problems} field={field} label={label} {...extra} />;
+  const metrics = Array.isArray(analysis.metrics) ? analysis.metrics : [];
+  const names = metrics.map((m) => m.name);
+  return (
+    <div className="its-section its-analysis" data-testid="analysis-section">
+      <h5 className="its-heading">
+        Automated analysis <HelpField content="Judge the canary against the baseline during each step's pause and roll back (or hold) when it fails, like Kayenta's canary analysis." />
+      </h5>
+      <div className="its-presets">
+        {preset}
+        <button type="button" className="btn btn-sm btn-default" onClick={() => formik.setFieldValue('payload', removeAnalysis(payload))}>
+          Turn analysis off
+        </button>
+      </div>
+      <Row label="Metrics source" help={SOURCE_HELP}>
+        {input('analysis.source', 'Metrics source', { placeholder: 'prometheus' })}
+      </Row>
+      <Row label="Canary" help={SCOPE_HELP}>
+        {input('analysis.scopes.canary.workload', 'Canary workload', { placeholder: 'checkout-canary' })}
+        {input('analysis.scopes.canary.namespace', 'Canary namespace', { placeholder: 'namespace of the VirtualService' })}
+      </Row>
+      <Row label="Baseline">
+        {input('analysis.scopes.baseline.workload', 'Baseline workload', { placeholder: 'checkout-baseline' })}
+        {input('analysis.scopes.baseline.namespace', 'Baseline namespace', { placeholder: 'namespace of the VirtualService' })}
+      </Row>
+      <Row label="Warm-up / interval" help={TIMING_HELP}>
+        {input('analysis.warmup', 'Warm-up', { placeholder: '1m' })}
+        {input('analysis.interval', 'Interval', { placeholder: '30s' })}
+      </Row>
+      <Row label="Score to pass / marginal" help={SCORE_HELP}>
+        {input('analysis.thresholds.pass', 'Pass score', { numeric: true, placeholder: '75' })}
+        {input('analysis.thresholds.marginal', 'Marginal score', { numeric: true, placeholder: '50' })}
+      </Row>
+      <Row label="Group weights" help="Weights of the metric groups, summing to at most 100; groups without a weight share the rest equally.">
+        {usedGroups(analysis).map((group) => (
+          <label key={group} className="its-inline-label">
+            {group}
+            {input(`analysis.groups.${group}`, `Weight of group ${group}`, { numeric: true, placeholder: 'share', className: 'its-bound' })}
+          </label>
+        ))}
+      </Row>
+      <Row label="On failure" help="What a failed judgement does to traffic: restore the weights from before the shift, or hold the current ones for a person to decide.">
+        <Select formik={formik} field="analysis.onFailure" label="On failure" options={[['rollback', 'Roll back to the weights before the shift'], ['hold', 'Hold the current weights']]} />
+      </Row>
+      <h5 className="its-heading">
+        Metrics <HelpField content={METRICS_HELP} />
+      </h5>
+      <table className="table table-condensed its-table its-analysis-metrics" aria-label="Analysis metrics">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Name</th>
+            <th>Metric</th>
+            <th>Group</th>
+            <th>Critical</th>
+            <th>No data</th>
+            <th>Judge</th>
+            <th>Bounds</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {metrics.map((metric, i) => (
+            <MetricRow key={i} formik={formik} problems={problems} metric={metric} index={i} names={names} />
+          ))}
+        </tbody>
+      </table>
+      <button type="button" className="btn btn-block btn-sm add-new" onClick={() => formik.setFieldValue('payload', addMetric(payload))}>
+        <span className="glyphicon glyphicon-plus-sign" /> Add metric
+      </button>
+      <StepsAnalysis formik={formik} problems={problems} payload={payload} />
+      <Messages problems={problems} place="analysis" />
+    </div>
+  );
+}
