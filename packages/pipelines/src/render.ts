@@ -113,7 +113,9 @@ function canarySteps(params: ResolvedParams): PayloadDraft['steps'] {
   const withAnalysis = params.judge.type === 'analysis';
   const steps: PayloadDraft['steps'] = params.steps.map((step) => {
     const seconds = (parseDurationSeconds(step.warmup ?? '0s') ?? 0) + (parseDurationSeconds(step.analysis) ?? 0);
-    return { weights: [...step.weights], pause: formatDuration(seconds), ...(withAnalysis && step.warmup ? { analysis: { warmup: step.warmup } } : {}) };
+    // Every analysed step states its warm-up: the parameter file's (none = 0s), never the
+    // analysis block's default, so the window judged is exactly the step's "analysis" duration.
+    return { weights: [...step.weights], pause: formatDuration(seconds), ...(withAnalysis ? { analysis: { warmup: step.warmup ?? '0s' } } : {}) };
   });
   steps.push({ weights: [100, 0, 0], ...(withAnalysis ? { analysis: { skip: true } } : {}) });
   return steps;
