@@ -8,6 +8,7 @@ import { createServer, IncomingMessage, Server } from 'http';
 import { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { ABANDON_AFTER_DEFAULT, RESTART_EXPRESSION, validateShiftSpec } from '@istio-shift/core';
 import { runPipelines } from './pipelines-cli';
 
 const EXAMPLE = path.resolve(__dirname, '../../examples/checkout');
@@ -197,4 +198,22 @@ describe('pipelines apply against a scripted stand-in for Gate', () => {
 
 it('the example output directory holds exactly the rendered pipelines', () => {
   expect(readdirSync(`${EXAMPLE}/pipelines`).sort()).toEqual(['checkout-canary.json', 'checkout-promote.json', 'checkout-rollback.json']);
+});
+
+describe('the committed shift stages', () => {
+  const stages = readdirSync(`${EXAMPLE}/pipelines`)
+    .flatMap((f) => JSON.parse(readFileSync(`${EXAMPLE}/pipelines/${f}`, 'utf8')).stages as Array<Record<string, any>>)
+    .filter((s) => s.type === 'istioTrafficShift');
+
+  it('carry restartedAt and abandonAfter as the service expects them, and pass its validation', () => {
+    expect(stages.map((s) => s.name)).toEqual(['Shift traffic to canary', 'Return all traffic to release', 'Return all traffic to release']);
+    for (const stage of stages) {
+      expect(stage.payload.restartedAt).toBe(RESTART_EXPRESSION);
+      expect(stage.payload.abandonAfter).toBe(ABANDON_AFTER_DEFAULT);
+      expect(stage.payload.stageRef).toBe(stage.refId);
+      // What the service receives once Orca has evaluated ${execution.id} (restartedAt stays: no restart yet).
+      const result = validateShiftSpec({ ...stage.payload, executionId: '01HEXAMPLEEXECUTION' });
+      expect(result.ok ? { restartedAt: result.spec.restartedAt, abandonAfterSeconds: result.spec.abandonAfterSeconds } : result).toEqual({ restartedAt: 0, abandonAfterSeconds: 120 });
+    }
+  });
 });

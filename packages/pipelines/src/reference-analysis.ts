@@ -1,9 +1,10 @@
 /**
- * The reference analysis preset, built from core's analysis types: the Descartes Labs / Kayenta
- * setup (Istio request metrics 60, pod metrics 40; pass 75, marginal 50). Used when the parameter
- * file asks for the built-in analysis without spelling it out.
+ * The reference analysis preset for generated pipelines: core's `referenceAnalysis` (the same preset
+ * the Deck editor's button inserts and the service validates), scoped to the baseline and canary
+ * workloads. Not a copy: an earlier local copy used metric names the service rejects
+ * ("Healthy responses"), so every generated canary would have failed at its first request.
  */
-import { REFERENCE_GROUPS, REFERENCE_THRESHOLDS } from '@istio-shift/core';
+import { referenceAnalysis as corePreset } from '@istio-shift/core';
 import type { AnalysisSpec } from '@istio-shift/core';
 
 export interface ReferenceScope {
@@ -14,22 +15,9 @@ export interface ReferenceScope {
 }
 
 export function referenceAnalysis(scope: ReferenceScope): AnalysisSpec {
-  return {
+  return corePreset({
     source: scope.source,
-    scopes: {
-      baseline: { namespace: scope.namespace, workload: scope.baseline },
-      canary: { namespace: scope.namespace, workload: scope.canary },
-    },
-    interval: '30s',
-    metrics: [
-      { name: 'Healthy responses', metric: 'success-rate', group: 'istio', direction: 'decrease', critical: true, judge: { type: 'threshold', min: 99 } },
-      { name: 'p95 latency', metric: 'latency-p95', group: 'istio', direction: 'increase', judge: { type: 'statistical', allowedIncrease: 1.2 } },
-      { name: 'CPU', metric: 'cpu', group: 'kubernetes', direction: 'increase', judge: { type: 'statistical', allowedIncrease: 1.5 } },
-      { name: 'Memory', metric: 'memory', group: 'kubernetes', direction: 'increase', judge: { type: 'statistical', allowedIncrease: 1.3 } },
-      { name: 'Restarts', metric: 'restarts', group: 'kubernetes', direction: 'increase', critical: true, judge: { type: 'threshold', max: 0 } },
-    ],
-    groups: { ...REFERENCE_GROUPS },
-    thresholds: { ...REFERENCE_THRESHOLDS },
-    onFailure: 'rollback',
-  };
+    baseline: { namespace: scope.namespace, workload: scope.baseline },
+    canary: { namespace: scope.namespace, workload: scope.canary },
+  });
 }

@@ -4,7 +4,7 @@
  * failed), and the optional rollback and promote-only pipelines. Pure: text in, JSON out.
  */
 import { createHash } from 'crypto';
-import { buildShiftStage, formatDuration, parseDurationSeconds, EXECUTION_ID_EXPRESSION } from '@istio-shift/core';
+import { buildShiftStage, formatDuration, parseDurationSeconds, ABANDON_AFTER_DEFAULT, EXECUTION_ID_EXPRESSION, RESTART_EXPRESSION } from '@istio-shift/core';
 import type { PayloadDraft } from '@istio-shift/core';
 import { DerivedManifests, KubeObject, ManifestFile, deriveManifests } from './manifests';
 import { ResolvedParams, analysisFor, parseParams, resolveParams } from './params';
@@ -100,6 +100,11 @@ function shiftDraft(params: ResolvedParams, manifests: DerivedManifests, steps: 
     pruneUnlisted: false,
     executionId: EXECUTION_ID_EXPRESSION,
     stageRef: '',
+    // Written out (not left to the service's defaults) so the pipeline JSON shows them: a Restart
+    // stage in Deck is told apart from a retry, and a pipeline that stops polling (cancelled,
+    // Orca down) has its traffic returned to release after this long.
+    restartedAt: RESTART_EXPRESSION,
+    abandonAfter: ABANDON_AFTER_DEFAULT,
     ...(analysis ? { analysis } : {}),
   };
 }
@@ -108,7 +113,9 @@ function canarySteps(params: ResolvedParams): PayloadDraft['steps'] {
   const withAnalysis = params.judge.type === 'analysis';
   const steps: PayloadDraft['steps'] = params.steps.map((step) => {
     const seconds = (parseDurationSeconds(step.warmup ?? '0s') ?? 0) + (parseDurationSeconds(step.analysis) ?? 0);
-    return { weights: [...step.weights], pause: formatDuration(seconds), ...(withAnalysis && step.warmup ? { analysis: { warmup: step.warmup } } : {}) };
+    // Every analysed step states its warm-up: the parameter file's (none = 0s), never the
+    // analysis block's default, so the window judged is exactly the step's "analysis" duration.
+    return { weights: [...step.weights], pause: formatDuration(seconds), ...(withAnalysis ? { analysis: { warmup: step.warmup ?? '0s' } } : {}) };
   });
   steps.push({ weights: [100, 0, 0], ...(withAnalysis ? { analysis: { skip: true } } : {}) });
   return steps;
