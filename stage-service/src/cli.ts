@@ -20,6 +20,7 @@ import { ShiftError } from './engine/errors';
 import { ShiftRecord } from './engine/record';
 import { toStatus } from './engine/view';
 import { ClusterVirtualServiceApi } from './kube/cluster-api';
+import { UsageError, parseFlags } from './cli-flags';
 
 interface CliOptions {
   spec?: string;
@@ -29,31 +30,22 @@ interface CliOptions {
   inCluster: boolean;
 }
 
+const RUN_USAGE = 'usage: istio-traffic-shift run (--spec FILE | --spec-env NAME) [--kubeconfig FILE] [--context NAME | --in-cluster]';
+
 function parseArgs(argv: string[]): CliOptions {
   const [command, ...rest] = argv;
-  if (command !== 'run') throw new UsageError('usage: istio-traffic-shift run (--spec FILE | --spec-env NAME) [--kubeconfig FILE] [--context NAME | --in-cluster]');
-  const options: Partial<CliOptions> = { inCluster: false };
-  for (let i = 0; i < rest.length; i++) {
-    const flag = rest[i];
-    const value = () => {
-      const next = rest[++i];
-      if (next === undefined) throw new UsageError(`${flag} needs a value`);
-      return next;
-    };
-    if (flag === '--spec') options.spec = value();
-    else if (flag === '--spec-env') options.specEnv = value();
-    else if (flag === '--kubeconfig') options.kubeconfig = value();
-    else if (flag === '--context') options.context = value();
-    else if (flag === '--in-cluster') options.inCluster = true;
-    else throw new UsageError(`unknown option ${flag}`);
-  }
+  if (command !== 'run') throw new UsageError(RUN_USAGE);
+  const flags = parseFlags(rest, { spec: 'value', 'spec-env': 'value', kubeconfig: 'value', context: 'value', 'in-cluster': 'switch' }, RUN_USAGE);
+  const options: CliOptions = { inCluster: flags['in-cluster'] === true };
+  if (typeof flags.spec === 'string') options.spec = flags.spec;
+  if (typeof flags['spec-env'] === 'string') options.specEnv = flags['spec-env'];
+  if (typeof flags.kubeconfig === 'string') options.kubeconfig = flags.kubeconfig;
+  if (typeof flags.context === 'string') options.context = flags.context;
   if (!options.spec === !options.specEnv) {
     throw new UsageError('give exactly one of --spec FILE (a JSON shift spec; "-" reads standard input) or --spec-env NAME (an environment variable holding it)');
   }
-  return options as CliOptions;
+  return options;
 }
-
-class UsageError extends Error {}
 
 function readSpec(options: CliOptions): string {
   if (options.spec) return readFileSync(options.spec === '-' ? 0 : options.spec, 'utf8');

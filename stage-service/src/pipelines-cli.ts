@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import * as path from 'path';
 import { formatProblems, lineDiff, render } from '@istio-shift/pipelines';
 import type { Pipeline, RenderedFile } from '@istio-shift/pipelines';
+import { UsageError, parseFlags } from './cli-flags';
 
 type Out = (line: string) => void;
 
@@ -28,26 +29,15 @@ interface Options {
 const USAGE =
   'usage: istio-traffic-shift pipelines render|check|apply --params spin/config.json --manifests k8s/ [--out DIR] [--gate URL] [--dry-run]';
 
-class UsageError extends Error {}
-
 function parseArgs(argv: string[]): Options {
   const [command, ...rest] = argv;
   if (command !== 'render' && command !== 'check' && command !== 'apply') throw new UsageError(USAGE);
-  const options: Partial<Options> = { command, dryRun: false };
-  for (let i = 0; i < rest.length; i++) {
-    const flag = rest[i];
-    const value = () => {
-      const next = rest[++i];
-      if (next === undefined) throw new UsageError(`${flag} needs a value`);
-      return next;
-    };
-    if (flag === '--params') options.params = value();
-    else if (flag === '--manifests') options.manifests = value();
-    else if (flag === '--out') options.out = value();
-    else if (flag === '--gate') options.gate = value();
-    else if (flag === '--dry-run') options.dryRun = true;
-    else throw new UsageError(`unknown option ${flag}\n${USAGE}`);
-  }
+  const flags = parseFlags(rest, { params: 'value', manifests: 'value', out: 'value', gate: 'value', 'dry-run': 'switch' }, USAGE);
+  const options: Partial<Options> = { command, dryRun: flags['dry-run'] === true };
+  if (typeof flags.params === 'string') options.params = flags.params;
+  if (typeof flags.manifests === 'string') options.manifests = flags.manifests;
+  if (typeof flags.out === 'string') options.out = flags.out;
+  if (typeof flags.gate === 'string') options.gate = flags.gate;
   if (!options.params) throw new UsageError(`--params is required\n${USAGE}`);
   if (!options.manifests) throw new UsageError(`--manifests is required\n${USAGE}`);
   if (command === 'apply' && !options.gate) throw new UsageError('apply needs --gate URL (Gate\'s base URL, e.g. https://gate.example.com)');

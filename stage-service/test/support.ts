@@ -2,28 +2,19 @@
  * Starting real service instances against the test control plane, and calling them the way
  * Orca does (plain HTTP with a bearer token).
  */
-import { createServer } from 'net';
 import { sha256Hex } from '../src/auth';
 import { AccountConfig, ServiceConfig } from '../src/config';
 import { checkoutVirtualService as seededCheckout } from '../src/kube/seed';
 import { silentLogger } from '../src/logger';
 import { RunningService, startService } from '../src/service';
 import { requireEnv } from '../../test/cluster/test-helpers';
+import { freePort } from '../../test/free-port';
+
+export { freePort };
 
 export const ORCA_TOKEN = 'orca-test-token-0123456789';
 export const LIMITED_TOKEN = 'limited-test-token-0123456789';
 
-/** A free loopback port, so a restarted instance can listen where its status URLs point. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** An account on the test cluster through the admin (or restricted) kubeconfig context. */
 export function clusterAccount(name: string, namespaces: string[], context: 'admin' | 'restricted' = 'admin'): AccountConfig {

@@ -11,9 +11,9 @@ import { ChildProcess, execFile, spawn } from 'child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { get as httpGet } from 'http';
 import { get as httpsGet } from 'https';
-import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { freePort } from '../free-port';
 
 const INSTALL_HINT = 'install it with `apt-get install -y --no-install-recommends prometheus` (Debian/Ubuntu; it ships promtool too), or set PROMETHEUS_BIN/PROMTOOL_BIN';
 
@@ -52,16 +52,6 @@ export function binary(envName: 'PROMETHEUS_BIN' | 'PROMTOOL_BIN', name: string)
   return path;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `probe` until it returns a value; throws with the last error after `timeoutMs` (at once for an error marked `fatal`). */
 export async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
