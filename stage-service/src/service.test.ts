@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { validateShiftSpec } from '@istio-shift/core';
 import { sha256Hex } from './auth';
 import { EMBEDDED_DEV_TOKEN, loadConfig } from './config';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
@@ -82,5 +83,16 @@ describe('the embedded store', () => {
       { op: 'replace', path: '/spec/http/1/route/0/weight', value: 50 },
     ]);
     expect(Number(after.metadata.resourceVersion)).toBeGreaterThan(Number(before?.metadata.resourceVersion));
+  });
+});
+
+describe("the README's analysis example", () => {
+  it('is a valid shift spec whose windows fit its pauses', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const block = /## Canary analysis[\s\S]*?```json\n([\s\S]*?)```/.exec(readme);
+    if (!block) throw new Error('README.md has no analysis example');
+    const result = validateShiftSpec(JSON.parse(block[1]));
+    expect(result.problems).toEqual([]);
+    expect(result.ok && result.spec.analysis?.source).toBe('prometheus');
   });
 });
