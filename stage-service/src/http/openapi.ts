@@ -21,13 +21,16 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
         },
       },
       '/v1/shifts/{account}/{namespace}/{virtualService}/{id}': {
-        get: { summary: 'Status of a shift (also advances it when a pause has ended)', parameters: shiftParams, responses: { '200': status, '401': error, '403': error, '404': error, '503': error } },
+        get: { summary: 'Status of a shift: a poll, which renews its watch lease and advances it when a pause has ended', parameters: shiftParams, responses: { '200': status, '400': error, '401': error, '403': error, '404': error, '409': error, '503': error } },
+      },
+      '/v1/shifts/rejected/cancel': {
+        post: { summary: "The cancelUrl of a rejected create's answer: does nothing (Orca calls cancelUrl after every TERMINAL stage)", responses: { '200': { description: 'nothing to cancel' }, '401': error } },
       },
       '/v1/shifts/{account}/{namespace}/{virtualService}/{id}/cancel': {
-        post: { summary: 'Cancel a shift: restores the weights from before the first step (or holds). Idempotent; a no-op for ended or unknown shifts.', parameters: shiftParams, responses: { '200': status, '401': error, '403': error, '503': error } },
+        post: { summary: 'Cancel a shift: restores the weights from before the first step (or holds). Idempotent; a no-op for ended or unknown shifts.', parameters: shiftParams, responses: { '200': status, '400': error, '401': error, '403': error, '409': error, '503': error } },
       },
       '/healthz': { get: { summary: 'Liveness (no authentication)', security: [], responses: { '200': { description: 'alive' } } } },
-      '/readyz': { get: { summary: 'Readiness (no authentication)', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'starting or stopping' } } } },
+      '/readyz': { get: { summary: 'Readiness (no authentication)', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'starting, stopping, or an account\'s API server unreachable (named in the message)' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' }, '401': error } } },
     },
     components: {
@@ -54,6 +57,9 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
             onCancel: { type: 'string', enum: ['rollback', 'hold'], default: 'rollback' },
             executionId: { type: 'string', description: "Orca's ${execution.id}" },
             stageRef: { type: 'string', description: 'the stage identity the Deck editor writes' },
+            restartedAt: { oneOf: [{ type: 'integer' }, { type: 'string' }], description: "Orca's restart time (the editor writes ${restartDetails?.restartTime ?: 0}); each value is a separate attempt of the stage" },
+            abandonAfter: { type: 'string', default: '2m', description: 'without a status poll for this long the shift is abandoned: weights restored (or held), TERMINAL' },
+            analysis: { type: 'object', description: 'canary analysis during each step\'s pause; see docs/analysis.md' },
           },
         },
         ShiftStatus: {
@@ -72,6 +78,9 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
             steps: { type: 'array', items: { type: 'object' } },
             failure: { type: 'object', properties: { reason: { type: 'string' }, message: { type: 'string' } } },
             rollback: { type: 'object', properties: { result: { type: 'string', enum: ['restored', 'held', 'conflict'] }, message: { type: 'string' } } },
+            restartedAt: { type: 'integer' },
+            attempts: { type: 'array', description: 'every attempt of this Orca stage (Restart stage), oldest first', items: { type: 'object', properties: { id: { type: 'string' }, restartedAt: { type: 'integer' }, status: { type: 'string' }, message: { type: 'string' } } } },
+            watch: { type: 'object', properties: { abandonAfterSeconds: { type: 'integer' }, lastPolledAt: { type: 'string', format: 'date-time' } } },
           },
         },
       },
