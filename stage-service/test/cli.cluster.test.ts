@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { run } from '../src/cli';
+import { STATE_ANNOTATION } from '../src/engine/record';
 import { applyVirtualService, createNamespace, getVirtualService, requireEnv, waitFor } from '../../test/cluster/test-helpers';
 import { checkoutVirtualService, exampleShift, primaryWeights } from './support';
 
@@ -60,3 +61,19 @@ it('rolls back when the container is stopped mid-shift', async () => {
   expect(stdout).toMatch(/cancelled; weights restored to release 100, baseline 0, canary 0/);
   expect(primaryWeights(await getVirtualService(namespace, 'sigterm'))).toEqual([100, 0, 0]);
 });
+
+it('renews the watch lease as the poller, so a long pause outlives abandonAfter', async () => {
+  const vs = checkoutVirtualService(namespace);
+  vs.metadata.name = 'cli-lease';
+  await applyVirtualService(namespace, vs);
+  // A 40 s pause with a 30 s lease: only the CLI's own polls keep the shift from being abandoned.
+  const spec = specFile('lease', exampleShift('any', namespace, { virtualService: 'cli-lease', abandonAfter: '30s', steps: [{ weights: [80, 10, 10], pause: '40s' }, { weights: [100, 0, 0] }] }));
+  const lines: string[] = [];
+  const code = await run(['run', '--spec', spec, '--kubeconfig', requireEnv('TEST_KUBECONFIG'), '--context', 'admin'], (l) => lines.push(l));
+  expect(code).toBe(0);
+  expect(lines).toContain('completed 2 of 2 steps: release 100, baseline 0, canary 0');
+  const stored = JSON.parse((await getVirtualService(namespace, 'cli-lease')).metadata.annotations?.[STATE_ANNOTATION] as string);
+  const record = Object.values(stored.shifts)[0] as { createdAt: string; polledAt: string };
+  // The persisted lease moved on during the pause (renewed at half the lease, about every 15 s).
+  expect(Date.parse(record.polledAt) - Date.parse(record.createdAt)).toBeGreaterThanOrEqual(15_000);
+}, 120_000);
