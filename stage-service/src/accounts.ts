@@ -7,11 +7,14 @@ import { AccountConfig } from './config';
 import { ShiftError } from './engine/errors';
 import { ApiErrorObserver, ClusterVirtualServiceApi } from './kube/cluster-api';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
+import { ClusterPodReader } from './analysis/pod-status';
+import { PodReader } from './analysis/provider';
 import { VirtualServiceApi } from './kube/types';
 
 export class AccountRegistry {
   private readonly apis = new Map<string, VirtualServiceApi>();
   private readonly byName = new Map<string, AccountConfig>();
+  private readonly podReaders = new Map<string, PodReader>();
 
   constructor(
     accounts: AccountConfig[],
@@ -32,6 +35,18 @@ export class AccountRegistry {
     const api = this.apis.get(account);
     if (!api) throw new ShiftError('invalid', `account "${account}" is not configured in this service: use one of ${this.names()}`, [{ field: 'account', message: `account "${account}" is not configured: use one of ${this.names()}` }]);
     return api;
+  }
+
+  /** Pod reads (analysis pod-status metrics) with the account's own credentials; none for the embedded store. */
+  podReaderFor(account: string): PodReader | undefined {
+    const config = this.byName.get(account);
+    if (!config || config.backend.kind === 'embedded') return undefined;
+    let reader = this.podReaders.get(account);
+    if (!reader) {
+      reader = new ClusterPodReader(kubeConfigFor(config));
+      this.podReaders.set(account, reader);
+    }
+    return reader;
   }
 
   /** Throws unless the account exists and may touch the namespace. */
