@@ -157,7 +157,7 @@ describe('canary analysis during a step', () => {
     await expectOnlyWeightsChanged('hold', before, [80, 10, 10]);
   });
 
-  it('follows the nodata policy when the canary gets no traffic: fail rolls back, pass promotes', async () => {
+  it('follows the nodata policy when the canary gets no traffic: fail fails the metric; pass still never promotes an all-nodata canary', async () => {
     workloads('idle', { rps: 0 });
     const before = await freshVirtualService('idle');
     const { final } = await run(analysedShift('idle', 'idle'));
@@ -174,8 +174,10 @@ describe('canary analysis during a step', () => {
       ],
     });
     const second = await run(passing);
-    expect(second.final.status).toBe('SUCCEEDED');
+    // Each metric passes its nodata policy, but half or more without data forces the score to 0 (Kayenta).
     expect(second.final.steps[0].analysis.metrics.map((m: any) => m.classification)).toEqual(['Nodata', 'Nodata']);
+    expect(second.final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, currentWeights: [100, 0, 0] });
+    expect(second.final.failure.message).toMatch(/^step 1 failed analysis: half or more of the metrics have no data; score 0\/75/);
     await expectOnlyWeightsChanged('idle2', before2, [100, 0, 0]);
   });
 
@@ -227,7 +229,7 @@ describe('create-time checks (the VirtualService is not touched)', () => {
     const before = await freshVirtualService('unknown-source');
     const response = await create(analysedShift('x', 'unknown-source', { source: 'datadog' }));
     expect(response.status).toBe(422);
-    expect(response.body.problems).toEqual([{ field: 'analysis.source', message: 'unknown metrics source "datadog": use one of mesh' }]);
+    expect(response.body.error.problems).toEqual([{ field: 'analysis.source', message: 'unknown metrics source "datadog": use one of mesh' }]);
     expect(await getVirtualService(namespace, 'unknown-source')).toEqual(before);
   });
 
@@ -237,8 +239,8 @@ describe('create-time checks (the VirtualService is not touched)', () => {
       analysedShift('x', 'bad-query', { metrics: [{ name: 'errors', metric: 'custom', query: 'sum(rate(errors_total{namespace="{{namespace}}"}[{{interval}}])' }] }),
     );
     expect(response.status).toBe(422);
-    expect(response.body.problems[0].field).toBe('analysis.metrics[0].query');
-    expect(response.body.problems[0].message).toMatch(/^analysis\.metrics\[0\]\.query \(errors, canary\): .*(parse error|unclosed|expected)/i);
+    expect(response.body.error.problems[0].field).toBe('analysis.metrics[0].query');
+    expect(response.body.error.problems[0].message).toMatch(/^analysis\.metrics\[0\]\.query \(errors, canary\): .*(parse error|unclosed|expected)/i);
     expect(await getVirtualService(namespace, 'bad-query')).toEqual(before);
   });
 });

@@ -25,11 +25,38 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 const isTime = (v: unknown) => typeof v === 'string' && !Number.isNaN(Date.parse(v));
 const isInt = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
+/**
+ * A normalized analysis block as a create body: durations back to strings, per-step timing as
+ * per-step overrides, and failAfterSamples 0 (the "judge only at the end" default) left out.
+ */
+function analysisAsCreateBody(analysis: Obj): Obj {
+  const { warmupSeconds, intervalSeconds, steps: _steps, metrics, ...rest } = analysis;
+  const body: Obj = { ...rest, warmup: String(warmupSeconds), interval: String(intervalSeconds) };
+  body.metrics = Array.isArray(metrics)
+    ? metrics.map((m) => {
+        if (!isObject(m) || m.failAfterSamples !== 0) return m;
+        const { failAfterSamples: _none, ...others } = m;
+        return others;
+      })
+    : metrics;
+  return body;
+}
+
 /** The spec as a create body, so the create validator can judge it. */
 function asCreateBody(spec: Obj): Obj {
-  const { steps, abandonAfterSeconds, ...rest } = spec;
+  const { steps, abandonAfterSeconds, analysis, ...rest } = spec;
   const body: Obj = { ...rest };
-  if (Array.isArray(steps)) body.steps = steps.map((s) => (isObject(s) ? { weights: s.weights, pause: String(s.pauseSeconds) } : s));
+  const timing = isObject(analysis) && Array.isArray(analysis.steps) ? analysis.steps : [];
+  if (Array.isArray(steps)) {
+    body.steps = steps.map((s, i) => {
+      if (!isObject(s)) return s;
+      const step: Obj = { weights: s.weights, pause: String(s.pauseSeconds) };
+      const own = timing[i];
+      if (isObject(own)) step.analysis = { skip: own.analysed !== true, warmup: String(own.warmupSeconds), interval: String(own.intervalSeconds) };
+      return step;
+    });
+  }
+  if (analysis !== undefined) body.analysis = isObject(analysis) ? analysisAsCreateBody(analysis) : analysis;
   if (abandonAfterSeconds !== undefined) body.abandonAfter = String(abandonAfterSeconds);
   return body;
 }
