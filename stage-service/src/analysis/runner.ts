@@ -132,7 +132,7 @@ export class AnalysisRunner {
       samples = await this.fetch(record.spec, analysis, critical, window, now, key);
     } catch (error) {
       // Mid-window trouble is retried at the next interval; only the end-of-window judgement acts on it.
-      if (error instanceof MetricsError) return;
+      if (error instanceof MetricsError || error instanceof ShiftError) return;
       throw error;
     }
     const judgement = judgeStep({ ...analysis, metrics: critical }, samples, { step: window.stepIndex });
@@ -148,6 +148,11 @@ export class AnalysisRunner {
     try {
       samples = await this.fetch(record.spec, analysis, analysis.metrics, window, window.end, key);
     } catch (error) {
+      if (error instanceof ShiftError) {
+        // The source left the configuration (or the account lost it) since the create.
+        await this.options.engine.analysisUnavailable(ref, window.stepIndex, error.message);
+        return;
+      }
       if (!(error instanceof MetricsError)) throw error;
       if (error.retryable && now < window.giveUpAt) {
         this.options.log.warn('analysis metrics unavailable; will retry', { shift: ref.id, source: error.source, error: error.message });

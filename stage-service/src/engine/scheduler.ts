@@ -84,7 +84,10 @@ export class StepScheduler {
     this.timers.delete(key);
     if (this.stopped) return;
     try {
-      if (this.analysis) await this.analysis.check(ref);
+      if (this.analysis) {
+        // Analysis trouble must never keep the shift from advancing or being abandoned (restored).
+        await this.analysis.check(ref).catch((error: Error) => this.log.warn('analysis check failed; will retry', { shift: ref.id, virtualService: `${ref.namespace}/${ref.virtualService}`, error: error.message }));
+      }
       const record = await this.engine.advance(ref);
       this.failures.delete(key);
       this.track(ref, record);
