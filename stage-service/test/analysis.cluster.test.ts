@@ -31,7 +31,10 @@ beforeAll(async () => {
   port = await freePort();
   service = await startTestService({
     ...serviceConfig(port, [clusterAccount(ACCOUNT, [namespace])]),
-    metricsSources: [{ name: 'mesh', type: 'prometheus', url: prometheus.url, timeoutMs: 1500, accounts: ['*'] }],
+    metricsSources: [
+      { name: 'mesh', type: 'prometheus', url: prometheus.url, timeoutMs: 1500, accounts: ['*'] },
+      { name: 'payments-only', type: 'prometheus', url: prometheus.url, timeoutMs: 1500, accounts: ['payments'] },
+    ],
   });
 });
 
@@ -229,8 +232,16 @@ describe('create-time checks (the VirtualService is not touched)', () => {
     const before = await freshVirtualService('unknown-source');
     const response = await create(analysedShift('x', 'unknown-source', { source: 'datadog' }));
     expect(response.status).toBe(422);
-    expect(response.body.error.problems).toEqual([{ field: 'analysis.source', message: 'unknown metrics source "datadog": use one of mesh' }]);
+    expect(response.body.error.problems).toEqual([{ field: 'analysis.source', message: 'unknown metrics source "datadog": use one of mesh, payments-only' }]);
     expect(await getVirtualService(namespace, 'unknown-source')).toEqual(before);
+  });
+
+  it('refuses a source the account may not use with 403', async () => {
+    const before = await freshVirtualService('other-source');
+    const response = await create(analysedShift('x', 'other-source', { source: 'payments-only' }));
+    expect(response.status).toBe(403);
+    expect(response.body.error.message).toBe(`account "${ACCOUNT}" may not use metrics source "payments-only": the service configuration allows it for payments`);
+    expect(await getVirtualService(namespace, 'other-source')).toEqual(before);
   });
 
   it('refuses PromQL that Prometheus rejects with 422 carrying Prometheus\' message', async () => {

@@ -235,5 +235,7 @@ export async function preflightAnalysis(spec: NormalizedShiftSpec, sources: Metr
           }
         }),
   );
-  await Promise.all(checks);
+  // All at once, but the problem reported is the first in spec order (metric, then canary before baseline).
+  const failed = (await Promise.allSettled(checks)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
