@@ -4,6 +4,7 @@
  * test uses its own canary/baseline workloads so traffic changes never leak between tests.
  * Windows are short (warm-up 2s, interval 2s, pause 10s: an 8s window of four samples).
  */
+import { ServiceConfig } from '../src/config';
 import { STATE_ANNOTATION } from '../src/engine/record';
 import { RunningService } from '../src/service';
 import { applyVirtualService, createNamespace, getVirtualService } from '../../test/cluster/test-helpers';
@@ -29,14 +30,19 @@ beforeAll(async () => {
   prometheus = await startPrometheus({ scrapeTargets: [exporter.target], scrapeIntervalSeconds: 1 });
   await prometheus.waitForTargetsUp(30_000);
   port = await freePort();
-  service = await startTestService({
+  service = await startTestService(analysisServiceConfig());
+});
+
+/** The service on the test cluster with two metrics sources on the test Prometheus. */
+function analysisServiceConfig(): ServiceConfig {
+  return {
     ...serviceConfig(port, [clusterAccount(ACCOUNT, [namespace])]),
     metricsSources: [
       { name: 'mesh', type: 'prometheus', url: prometheus.url, timeoutMs: 1500, accounts: ['*'] },
       { name: 'payments-only', type: 'prometheus', url: prometheus.url, timeoutMs: 1500, accounts: ['payments'] },
     ],
-  });
-});
+  };
+}
 
 afterAll(async () => {
   await service?.stop();
@@ -224,6 +230,23 @@ describe('canary analysis during a step', () => {
     expect(Date.parse(final.finishedAt)).toBeGreaterThanOrEqual(windowEnd + 6000);
     expect(final.steps[0].analysis).toBeUndefined();
     await expectOnlyWeightsChanged('down', before, [100, 0, 0]);
+  });
+});
+
+describe('restarts', () => {
+  it('a service restarted mid-window takes the judgement from the record it finds (once) and promotes', async () => {
+    workloads('restart');
+    const before = await freshVirtualService('restart');
+    const response = await create(analysedShift('restart', 'restart'));
+    expect(response.status).toBe(202);
+    await service.stop();
+    // Down across the window's end: nobody judges until the new instance resumes the shift.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(response.body.steps[0].pauseUntil) + 500 - Date.now())));
+    service = await startTestService(analysisServiceConfig());
+    const final = await pollUntilDone(response.body.statusUrl, () => undefined, 60_000);
+    expect(final).toMatchObject({ status: 'SUCCEEDED', currentWeights: [100, 0, 0], analysis: { result: 'Pass', step: 1 } });
+    expect(Date.parse(final.steps[0].judgedAt)).toBeGreaterThan(Date.parse(final.steps[0].pauseUntil) + 500);
+    await expectOnlyWeightsChanged('restart', before, [100, 0, 0]);
   });
 });
 
