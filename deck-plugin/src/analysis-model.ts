@@ -367,14 +367,9 @@ export function analysisProblems(payload: unknown): AnalysisProblem[] {
 // The execution view: judgement rows from the status body
 // ---------------------------------------------------------------------------------------------
 
-/** The status body with what the engine adds when the shift is analysed. */
-export interface AnalysedStepRecord extends StepRecord {
-  analysis?: StepJudgement;
-}
-export interface AnalysedStatus extends Omit<ShiftStatus, 'steps'> {
-  steps: AnalysedStepRecord[];
-  analysis?: { score: number; result: ScoreResult };
-}
+/** The status body (core's ShiftStatus carries each step's judgement and the running score). */
+export type AnalysedStepRecord = StepRecord;
+export type AnalysedStatus = ShiftStatus;
 
 export const ANALYSIS_FAILED = 'ANALYSIS_FAILED';
 

@@ -6,6 +6,8 @@ import { AccountConfig } from './config';
 import { ShiftError } from './engine/errors';
 import { ApiErrorObserver, ClusterVirtualServiceApi } from './kube/cluster-api';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
+import { ClusterPodReader } from './analysis/pod-status';
+import { PodReader } from './analysis/provider';
 import { endpointFromKubeConfig, loadKubeConfig } from './kube/endpoint';
 import { KubeHttpClient, TransportSettings } from './kube/http-client';
 import { VirtualServiceApi } from './kube/types';
@@ -20,6 +22,7 @@ export class AccountRegistry {
   private readonly apis = new Map<string, VirtualServiceApi>();
   private readonly clusters = new Map<string, ClusterVirtualServiceApi>();
   private readonly byName = new Map<string, AccountConfig>();
+  private readonly podReaders = new Map<string, PodReader>();
 
   constructor(
     accounts: AccountConfig[],
@@ -79,6 +82,18 @@ export class AccountRegistry {
     const api = this.apis.get(account);
     if (!api) throw new ShiftError('invalid', `account "${account}" is not configured in this service: use one of ${this.names()}`, [{ field: 'account', message: `account "${account}" is not configured: use one of ${this.names()}` }]);
     return api;
+  }
+
+  /** Pod reads (analysis pod-status metrics) with the account's own credentials; none for the embedded store. */
+  podReaderFor(account: string): PodReader | undefined {
+    const cluster = this.clusters.get(account);
+    if (!cluster) return undefined;
+    let reader = this.podReaders.get(account);
+    if (!reader) {
+      reader = new ClusterPodReader(() => cluster.client());
+      this.podReaders.set(account, reader);
+    }
+    return reader;
   }
 
   /** Throws unless the account exists and may touch the namespace. */

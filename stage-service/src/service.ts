@@ -5,6 +5,8 @@
 import { createServer, Server } from 'http';
 import { AddressInfo } from 'net';
 import { AccountRegistry } from './accounts';
+import { AnalysisRunner, preflightAnalysis } from './analysis/runner';
+import { MetricsSources } from './analysis/sources';
 import { TokenAuthenticator } from './auth';
 import { ConfigError, ServiceConfig } from './config';
 import { ShiftEngine } from './engine/engine';
@@ -50,7 +52,9 @@ export async function startService(config: ServiceConfig, options: ServiceOption
       },
     },
   });
-  const scheduler = new StepScheduler(engine, logger);
+  const sources = new MetricsSources(config.metricsSources ?? []);
+  const analysis = new AnalysisRunner({ engine, sources, podReaderFor: (account) => accounts.podReaderFor(account), log: logger });
+  const scheduler = new StepScheduler(engine, logger, analysis);
   let ready = false;
   const app = createApp({
     engine,
@@ -62,6 +66,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     externalBaseUrl: config.externalBaseUrl,
     bodyLimitBytes: config.bodyLimitBytes,
     isReady: () => ready,
+    preflight: (spec) => preflightAnalysis(spec, sources),
   });
 
   // Listen first (so /healthz answers while accounts load), on our own server: express 5's

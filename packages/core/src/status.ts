@@ -5,6 +5,8 @@
 import { formatDuration } from './duration';
 import { NormalizedDestination } from './validate';
 import { RouteSelector } from './spec';
+import type { ScoreResult } from './analysis/score';
+import type { StepJudgement } from './analysis/judge';
 
 /** Orca's webhook status words (matched case-insensitively by its monitor task). */
 export type ShiftPhase = 'RUNNING' | 'SUCCEEDED' | 'TERMINAL' | 'CANCELED';
@@ -16,6 +18,10 @@ export interface StepRecord {
   pauseSeconds: number;
   appliedAt?: string;
   pauseUntil?: string;
+  /** The step's analysis judgement once taken (steps with analysis only). */
+  analysis?: StepJudgement;
+  /** When the judgement was taken. */
+  judgedAt?: string;
 }
 
 export interface ShiftStatus {
@@ -52,6 +58,8 @@ export interface ShiftStatus {
   attempts?: AttemptSummary[];
   /** The watch lease: the shift is abandoned (traffic restored) after abandonAfterSeconds without a poll. */
   watch?: { abandonAfterSeconds: number; lastPolledAt: string };
+  /** The latest analysis judgement of the shift (shifts with analysis, once one step was judged). */
+  analysis?: { score: number; result: ScoreResult; step: number };
 }
 
 export interface AttemptSummary {

@@ -4,7 +4,8 @@
  * call per scope and sample; reads go through the small PodReader interface so the Kubernetes
  * client behind it can change without touching the metrics.
  */
-import * as k8s from '@kubernetes/client-node';
+import { ClientSource, clientFactory } from '../kube/cluster-api';
+import type { KubeHttpClient } from '../kube/http-client';
 import { MetricsError, PodReader, PodState } from './provider';
 
 /** The fields of a Pod object this module reads (any Kubernetes client's JSON fits). */
@@ -78,30 +79,37 @@ export function labelSelector(selector: Record<string, string>): string {
   return entries.map(([k, v]) => `${k}=${v}`).join(',');
 }
 
-/** PodReader on a real API server through @kubernetes/client-node (needs `pods: list` in the namespace). */
+/**
+ * PodReader on a real API server (needs `pods: list` in the namespace), on the same kept-alive
+ * transport, deadlines and fair queue as the account's VirtualService calls.
+ */
 export class ClusterPodReader implements PodReader {
-  private readonly api: k8s.CoreV1Api;
+  private readonly client: () => Promise<KubeHttpClient>;
+  private clientPromise?: Promise<KubeHttpClient>;
 
-  constructor(kubeConfig: k8s.KubeConfig) {
-    this.api = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  constructor(source: ClientSource) {
+    this.client = clientFactory(source);
   }
 
   async listPods(namespace: string, selector: Record<string, string>, signal?: AbortSignal): Promise<PodState[]> {
     const query = labelSelector(selector);
     if (signal?.aborted) throw new MetricsError('aborted', 'kubernetes', 'the pod read was cancelled');
-    let list: k8s.V1PodList;
+    let response;
     try {
-      list = await this.api.listNamespacedPod({ namespace, labelSelector: query });
+      this.clientPromise ??= this.client();
+      const client = await this.clientPromise;
+      response = await client.request({ method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent(query)}`, flow: `pods/${namespace}` });
     } catch (error) {
-      throw translate(error, namespace);
+      throw translate(undefined, (error as Error).message, namespace);
     }
+    if (response.status !== 200) throw translate(response.status, response.body.slice(0, 200), namespace);
     if (signal?.aborted) throw new MetricsError('aborted', 'kubernetes', 'the pod read was cancelled');
-    return list.items.map((pod) => podState(pod as PodObject));
+    const list = JSON.parse(response.body) as { items?: PodObject[] };
+    return (list.items ?? []).map((pod) => podState(pod));
   }
 }
 
-function translate(error: unknown, namespace: string): MetricsError {
-  const code = (error as { code?: number }).code;
+function translate(code: number | undefined, detail: string, namespace: string): MetricsError {
   if (code === 401 || code === 403) {
     return new MetricsError(
       'misconfigured',
@@ -109,6 +117,6 @@ function translate(error: unknown, namespace: string): MetricsError {
       `the service may not list pods in namespace "${namespace}" (HTTP ${code}): grant pods get, list there (stage-service/deploy/rbac.yaml)`,
     );
   }
-  const reason = code === undefined ? ((error as Error).message ?? String(error)).split('\n')[0] : `HTTP ${code}`;
+  const reason = code === undefined ? detail.split('\n')[0] : `HTTP ${code}`;
   return new MetricsError('outage', 'kubernetes', `cannot list pods in namespace "${namespace}": ${reason}`);
 }

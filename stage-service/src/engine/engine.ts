@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'crypto';
 import {
   NormalizedShiftSpec,
   RouteWrite,
+  StepJudgement,
   buildShiftPatch,
   planShift,
   selectRoute,
@@ -18,7 +19,7 @@ import { PreconditionFailedError, VirtualServiceApi, VirtualServiceObject } from
 import { ShiftError } from './errors';
 import { KeyedMutex } from './mutex';
 import { CorruptStateError, STATE_ANNOTATION, ShiftRecord, ShiftState, bindingOf, emptyState, readState, writeState } from './record';
-import { Transition, WatchContext, advance, cancel, startShift, supersede } from './transitions';
+import { Transition, WatchContext, advance, analysisUnavailable, cancel, judged, startShift, supersede } from './transitions';
 
 export interface ShiftRef {
   account: string;
@@ -154,6 +155,29 @@ export class ShiftEngine {
   async cancel(ref: ShiftRef): Promise<ShiftRecord | undefined> {
     this.pollsSeen.delete(refKey(ref));
     return (await this.step(ref, cancel))?.record;
+  }
+
+  /**
+   * Records the analysis judgement of step `stepIndex` (0-based) in one guarded write: a pass moves
+   * the shift on (if its pause is over and a caller watches), a fail ends it and restores or holds
+   * the weights. A step judged already (here or by another replica) is left as it is.
+   */
+  async recordJudgement(ref: ShiftRef, stepIndex: number, judgement: StepJudgement): Promise<ShiftRecord | undefined> {
+    const watch: WatchContext = { polledNow: false, lastPollSeenHere: this.pollsSeen.get(refKey(ref)) };
+    return (await this.step(ref, (record, selection, vsName, now) => judged(record, selection, vsName, now, stepIndex, judgement, watch)))?.record;
+  }
+
+  /** Ends a shift whose current step's analysis could not run (see transitions.analysisUnavailable). */
+  async analysisUnavailable(ref: ShiftRef, stepIndex: number, why: string): Promise<ShiftRecord | undefined> {
+    return (await this.step(ref, (record, selection, vsName, now) => analysisUnavailable(record, selection, vsName, now, stepIndex, why)))?.record;
+  }
+
+  /** The stored record of a shift, read without deciding anything (undefined if absent or unusable). */
+  async read(ref: ShiftRef): Promise<ShiftRecord | undefined> {
+    const object = await this.options.apiFor(ref.account).get(ref.namespace, ref.virtualService);
+    if (!object) return undefined;
+    const record = readState(object).state.shifts.get(ref.id);
+    return record && record.spec.account === ref.account ? record : undefined;
   }
 
   /** When this replica last served a poll for the shift, if it remembers one (ms since epoch). */

@@ -15,7 +15,8 @@ import {
 
 const SHIFT_ID = /^[0-9a-f]{20}$/;
 const PHASES = ['RUNNING', 'SUCCEEDED', 'TERMINAL', 'CANCELED'];
-const FAILURE_REASONS = ['ROUTE_MISSING', 'ROUTE_CHANGED', 'ABANDONED', 'SUPERSEDED'];
+const FAILURE_REASONS = ['ROUTE_MISSING', 'ROUTE_CHANGED', 'ABANDONED', 'SUPERSEDED', 'ANALYSIS_FAILED', 'ANALYSIS_UNAVAILABLE'];
+const SCORE_RESULTS = ['Pass', 'Marginal', 'Fail'];
 const ROLLBACK_RESULTS = ['restored', 'held', 'conflict'];
 const HOST = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -24,11 +25,38 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 const isTime = (v: unknown) => typeof v === 'string' && !Number.isNaN(Date.parse(v));
 const isInt = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
+/**
+ * A normalized analysis block as a create body: durations back to strings, per-step timing as
+ * per-step overrides, and failAfterSamples 0 (the "judge only at the end" default) left out.
+ */
+function analysisAsCreateBody(analysis: Obj): Obj {
+  const { warmupSeconds, intervalSeconds, steps: _steps, metrics, ...rest } = analysis;
+  const body: Obj = { ...rest, warmup: String(warmupSeconds), interval: String(intervalSeconds) };
+  body.metrics = Array.isArray(metrics)
+    ? metrics.map((m) => {
+        if (!isObject(m) || m.failAfterSamples !== 0) return m;
+        const { failAfterSamples: _none, ...others } = m;
+        return others;
+      })
+    : metrics;
+  return body;
+}
+
 /** The spec as a create body, so the create validator can judge it. */
 function asCreateBody(spec: Obj): Obj {
-  const { steps, abandonAfterSeconds, ...rest } = spec;
+  const { steps, abandonAfterSeconds, analysis, ...rest } = spec;
   const body: Obj = { ...rest };
-  if (Array.isArray(steps)) body.steps = steps.map((s) => (isObject(s) ? { weights: s.weights, pause: String(s.pauseSeconds) } : s));
+  const timing = isObject(analysis) && Array.isArray(analysis.steps) ? analysis.steps : [];
+  if (Array.isArray(steps)) {
+    body.steps = steps.map((s, i) => {
+      if (!isObject(s)) return s;
+      const step: Obj = { weights: s.weights, pause: String(s.pauseSeconds) };
+      const own = timing[i];
+      if (isObject(own)) step.analysis = { skip: own.analysed !== true, warmup: String(own.warmupSeconds), interval: String(own.intervalSeconds) };
+      return step;
+    });
+  }
+  if (analysis !== undefined) body.analysis = isObject(analysis) ? analysisAsCreateBody(analysis) : analysis;
   if (abandonAfterSeconds !== undefined) body.abandonAfter = String(abandonAfterSeconds);
   return body;
 }
@@ -83,6 +111,29 @@ function progressProblem(r: Obj, spec: NormalizedShiftSpec): string | undefined 
   return undefined;
 }
 
+const isScore = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 100;
+
+/**
+ * Persisted judgements: one entry per step at most (null for steps not judged), only on steps the
+ * spec analyses, and each with the fields the engine acts on (passed decides whether a step moves).
+ */
+function judgementsProblem(r: Obj, spec: NormalizedShiftSpec): string | undefined {
+  if (r.judgements === undefined) return undefined;
+  const list = r.judgements;
+  if (!Array.isArray(list) || list.length > spec.steps.length) return `judgements must be a list of at most ${spec.steps.length} entries (one per step)`;
+  if (!spec.analysis && list.length > 0) return 'judgements are recorded but the spec has no analysis';
+  for (const [i, entry] of list.entries()) {
+    if (entry === null) continue;
+    const field = `judgements[${i}]`;
+    if (!spec.analysis?.steps[i]?.analysed) return `${field} judges a step the spec does not analyse`;
+    if (!isObject(entry) || !isTime(entry.at) || !isObject(entry.judgement)) return `${field} must be {at, judgement}`;
+    const j = entry.judgement;
+    if (!isScore(j.score) || !SCORE_RESULTS.includes(j.result as string) || typeof j.passed !== 'boolean' || typeof j.final !== 'boolean') return `${field}.judgement must carry a score from 0 to 100, a result (${SCORE_RESULTS.join(', ')}), passed and final`;
+    if (!Array.isArray(j.metrics) || !j.metrics.every((m) => isObject(m) && typeof m.name === 'string' && typeof m.classification === 'string' && typeof m.failed === 'boolean')) return `${field}.judgement.metrics must list each metric's name, classification and failed`;
+  }
+  return undefined;
+}
+
 /** Why the service must not act on this stored record, or undefined when it is sound. */
 export function recordProblem(id: string, value: unknown): string | undefined {
   const problem = checkRecord(id, value);
@@ -98,7 +149,7 @@ function checkRecord(id: string, value: unknown): string | undefined {
   const spec = value.spec as unknown as NormalizedShiftSpec;
   const binding = value.boundTo as Obj;
   if (binding.namespace !== spec.namespace || binding.name !== spec.virtualService) return 'boundTo does not name the VirtualService of its spec';
-  const progress = progressProblem(value, spec);
+  const progress = progressProblem(value, spec) ?? judgementsProblem(value, spec);
   if (progress) return progress;
   for (const field of ['original', 'lastWritten'] as const) {
     const listIssue = destinationListProblem(field, value[field]);

@@ -9,7 +9,7 @@
  * was written on (boundTo: namespace, name and uid, which a copy cannot carry). A record that fails
  * either check is reported and never acted on, and it is written back verbatim, never "repaired".
  */
-import { IstioRouteDestination, NormalizedShiftSpec, ShiftPhase } from '@istio-shift/core';
+import { IstioRouteDestination, NormalizedShiftSpec, ShiftPhase, StepJudgement } from '@istio-shift/core';
 import { VirtualServiceObject } from '../kube/types';
 import { recordProblem } from './record-schema';
 
@@ -30,7 +30,17 @@ export interface ObjectBinding {
   uid: string;
 }
 
-export type FailureReason = 'ROUTE_MISSING' | 'ROUTE_CHANGED' | 'ABANDONED' | 'SUPERSEDED';
+/**
+ * ANALYSIS_FAILED: a step's judgement failed; ANALYSIS_UNAVAILABLE: the analysis could not run
+ * (metrics source down past the grace, query rejected, missing data under nodata: wait).
+ */
+export type FailureReason = 'ROUTE_MISSING' | 'ROUTE_CHANGED' | 'ABANDONED' | 'SUPERSEDED' | 'ANALYSIS_FAILED' | 'ANALYSIS_UNAVAILABLE';
+
+/** A step's analysis judgement as persisted: taken once, never re-taken (it is the guard). */
+export interface StepVerdict {
+  at: string;
+  judgement: StepJudgement;
+}
 
 export interface ShiftRecord {
   id: string;
@@ -58,6 +68,8 @@ export interface ShiftRecord {
   finishedAt?: string;
   failure?: { reason: FailureReason; message: string };
   rollback?: { result: 'restored' | 'held' | 'conflict'; message: string };
+  /** Index-aligned with the steps (null: not judged); present once a step with analysis was judged. */
+  judgements?: Array<StepVerdict | null>;
 }
 
 /** A record the service will not act on, and why; its raw value is written back untouched. */

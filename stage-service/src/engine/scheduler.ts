@@ -17,6 +17,13 @@ export interface SchedulerLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** The analysis work of a shift (analysis/runner.ts), run on this timer path and never on a poll. */
+export interface AnalysisHook {
+  /** When analysis work is next due (ms since epoch), if any. */
+  nextCheck(record: ShiftRecord, now: number): number | undefined;
+  check(ref: ShiftRef): Promise<void>;
+}
+
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30000;
 
@@ -28,6 +35,7 @@ export class StepScheduler {
   constructor(
     private readonly engine: ShiftEngine,
     private readonly log: SchedulerLogger,
+    private readonly analysis?: AnalysisHook,
   ) {}
 
   /** Schedules the next advance of a shift from its record (nothing when it has ended). */
@@ -40,7 +48,8 @@ export class StepScheduler {
     const now = new Date();
     const lease = abandonAt(record, { polledNow: false, lastPollSeenHere: this.engine.lastPollSeen(ref) }, now);
     const pauseUntil = Date.parse(record.stepTimes[record.currentStep - 1]?.pauseUntil ?? '');
-    const due = pauseUntil > now.getTime() ? Math.min(pauseUntil, lease) : lease;
+    const analysisDue = this.analysis?.nextCheck(record, now.getTime()) ?? Infinity;
+    const due = Math.min(pauseUntil > now.getTime() ? Math.min(pauseUntil, lease) : lease, analysisDue);
     const armed = this.timers.get(key);
     if (armed && armed.due <= due) return;
     this.clear(key);
@@ -75,6 +84,10 @@ export class StepScheduler {
     this.timers.delete(key);
     if (this.stopped) return;
     try {
+      if (this.analysis) {
+        // Analysis trouble must never keep the shift from advancing or being abandoned (restored).
+        await this.analysis.check(ref).catch((error: Error) => this.log.warn('analysis check failed; will retry', { shift: ref.id, virtualService: `${ref.namespace}/${ref.virtualService}`, error: error.message }));
+      }
       const record = await this.engine.advance(ref);
       this.failures.delete(key);
       this.track(ref, record);

@@ -9,12 +9,14 @@ import {
   RouteSelection,
   SelectedRoute,
   ShiftPlan,
+  StepJudgement,
   describeDrift,
+  describeJudgement,
   describeWeights,
   destinationsForWeights,
   formatDuration,
 } from '@istio-shift/core';
-import { ObjectBinding, ShiftRecord, StepTimes } from './record';
+import { FailureReason, ObjectBinding, ShiftRecord, StepTimes } from './record';
 
 export type Transition =
   | { kind: 'none' }
@@ -148,7 +150,8 @@ export function advance(record: ShiftRecord, selection: RouteSelection, vsName: 
   // create's own time, and a create whose answer was lost is not a caller following the shift.
   const seenHere = watch.polledNow ? now.getTime() : watch.lastPollSeenHere ?? 0;
   const watched = now.getTime() - seenHere <= WATCHED_WITHIN_SECONDS * 1000;
-  if (!pauseOver || !watched) {
+  // A step with analysis moves on only once its judgement passed (the runner records it; see judged()).
+  if (!pauseOver || !watched || awaitingJudgement(record)) {
     const renewDue = watch.polledNow && now.getTime() - Date.parse(record.polledAt) >= record.spec.abandonAfterSeconds * 1000 * LEASE_RENEW_FRACTION;
     return renewDue ? { kind: 'write', record: { ...record, polledAt, updatedAt: iso(now) } } : { kind: 'none' };
   }
@@ -173,21 +176,64 @@ export function advance(record: ShiftRecord, selection: RouteSelection, vsName: 
   return { kind: 'write', record: updated, target };
 }
 
+/** The current step is analysed and has no judgement yet. */
+export function awaitingJudgement(record: ShiftRecord): boolean {
+  const index = record.currentStep - 1;
+  return record.spec.analysis?.steps[index]?.analysed === true && !record.judgements?.[index];
+}
+
+/**
+ * Records the judgement of step `stepIndex` (0-based), taken once: a judgement for a step that is
+ * no longer current, or already judged (by another replica), is dropped. A pass moves the shift on
+ * in the same write when the pause is over and a caller watches (else the next poll does); a fail
+ * ends it TERMINAL and restores (or, with onFailure: hold, holds) the weights from before the shift.
+ */
+export function judged(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date, stepIndex: number, judgement: StepJudgement, watch: WatchContext = NOT_POLLED): Transition {
+  if (record.phase !== 'RUNNING' || record.currentStep - 1 !== stepIndex || !awaitingJudgement(record)) return { kind: 'none' };
+  const judgements = Array.from({ length: Math.max(stepIndex + 1, record.judgements?.length ?? 0) }, (_, i) => record.judgements?.[i] ?? null);
+  judgements[stepIndex] = { at: iso(now), judgement };
+  const withVerdict: ShiftRecord = { ...record, judgements, updatedAt: iso(now) };
+  if (judgement.passed) {
+    const next = advance(withVerdict, selection, vsName, now, watch);
+    return next.kind === 'write' ? next : { kind: 'write', record: withVerdict };
+  }
+  return analysisStop(withVerdict, selection, vsName, now, 'ANALYSIS_FAILED', describeJudgement(judgement, stepIndex + 1));
+}
+
+/**
+ * The analysis of the current step could not run (metrics source down past the grace, query
+ * rejected, data missing under nodata: wait): never promote on missing data, so the shift ends as
+ * a failed judgement does.
+ */
+export function analysisUnavailable(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date, stepIndex: number, why: string): Transition {
+  if (record.phase !== 'RUNNING' || record.currentStep - 1 !== stepIndex || !awaitingJudgement(record)) return { kind: 'none' };
+  return analysisStop(record, selection, vsName, now, 'ANALYSIS_UNAVAILABLE', `step ${stepIndex + 1} analysis could not run: ${why}`);
+}
+
+function analysisStop(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date, reason: FailureReason, why: string): Transition {
+  const hold = record.spec.analysis?.onFailure === 'hold';
+  const transition = stop(record, selection, vsName, now, { phase: 'TERMINAL', why, hold: hold ? 'onFailure: hold' : false });
+  if (transition.kind !== 'write') return transition;
+  return { ...transition, record: { ...transition.record, failure: { reason, message: transition.record.rollback?.message ?? why } } };
+}
+
 /**
  * Stops a running shift without success: restores the route as it was before the first step (or
  * holds, if the spec says so), unless another writer changed it, which is never overwritten.
+ * `hold` overrides onCancel: the setting that asks to hold, or false to restore.
  */
 function stop(
   record: ShiftRecord,
   selection: RouteSelection,
   vsName: string,
   now: Date,
-  outcome: { phase: 'CANCELED' | 'TERMINAL'; failure?: ShiftRecord['failure']; why: string },
+  outcome: { phase: 'CANCELED' | 'TERMINAL'; failure?: ShiftRecord['failure']; why: string; hold?: string | false },
 ): Transition {
   const weightsNow = describeWeights(record.spec.destinations, record.spec.steps[record.currentStep - 1]?.weights ?? []);
   const close = (changes: Partial<ShiftRecord>) => ended(record, now, { phase: outcome.phase, ...(outcome.failure ? { failure: outcome.failure } : {}), ...changes });
-  if (record.spec.onCancel === 'hold') {
-    return { kind: 'write', record: close({ rollback: { result: 'held', message: `${outcome.why}; weights held at ${weightsNow} as the spec asks (onCancel: hold)` } }) };
+  const holdBy = outcome.hold !== undefined ? outcome.hold : record.spec.onCancel === 'hold' ? 'onCancel: hold' : false;
+  if (holdBy) {
+    return { kind: 'write', record: close({ rollback: { result: 'held', message: `${outcome.why}; weights held at ${weightsNow} as the spec asks (${holdBy})` } }) };
   }
   const problem = interference(record, selection, vsName);
   if (problem) {

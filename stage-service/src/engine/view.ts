@@ -1,5 +1,5 @@
 /** The status document for a shift record: what Orca polls and Deck displays. */
-import { AttemptSummary, ShiftStatus, StepRecord, describeRunning, describeWeights, percentComplete, weightsOf } from '@istio-shift/core';
+import { AttemptSummary, ShiftStatus, StepRecord, describeRunning, describeWeights, formatDuration, percentComplete, weightsOf } from '@istio-shift/core';
 import { ShiftRecord } from './record';
 
 export interface ShiftUrls {
@@ -7,11 +7,49 @@ export interface ShiftUrls {
   cancelUrl: string;
 }
 
+/** The steps as the status shows them: weights, times, and each judgement once taken. */
+function stepRecords(record: ShiftRecord): StepRecord[] {
+  return record.spec.steps.map((step, i) => {
+    const entry: StepRecord = { index: i + 1, weights: step.weights, pauseSeconds: step.pauseSeconds, ...record.stepTimes[i] };
+    const verdict = record.judgements?.[i];
+    if (verdict) {
+      entry.analysis = verdict.judgement;
+      entry.judgedAt = verdict.at;
+    }
+    return entry;
+  });
+}
+
+/** The latest judgement of the shift, for the running `analysis` summary and the progress line. */
+function latestJudgement(record: ShiftRecord): ShiftStatus['analysis'] {
+  const judgements = record.judgements ?? [];
+  for (let i = judgements.length - 1; i >= 0; i--) {
+    const verdict = judgements[i];
+    if (verdict) return { score: verdict.judgement.score, result: verdict.judgement.result, step: i + 1 };
+  }
+  return undefined;
+}
+
+/** "step 1 of 3: release 80, baseline 10, canary 10 (analysis: 4m left; last score 100/75)". */
+function describeAnalysedStep(record: ShiftRecord, steps: StepRecord[], now: Date): string | undefined {
+  const index = record.currentStep - 1;
+  const analysis = record.spec.analysis;
+  if (!analysis?.steps[index]?.analysed) return undefined;
+  const step = steps[index];
+  const head = `step ${step.index} of ${record.spec.steps.length}: ${describeWeights(record.spec.destinations, step.weights)}`;
+  const latest = latestJudgement(record);
+  const score = latest ? `; last score ${Math.round(latest.score)}/${analysis.thresholds.pass}` : '';
+  const verdict = record.judgements?.[index];
+  if (verdict) return `${head} (analysis passed${score})`;
+  const left = step.pauseUntil ? (Date.parse(step.pauseUntil) - now.getTime()) / 1000 : 0;
+  return `${head} (analysis: ${left > 0 ? `${formatDuration(Math.ceil(left))} left` : 'judging'}${score})`;
+}
+
 function message(record: ShiftRecord, steps: StepRecord[], now: Date): string {
   const { spec } = record;
   switch (record.phase) {
     case 'RUNNING':
-      return describeRunning(spec.destinations, steps[record.currentStep - 1], spec.steps.length, now);
+      return describeAnalysedStep(record, steps, now) ?? describeRunning(spec.destinations, steps[record.currentStep - 1], spec.steps.length, now);
     case 'SUCCEEDED':
       return `completed ${spec.steps.length} of ${spec.steps.length} steps: ${describeWeights(spec.destinations, spec.steps[spec.steps.length - 1].weights)}`;
     case 'TERMINAL':
@@ -22,7 +60,7 @@ function message(record: ShiftRecord, steps: StepRecord[], now: Date): string {
 }
 
 function attemptSummary(record: ShiftRecord, now: Date): AttemptSummary {
-  const steps = record.spec.steps.map((step, i) => ({ index: i + 1, weights: step.weights, pauseSeconds: step.pauseSeconds, ...record.stepTimes[i] }));
+  const steps = stepRecords(record);
   const summary: AttemptSummary = { id: record.id, restartedAt: record.spec.restartedAt, status: record.phase, message: message(record, steps, now), createdAt: record.createdAt };
   if (record.finishedAt) summary.finishedAt = record.finishedAt;
   return summary;
@@ -34,12 +72,7 @@ function attemptSummary(record: ShiftRecord, now: Date): AttemptSummary {
  */
 export function toStatus(record: ShiftRecord, urls: ShiftUrls, now: Date, attempts: ShiftRecord[] = [record], lastPollSeen?: number): ShiftStatus {
   const { spec } = record;
-  const steps: StepRecord[] = spec.steps.map((step, i) => ({
-    index: i + 1,
-    weights: step.weights,
-    pauseSeconds: step.pauseSeconds,
-    ...record.stepTimes[i],
-  }));
+  const steps = stepRecords(record);
   const status: ShiftStatus = {
     id: record.id,
     status: record.phase,
@@ -62,6 +95,8 @@ export function toStatus(record: ShiftRecord, urls: ShiftUrls, now: Date, attemp
   if (record.finishedAt) status.finishedAt = record.finishedAt;
   if (record.failure) status.failure = record.failure;
   if (record.rollback) status.rollback = record.rollback;
+  const latest = latestJudgement(record);
+  if (latest) status.analysis = latest;
   if (spec.executionId) status.executionId = spec.executionId;
   if (spec.stageRef) status.stageRef = spec.stageRef;
   status.restartedAt = spec.restartedAt;

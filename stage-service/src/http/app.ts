@@ -3,7 +3,7 @@
  * to the engine, and turn results and errors into JSON with the right status codes.
  */
 import express, { NextFunction, Request, Response } from 'express';
-import { validateShiftPath, validateShiftSpec } from '@istio-shift/core';
+import { NormalizedShiftSpec, validateShiftPath, validateShiftSpec } from '@istio-shift/core';
 import { AccountRegistry } from '../accounts';
 import { Principal, TokenAuthenticator, mayUseAccount } from '../auth';
 import { ShiftEngine, ShiftRef, ShiftSnapshot } from '../engine/engine';
@@ -19,6 +19,8 @@ import { openApiDocument } from './openapi';
 export interface AppDependencies {
   engine: ShiftEngine;
   scheduler: StepScheduler;
+  /** Create-time checks of a spec's analysis (source, account, queries); throws ShiftError. */
+  preflight?: (spec: NormalizedShiftSpec) => Promise<void>;
   accounts: AccountRegistry;
   authenticator: TokenAuthenticator;
   metrics: ServiceMetrics;
@@ -134,6 +136,7 @@ export function createApp(deps: AppDependencies): express.Express {
     }
     const spec = result.spec;
     authorize(principalOf(res), spec.account, spec.namespace);
+    if (deps.preflight) await deps.preflight(spec);
     const { record, attempts, created } = await deps.engine.create(spec);
     const ref = refOf(record);
     deps.scheduler.track(ref, record);

@@ -51,6 +51,16 @@ function isPreconditionFailure(status: number, body: unknown): boolean {
 /** A client, a kubeconfig (loaded on first use), or a factory for a client. */
 export type ClientSource = KubeHttpClient | KubeConfig | (() => Promise<KubeHttpClient>);
 
+/** How to get the transport from a ClientSource (a kubeconfig's client is built on first use). */
+export function clientFactory(source: ClientSource, settings: Partial<TransportSettings> = {}): () => Promise<KubeHttpClient> {
+  if (source instanceof KubeHttpClient) return async () => source;
+  if (typeof source === 'function') return source;
+  return async () => {
+    const endpoint = await endpointFromKubeConfig(source);
+    return new KubeHttpClient(endpoint.server, endpoint.tls, endpoint.authorization, settings);
+  };
+}
+
 export class ClusterVirtualServiceApi implements VirtualServiceApi {
   private clientPromise?: Promise<KubeHttpClient>;
   private readonly makeClient: () => Promise<KubeHttpClient>;
@@ -60,14 +70,7 @@ export class ClusterVirtualServiceApi implements VirtualServiceApi {
     private readonly onError: ApiErrorObserver = () => undefined,
     settings: Partial<TransportSettings> = {},
   ) {
-    if (source instanceof KubeHttpClient) this.makeClient = async () => source;
-    else if (typeof source === 'function') this.makeClient = source;
-    else {
-      this.makeClient = async () => {
-        const endpoint = await endpointFromKubeConfig(source);
-        return new KubeHttpClient(endpoint.server, endpoint.tls, endpoint.authorization, settings);
-      };
-    }
+    this.makeClient = clientFactory(source, settings);
   }
 
   /** The transport (created on first use). */

@@ -51,7 +51,8 @@ export const ANALYSIS_DEFAULTS = { warmup: '1m', interval: '30s', onFailure: 'ro
 export const ANALYSIS_LIMITS = {
   maxMetrics: 30,
   maxQueryLength: 4000,
-  minIntervalSeconds: 5,
+  /** 2s: a rate() over the interval needs two scrapes of a 1s-scraped target (fast tests, quick fail-fast). */
+  minIntervalSeconds: 2,
   maxIntervalSeconds: 3600,
   maxFailAfterSamples: 1000,
 } as const;

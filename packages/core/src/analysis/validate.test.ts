@@ -111,7 +111,7 @@ describe('analysis validation', () => {
     ['a per-step warm-up longer than the pause', (s) => { s.steps[1].analysis = { warmup: '30m' }; }, 'steps[1].pause', /\(20m\) is shorter than its analysis warm-up \(30m\)/],
     ['an unknown per-step field', (s) => { s.steps[1].analysis = { window: '5m' }; }, 'steps[1].analysis.window', /not a known field: remove it \(known fields: skip, warmup, interval\)/],
     ['a per-step interval that is not a duration', (s) => { s.steps[1].analysis = { interval: 'often' }; }, 'steps[1].analysis.interval', /"often" is not a duration/],
-    ['an interval below 5s', (s) => { s.analysis.interval = '1s'; }, 'analysis.interval', /is 1s; it must be between 5s and 1h/],
+    ['an interval below 2s', (s) => { s.analysis.interval = '1s'; }, 'analysis.interval', /is 1s; it must be between 2s and 1h/],
     ['per-step analysis without an analysis block', (s) => { delete s.analysis; }, 'steps[1].analysis', /the shift has no analysis block: add analysis, or remove steps\[1\].analysis/],
     ['a URL as source', (s) => { s.analysis.source = 'http://prometheus:9090'; }, 'analysis.source', /looks like an address: give the name of a metrics source configured in the stage service/],
     ['a path as source', (s) => { s.analysis.source = 'monitoring/prometheus'; }, 'analysis.source', /looks like an address/],
