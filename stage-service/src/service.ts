@@ -67,6 +67,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     bodyLimitBytes: config.bodyLimitBytes,
     isReady: () => ready,
     preflight: (spec) => preflightAnalysis(spec, sources),
+    metricsSources: (tokenAccounts) => sources.visibleTo(tokenAccounts),
   });
 
   // Listen first (so /healthz answers while accounts load), on our own server: express 5's

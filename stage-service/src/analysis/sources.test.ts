@@ -131,6 +131,12 @@ describe('MetricsSources.forAccount', () => {
     expect(created).toEqual(['mesh', 'shared']);
   });
 
+  it('lists, by name and never by address, the sources a token\'s accounts may use', () => {
+    expect(sources.visibleTo(['staging'])).toEqual([{ name: 'shared', type: 'prometheus', accounts: ['*'] }]);
+    expect(sources.visibleTo(['prod']).map((s) => s.name)).toEqual(['mesh', 'shared']);
+    expect(JSON.stringify(sources.visibleTo(['*']))).not.toMatch(/http/);
+  });
+
   it('says "unknown source" as an invalid field (422), listing the configured names', () => {
     const error = shiftError(() => sources.forAccount('prod', 'http://evil.example:9090'));
     expect(error.kind).toBe('invalid');

@@ -52,6 +52,14 @@ export class MetricsSources {
     return [...this.configs.keys()];
   }
 
+  /** The sources one of these accounts may use, by name and accounts only: never an address. */
+  visibleTo(accounts: string[]): Array<{ name: string; type: string; accounts: string[] }> {
+    const all = accounts.includes('*');
+    return [...this.configs.values()]
+      .filter((c) => all || c.accounts.includes('*') || c.accounts.some((a) => accounts.includes(a)))
+      .map((c) => ({ name: c.name, type: c.type, accounts: c.accounts }));
+  }
+
   /**
    * The provider for `sourceName` if `account` may use it. An unknown name is a 422-style
    * `invalid` error on the pipeline's `analysis.source`; a known source the account may not use

@@ -21,6 +21,8 @@ export interface AppDependencies {
   scheduler: StepScheduler;
   /** Create-time checks of a spec's analysis (source, account, queries); throws ShiftError. */
   preflight?: (spec: NormalizedShiftSpec) => Promise<void>;
+  /** Metrics source names a token's accounts may use (for the editor's help and operators). */
+  metricsSources?: (accounts: string[]) => Array<{ name: string; type: string; accounts: string[] }>;
   accounts: AccountRegistry;
   authenticator: TokenAuthenticator;
   metrics: ServiceMetrics;
@@ -126,6 +128,10 @@ export function createApp(deps: AppDependencies): express.Express {
   app.get('/metrics', route('metrics', async (_req, res) => {
     deps.metrics.scheduled.set(deps.scheduler.size);
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  }));
+
+  app.get('/v1/metrics-sources', route('metrics-sources', async (_req, res) => {
+    res.json({ sources: deps.metricsSources?.(principalOf(res).accounts) ?? [] });
   }));
 
   app.post('/v1/shifts', route('create', async (req, res) => {

@@ -23,6 +23,9 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
       '/v1/shifts/{account}/{namespace}/{virtualService}/{id}': {
         get: { summary: 'Status of a shift: a poll, which renews its watch lease and advances it when a pause has ended', parameters: shiftParams, responses: { '200': status, '400': error, '401': error, '403': error, '404': error, '409': error, '503': error } },
       },
+      '/v1/metrics-sources': {
+        get: { summary: "The metrics sources (names, never addresses) that the token's accounts may use in an analysis block", responses: { '200': { description: '{"sources": [{"name", "type", "accounts"}]}' }, '401': error } },
+      },
       '/v1/shifts/rejected/cancel': {
         post: { summary: "The cancelUrl of a rejected create's answer: does nothing (Orca calls cancelUrl after every TERMINAL stage)", responses: { '200': { description: 'nothing to cancel' }, '401': error } },
       },
