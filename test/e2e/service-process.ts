@@ -23,7 +23,8 @@ export interface ServiceProcess {
   output(): string;
 }
 
-export function serviceProcess(port: number, accounts: Array<{ name: string; namespaces: string[] }>): ServiceProcess {
+/** `extra`: more top-level configuration keys, e.g. `metricsSources`. */
+export function serviceProcess(port: number, accounts: Array<{ name: string; namespaces: string[] }>, extra: Record<string, unknown> = {}): ServiceProcess {
   const token = `e2e-${Math.random().toString(36).slice(2)}-token`;
   const dir = mkdtempSync(join(tmpdir(), 'shift-service-'));
   const configPath = join(dir, 'config.yaml');
@@ -32,6 +33,7 @@ export function serviceProcess(port: number, accounts: Array<{ name: string; nam
     server: { host: '127.0.0.1', port, externalBaseUrl: baseUrl },
     auth: { tokens: [{ name: 'orca', fromEnv: 'ORCA_TOKEN', accounts: ['*'] }] },
     accounts: accounts.map((a) => ({ ...a, kubeconfig: requireEnv('TEST_KUBECONFIG'), context: 'admin' })),
+    ...extra,
   }));
   let child: ChildProcess | undefined;
   let log = '';

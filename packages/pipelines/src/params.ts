@@ -7,7 +7,7 @@ import Ajv, { ErrorObject } from 'ajv';
 import { parse as parseWithPointers } from 'json-source-map';
 import type { AnalysisSpec } from '@istio-shift/core';
 import { InputProblem, pointerToPath } from './problems';
-import { referenceAnalysis } from './reference-analysis';
+import { TrackWorkload, referenceAnalysis } from './reference-analysis';
 
 // A JSON module, loaded relative to this file from src/ (tests) and dist/ (the CLI) alike.
  
@@ -105,7 +105,7 @@ export function resolveParams(params: PipelineParams): ResolvedParams {
 }
 
 /** The analysis block the shift stage carries: the author's, or the reference preset for these workloads. */
-export function analysisFor(params: ResolvedParams, workloads: { baseline: string; canary: string }): AnalysisSpec | undefined {
+export function analysisFor(params: ResolvedParams, workloads: { baseline: TrackWorkload; canary: TrackWorkload }): AnalysisSpec | undefined {
   if (params.judge.type !== 'analysis') return undefined;
   if (params.judge.analysis) return params.judge.analysis;
   return referenceAnalysis({ source: params.judge.source ?? 'prometheus', namespace: params.namespace, ...workloads });

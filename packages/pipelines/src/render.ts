@@ -88,7 +88,9 @@ function deleteStage(params: ResolvedParams, refId: string, name: string, requis
 }
 
 function shiftDraft(params: ResolvedParams, manifests: DerivedManifests, steps: PayloadDraft['steps'], withAnalysis: boolean): PayloadDraft {
-  const analysis = withAnalysis ? analysisFor(params, { baseline: `${params.deployment}-baseline`, canary: `${params.deployment}-canary` }) : undefined;
+  // The Deployment leads each track's objects; its selector picks exactly that track's pods.
+  const track = (objects: DerivedManifests['canary']) => ({ workload: objects[0].metadata.name, podSelector: { ...objects[0].spec.selector.matchLabels } });
+  const analysis = withAnalysis ? analysisFor(params, { baseline: track(manifests.baseline), canary: track(manifests.canary) }) : undefined;
   return {
     account: params.account,
     namespace: params.namespace,
