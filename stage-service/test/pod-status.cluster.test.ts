@@ -21,8 +21,8 @@ const core = () => adminKubeConfig().makeApiClient(k8s.CoreV1Api);
 function shippedPodRules(): k8s.V1PolicyRule[] {
   const documents = yaml.loadAll(readFileSync(join(__dirname, '..', 'deploy', 'rbac.yaml'), 'utf8')) as Array<{ kind: string; rules?: k8s.V1PolicyRule[] }>;
   const rules = documents.find((d) => d.kind === 'Role')?.rules ?? [];
-  const podRules = rules.filter((r) => r.resources?.includes('pods'));
-  if (podRules.length === 0) throw new Error('deploy/rbac.yaml grants nothing on pods');
+  const podRules = rules.filter((r) => r.resources?.includes('pods') || r.resources?.includes('deployments'));
+  if (podRules.length < 2) throw new Error('deploy/rbac.yaml grants nothing on pods or deployments');
   return podRules;
 }
 
@@ -132,4 +132,27 @@ it('reports a selector that matches no pod as no pods (readiness nodata), not as
   const reader = new ClusterPodReader(adminKubeConfig());
   const pods = await reader.listPods(namespace, { app: 'checkout', track: 'nonexistent' });
   expect(podStatusValues(pods, pods)).toEqual({ pods: 0, restarts: 0, readinessPercent: undefined, oomKilled: 0 });
+});
+
+it("finds a scope's pods through its Deployment's selector when the scope gives no podSelector", async () => {
+  const apps = adminKubeConfig().makeApiClient(k8s.AppsV1Api);
+  await apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name: 'checkout-canary' },
+      spec: { selector: { matchLabels: CANARY }, template: { metadata: { labels: { ...CANARY, version: 'v2' } }, spec: { containers: [{ name: 'checkout', image: 'registry.example/checkout:v2' }] } } },
+    },
+  });
+  const revoke = await grantRestricted(namespace, shippedPodRules());
+  try {
+    const reader = new ClusterPodReader(restrictedKubeConfig());
+    const selector = await reader.workloadSelector(namespace, 'checkout-canary');
+    expect(selector).toEqual(CANARY);
+    expect((await reader.listPods(namespace, selector)).map((p) => p.name).sort()).toEqual(['checkout-canary-7c9-a', 'checkout-canary-7c9-b', 'checkout-canary-7c9-c']);
+    const missing = await reader.workloadSelector(namespace, 'checkout-typo').catch((e: unknown) => e);
+    expect((missing as MetricsError).kind).toBe('invalid-query');
+    expect((missing as MetricsError).message).toMatch(/Deployment .*\/checkout-typo does not exist, so its pods cannot be found: check the scope's workload, or give it a podSelector/);
+  } finally {
+    await revoke();
+  }
 });

@@ -91,6 +91,33 @@ export class ClusterPodReader implements PodReader {
     this.client = clientFactory(source);
   }
 
+  /**
+   * A scope without podSelector means "the pods of the workload": the Deployment Istio calls
+   * `destination_workload` selects them with its spec.selector (needs `deployments: get`).
+   */
+  async workloadSelector(namespace: string, workload: string): Promise<Record<string, string>> {
+    const path = `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(workload)}`;
+    let response;
+    try {
+      this.clientPromise ??= this.client();
+      response = await (await this.clientPromise).request({ method: 'GET', path, flow: `deployments/${namespace}` });
+    } catch (error) {
+      throw new MetricsError('outage', 'kubernetes', `cannot read Deployment ${namespace}/${workload}: ${(error as Error).message.split('\n')[0]}`);
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new MetricsError('misconfigured', 'kubernetes', `the service may not read Deployment ${namespace}/${workload} (HTTP ${response.status}) to find its pods: grant deployments get (stage-service/deploy/rbac.yaml), or give the scope a podSelector`);
+    }
+    if (response.status === 404) {
+      throw new MetricsError('invalid-query', 'kubernetes', `Deployment ${namespace}/${workload} does not exist, so its pods cannot be found: check the scope's workload, or give it a podSelector`);
+    }
+    if (response.status !== 200) throw new MetricsError('outage', 'kubernetes', `cannot read Deployment ${namespace}/${workload}: HTTP ${response.status}`);
+    const labels = (JSON.parse(response.body) as { spec?: { selector?: { matchLabels?: Record<string, string> } } }).spec?.selector?.matchLabels;
+    if (!labels || Object.keys(labels).length === 0) {
+      throw new MetricsError('invalid-query', 'kubernetes', `Deployment ${namespace}/${workload} selects its pods without matchLabels: give the scope a podSelector`);
+    }
+    return labels;
+  }
+
   async listPods(namespace: string, selector: Record<string, string>, signal?: AbortSignal): Promise<PodState[]> {
     const query = labelSelector(selector);
     if (signal?.aborted) throw new MetricsError('aborted', 'kubernetes', 'the pod read was cancelled');

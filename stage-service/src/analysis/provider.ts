@@ -71,4 +71,6 @@ export interface PodState {
 /** Lists the pods of one scope; implemented on the Kubernetes API (pod-status.ts). */
 export interface PodReader {
   listPods(namespace: string, selector: Record<string, string>, signal?: AbortSignal): Promise<PodState[]>;
+  /** The labels that select a workload's pods: its Deployment's spec.selector.matchLabels. */
+  workloadSelector(namespace: string, workload: string): Promise<Record<string, string>>;
 }

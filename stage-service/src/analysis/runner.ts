@@ -194,8 +194,9 @@ export class AnalysisRunner {
   /** A pod status metric now, against the pod list taken when this replica first looked in the window. */
   private async podValues(account: string, metric: NormalizedMetric, scope: NormalizedAnalysis['scopes']['canary'], key: string): Promise<number[]> {
     const reader = this.options.podReaderFor?.(account);
-    if (!reader || !scope.podSelector) return [];
-    const pods = await reader.listPods(scope.namespace, scope.podSelector);
+    if (!reader) return [];
+    const selector = scope.podSelector ?? (await reader.workloadSelector(scope.namespace, scope.workload));
+    const pods = await reader.listPods(scope.namespace, selector);
     const atStart = this.podsAtStart.get(key) ?? pods;
     if (!this.podsAtStart.has(key)) this.podsAtStart.set(key, pods);
     const values = podStatusValues(atStart, pods);
