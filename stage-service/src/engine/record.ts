@@ -110,7 +110,22 @@ function upgradeLegacy(value: unknown, object: VirtualServiceObject): unknown {
   };
 }
 
+/**
+ * Parsed states by object: a watch cache hands out the same object until it changes, so a status
+ * poll re-validates nothing (schema checks re-run the spec validator per record). Callers never
+ * mutate the state they get (the engine copies its Maps before writing).
+ */
+const parsedStates = new WeakMap<VirtualServiceObject, { state: ShiftState; raw: string | undefined }>();
+
 export function readState(object: VirtualServiceObject): { state: ShiftState; raw: string | undefined } {
+  const parsed = parsedStates.get(object);
+  if (parsed) return parsed;
+  const result = parseState(object);
+  parsedStates.set(object, result);
+  return result;
+}
+
+function parseState(object: VirtualServiceObject): { state: ShiftState; raw: string | undefined } {
   const raw = object.metadata.annotations?.[STATE_ANNOTATION];
   const state = emptyState();
   if (raw === undefined) return { state, raw };
