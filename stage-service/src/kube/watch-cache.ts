@@ -153,9 +153,18 @@ export class NamespaceWatch {
     this.stream?.destroy();
   }
 
-  /** Forgets the resourceVersion so the next (re)connect relists, as after 410 Gone (tests). */
-  forgetResourceVersion(): void {
-    this.resourceVersion = 'expired';
+  /** Stops reading the stream (events queue up in the socket): a lagging watch, for tests. */
+  hold(): void {
+    this.stream?.pause();
+  }
+
+  release(): void {
+    this.stream?.resume();
+  }
+
+  /** Resumes from a resourceVersion the server has forgotten, to force a 410 Gone (tests). */
+  forgetResourceVersion(stale: string): void {
+    this.resourceVersion = stale;
     this.stream?.destroy();
   }
 
