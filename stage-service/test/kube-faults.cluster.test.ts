@@ -74,7 +74,7 @@ beforeAll(async () => {
   config.kubernetes = { requestTimeoutMs: REQUEST_TIMEOUT_MS };
   service = await startTestService(config);
   // RBAC reaches the authorizer through informers: wait until the grant is visible.
-  await until('the Role to take effect', async () => ((await call(`${base}/v1/shifts/${ACCOUNT}/${NAMESPACE}/checkout/none`)).status === 404 ? true : undefined), 30_000);
+  await until('the Role to take effect', async () => ((await call(`${base}/v1/shifts/${ACCOUNT}/${NAMESPACE}/checkout/${'0'.repeat(20)}`)).status === 404 ? true : undefined), 30_000);
 }, 300_000);
 
 afterAll(async () => {
