@@ -26,10 +26,10 @@ const bars = [
   [`${r.hold.shifts} held shifts: peak RSS (limit 300 MB)`, r.hold.peakRssMb / 300, `${r.hold.peakRssMb.toFixed(0)} MB`],
 ];
 
-const width = 900;
+const width = 1040;
 const rowHeight = 44;
 const left = 360;
-const barMax = 420;
+const barMax = 380;
 const height = 70 + bars.length * rowHeight + 30;
 const scale = (share) => Math.min(share, 1.5) / 1.5 * barMax;
 const escape = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');

@@ -16,7 +16,7 @@
 import { PatchOperation } from '@istio-shift/core';
 import { ClusterVirtualServiceApi } from './cluster-api';
 import { PreconditionFailedError, VirtualServiceApi, VirtualServiceObject } from './types';
-import { DEFAULT_WATCH_SETTINGS, NamespaceWatch, WatchSettings } from './watch-cache';
+import { DEFAULT_WATCH_SETTINGS, NamespaceWatch, WatchSettings, slim } from './watch-cache';
 
 export interface CacheSettings extends WatchSettings {
   /** How long our own write may wait for the watch to deliver it before we read fresh. */
@@ -145,7 +145,7 @@ export class CachedVirtualServiceApi implements VirtualServiceApi {
       this.overrides.delete(key);
       return;
     }
-    this.overrides.set(key, { object, generation: watch?.generation ?? 0, at: Date.now() });
+    this.overrides.set(key, { object: slim(object), generation: watch?.generation ?? 0, at: Date.now() });
   }
 
   /** The watch changed an object: an override it has caught up with (or a newer list) is dropped. */

@@ -208,7 +208,7 @@ export class NamespaceWatch {
       if (response.status === 410) throw new GoneError('list continue token expired');
       if (response.status !== 200) throw new WatchRefusedError(response.status, `listing VirtualServices in ${this.namespace} answered ${response.status}`);
       const body = JSON.parse(response.body) as { metadata?: { resourceVersion?: string; continue?: string }; items?: VirtualServiceObject[] };
-      for (const item of body.items ?? []) objects.set(item.metadata.name, item);
+      for (const item of body.items ?? []) objects.set(item.metadata.name, slim(item));
       continueToken = body.metadata?.continue || undefined;
       resourceVersion = body.metadata?.resourceVersion ?? resourceVersion;
     } while (continueToken);
@@ -305,7 +305,7 @@ export class NamespaceWatch {
     this.stats.events++;
     const name = event.object.metadata.name;
     if (event.type === 'DELETED') this.objects.delete(name);
-    else this.objects.set(name, event.object);
+    else this.objects.set(name, slim(event.object));
     this.remember(name, version, false);
     this.onChange(name);
   }
@@ -325,6 +325,15 @@ export class NamespaceWatch {
     this.resolveFirstSync = undefined;
     this.firstSync = undefined;
   }
+}
+
+/**
+ * The object without metadata.managedFields: the server-side-apply bookkeeping is often larger
+ * than the spec, and nothing here reads it (writes are JSON Patches that never touch it).
+ */
+export function slim(object: VirtualServiceObject): VirtualServiceObject {
+  if (object.metadata.managedFields !== undefined) delete object.metadata.managedFields;
+  return object;
 }
 
 function readAll(stream: IncomingMessage): Promise<string> {
