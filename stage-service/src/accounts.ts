@@ -4,6 +4,7 @@
  */
 import { AccountConfig } from './config';
 import { ShiftError } from './engine/errors';
+import { CachedVirtualServiceApi, CacheSettings } from './kube/cached-api';
 import { ApiErrorObserver, ClusterVirtualServiceApi } from './kube/cluster-api';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
 import { ClusterPodReader } from './analysis/pod-status';
@@ -21,6 +22,8 @@ export interface AccountProblem {
 export class AccountRegistry {
   private readonly apis = new Map<string, VirtualServiceApi>();
   private readonly clusters = new Map<string, ClusterVirtualServiceApi>();
+  /** Reads of cluster accounts come from watch caches (status polls cost no API server call). */
+  private readonly caches = new Map<string, CachedVirtualServiceApi>();
   private readonly byName = new Map<string, AccountConfig>();
   private readonly podReaders = new Map<string, PodReader>();
 
@@ -29,6 +32,7 @@ export class AccountRegistry {
     embeddedStore: () => EmbeddedVirtualServiceApi,
     onApiError: ApiErrorObserver,
     transport: Partial<TransportSettings> = {},
+    cache: Partial<CacheSettings> = {},
   ) {
     for (const account of accounts) {
       this.byName.set(account.name, account);
@@ -43,8 +47,10 @@ export class AccountRegistry {
         const endpoint = await endpointFromKubeConfig(await loadKubeConfig(backend, label), label);
         return new KubeHttpClient(endpoint.server, endpoint.tls, endpoint.authorization, transport);
       }, onApiError);
-      this.apis.set(account.name, api);
+      const cached = new CachedVirtualServiceApi(api, cache);
+      this.apis.set(account.name, cached);
       this.clusters.set(account.name, api);
+      this.caches.set(account.name, cached);
     }
   }
 
@@ -54,6 +60,12 @@ export class AccountRegistry {
    */
   async connect(): Promise<void> {
     for (const api of this.clusters.values()) (await api.client()).watchHealth();
+    for (const [name, cache] of this.caches) cache.start(this.byName.get(name)?.namespaces ?? []);
+  }
+
+  /** The watch cache of a cluster account (for tests and benchmarks: its stats and watches). */
+  cacheOf(account: string): CachedVirtualServiceApi | undefined {
+    return this.caches.get(account);
   }
 
   /** Accounts whose API server is down or not ready: empty when all are usable. */
@@ -71,6 +83,7 @@ export class AccountRegistry {
 
   /** Stops health probes and closes connections. */
   async close(): Promise<void> {
+    for (const cache of this.caches.values()) cache.stop();
     for (const api of this.clusters.values()) (await api.client().catch(() => undefined))?.close();
   }
 

@@ -30,6 +30,8 @@ export interface RunningService {
   engine: ShiftEngine;
   scheduler: StepScheduler;
   metrics: ServiceMetrics;
+  /** The accounts (tests and benchmarks read the watch caches' stats through it). */
+  accounts: AccountRegistry;
   /** Stops timers and the listener; in-flight requests finish, shifts stay in the cluster. */
   stop(): Promise<void>;
 }
@@ -115,6 +117,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     engine,
     scheduler,
     metrics,
+    accounts,
     stop: async () => {
       ready = false;
       scheduler.stop();

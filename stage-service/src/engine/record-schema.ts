@@ -134,6 +134,17 @@ function judgementsProblem(r: Obj, spec: NormalizedShiftSpec): string | undefine
   return undefined;
 }
 
+/** A compacted ended record: no lists a rollback or a step would write, only the final weights. */
+function compactedProblem(r: Obj, spec: NormalizedShiftSpec): string | undefined {
+  if (r.phase === 'RUNNING') return 'a compacted record (endedWeights) must have ended';
+  for (const field of ['original', 'lastWritten', 'stepTimes']) if (r[field] !== undefined) return `a compacted record (endedWeights) has no ${field}`;
+  if (!isInt(r.currentStep, 1, spec.steps.length)) return `currentStep must be a step number from 1 to ${spec.steps.length}`;
+  const weightsOk = (v: unknown) => Array.isArray(v) && v.length === spec.destinations.length && v.every((w) => isInt(w, 0, 100));
+  if (!weightsOk(r.endedWeights)) return 'endedWeights must hold one weight from 0 to 100 per destination';
+  if (!weightsOk(r.originalWeights)) return 'originalWeights must hold one weight per destination';
+  return undefined;
+}
+
 /** Why the service must not act on this stored record, or undefined when it is sound. */
 export function recordProblem(id: string, value: unknown): string | undefined {
   const problem = checkRecord(id, value);
@@ -149,6 +160,7 @@ function checkRecord(id: string, value: unknown): string | undefined {
   const spec = value.spec as unknown as NormalizedShiftSpec;
   const binding = value.boundTo as Obj;
   if (binding.namespace !== spec.namespace || binding.name !== spec.virtualService) return 'boundTo does not name the VirtualService of its spec';
+  if (value.endedWeights !== undefined) return compactedProblem(value, spec) ?? judgementsProblem(value, spec);
   const progress = progressProblem(value, spec) ?? judgementsProblem(value, spec);
   if (progress) return progress;
   for (const field of ['original', 'lastWritten'] as const) {

@@ -9,7 +9,7 @@
  * was written on (boundTo: namespace, name and uid, which a copy cannot carry). A record that fails
  * either check is reported and never acted on, and it is written back verbatim, never "repaired".
  */
-import { IstioRouteDestination, NormalizedShiftSpec, ShiftPhase, StepJudgement } from '@istio-shift/core';
+import { IstioRouteDestination, NormalizedShiftSpec, ShiftPhase, StepJudgement, weightsOf } from '@istio-shift/core';
 import { VirtualServiceObject } from '../kube/types';
 import { recordProblem } from './record-schema';
 
@@ -17,6 +17,13 @@ export const STATE_ANNOTATION = 'traffic-shift.spinnaker.io/shifts';
 const STATE_FORMAT = 1;
 /** Ended shifts kept per VirtualService, so retried creates and late status polls still find them. */
 const ENDED_RECORDS_KEPT = 20;
+/**
+ * The annotation's size bound: the oldest ended records go first when it would be larger. Every
+ * poll of every replica's watch carries the whole object, so its size is paid on each change.
+ */
+export const STATE_MAX_BYTES = 32 * 1024;
+/** Fields an ended record no longer needs (nothing is rolled back or advanced any more). */
+const COMPACTED_AWAY = ['original', 'lastWritten', 'stepTimes'] as const;
 
 export interface StepTimes {
   appliedAt?: string;
@@ -70,6 +77,12 @@ export interface ShiftRecord {
   rollback?: { result: 'restored' | 'held' | 'conflict'; message: string };
   /** Index-aligned with the steps (null: not judged); present once a step with analysis was judged. */
   judgements?: Array<StepVerdict | null>;
+  /**
+   * Only on compacted ended records: the weights the shift left in the route (aligned with
+   * spec.destinations). Compacted records are stored without original, lastWritten and stepTimes
+   * (read back as empty lists): what a status, Orca's cancel and a retried create need remains.
+   */
+  endedWeights?: number[];
 }
 
 /** A record the service will not act on, and why; its raw value is written back untouched. */
@@ -122,7 +135,22 @@ function upgradeLegacy(value: unknown, object: VirtualServiceObject): unknown {
   };
 }
 
+/**
+ * Parsed states by object: a watch cache hands out the same object until it changes, so a status
+ * poll re-validates nothing (schema checks re-run the spec validator per record). Callers never
+ * mutate the state they get (the engine copies its Maps before writing).
+ */
+const parsedStates = new WeakMap<VirtualServiceObject, { state: ShiftState; raw: string | undefined }>();
+
 export function readState(object: VirtualServiceObject): { state: ShiftState; raw: string | undefined } {
+  const parsed = parsedStates.get(object);
+  if (parsed) return parsed;
+  const result = parseState(object);
+  parsedStates.set(object, result);
+  return result;
+}
+
+function parseState(object: VirtualServiceObject): { state: ShiftState; raw: string | undefined } {
   const raw = object.metadata.annotations?.[STATE_ANNOTATION];
   const state = emptyState();
   if (raw === undefined) return { state, raw };
@@ -142,7 +170,7 @@ export function readState(object: VirtualServiceObject): { state: ShiftState; ra
     const value = upgradeLegacy(stored, object);
     const problem = recordProblem(id, value) ?? foreignProblem(value as ShiftRecord, object);
     if (problem) state.unusable.set(id, { id, raw: value, problem });
-    else state.shifts.set(id, value as ShiftRecord);
+    else state.shifts.set(id, expandCompacted(value as ShiftRecord));
   }
   return { state, raw };
 }
@@ -154,13 +182,46 @@ export function readState(object: VirtualServiceObject): { state: ShiftState; ra
 export function writeState(state: ShiftState, records: ShiftRecord[]): string {
   const shifts = new Map(state.shifts);
   for (const record of records) shifts.set(record.id, record);
+  const written = new Set(records.map((r) => r.id));
+  // Records ended by an earlier write are compacted; one ending now stays whole until the next
+  // write, so its last polls still show the step times.
+  for (const [id, record] of shifts) if (record.phase !== 'RUNNING' && !written.has(id)) shifts.set(id, compactRecord(record));
   const ended = [...shifts.values()]
     .filter((r) => r.phase !== 'RUNNING')
     .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt));
   for (const old of ended.slice(ENDED_RECORDS_KEPT)) shifts.delete(old.id);
+  let kept = ended.slice(0, ENDED_RECORDS_KEPT);
+  let text = serialize(state, shifts);
+  // Bounded in bytes, too: drop the oldest ended records while over the bound.
+  while (Buffer.byteLength(text) > STATE_MAX_BYTES && kept.length > 0) {
+    shifts.delete(kept[kept.length - 1].id);
+    kept = kept.slice(0, -1);
+    text = serialize(state, shifts);
+  }
+  return text;
+}
+
+function serialize(state: ShiftState, shifts: Map<string, ShiftRecord>): string {
   // A null-prototype object: an unusable record's id (e.g. "__proto__") stays an ordinary key.
   const out: Record<string, unknown> = Object.create(null);
   for (const [id, unusable] of state.unusable) if (!shifts.has(id)) out[id] = unusable.raw;
-  for (const [id, record] of shifts) out[id] = record;
+  for (const [id, record] of shifts) out[id] = record.endedWeights ? storedCompact(record) : record;
   return JSON.stringify({ format: STATE_FORMAT, shifts: out });
+}
+
+/** An ended record without what only a running shift needs (see ShiftRecord.endedWeights). */
+export function compactRecord(record: ShiftRecord): ShiftRecord {
+  if (record.phase === 'RUNNING' || record.endedWeights) return record;
+  return { ...record, original: [], lastWritten: [], stepTimes: [], endedWeights: weightsOf(record.spec, record.lastWritten) };
+}
+
+function storedCompact(record: ShiftRecord): Record<string, unknown> {
+  const stored: Record<string, unknown> = { ...record };
+  for (const field of COMPACTED_AWAY) delete stored[field];
+  return stored;
+}
+
+/** A compacted record as the engine handles it: the dropped lists read back empty. */
+function expandCompacted(record: ShiftRecord): ShiftRecord {
+  return record.endedWeights ? { ...record, original: [], lastWritten: [], stepTimes: [] } : record;
 }

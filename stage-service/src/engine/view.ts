@@ -86,7 +86,7 @@ export function toStatus(record: ShiftRecord, urls: ShiftUrls, now: Date, attemp
     destinations: spec.destinations,
     currentStep: record.currentStep,
     totalSteps: spec.steps.length,
-    currentWeights: weightsOf(spec, record.lastWritten),
+    currentWeights: record.endedWeights ?? weightsOf(spec, record.lastWritten),
     originalWeights: record.originalWeights,
     steps,
     createdAt: record.createdAt,

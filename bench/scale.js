@@ -1,0 +1,348 @@
+// @ts-check
+'use strict';
+/**
+ * Benchmark (issue 8): one replica carrying many running shifts against a real kube-apiserver
+ * (a private control plane from test/cluster), every figure printed beside a baseline measured in
+ * the same run:
+ *
+ *   step      create until the weights are visible (engine.create over the watch cache) vs a bare
+ *             JSON Patch of the weights over the same kept-alive transport; API requests per step.
+ *   cpu       service CPU per status poll (GET /v1/shifts/...) vs a bare express handler with the
+ *             same token check answering the same body; API server requests during the polls.
+ *   orca      CONCURRENT shifts (3 steps, 2 s pauses) created at once and polled every 1 s like
+ *             Orca's first minute: errors, whole run vs ideal, RSS, event-loop delay p99.
+ *   hold      LARGE shifts with long pauses, polled in rounds (240 rounds = 1 h of 15 s polls,
+ *             driven as fast as they go): RSS, heap after GC per round (growth per poll).
+ * The load (Orca) runs in a child process so the service's CPU and event loop are its own.
+ *
+ *   npm run build && node bench/scale.js [--concurrent 1000] [--large 2000] [--rounds 240] [--json out.json]
+ */
+const os = require('node:os');
+const path = require('node:path');
+const fs = require('node:fs');
+const http = require('node:http');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+const { fork } = require('node:child_process');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const TOKEN = 'bench-token-0123456789';
+const NAMESPACE = 'scale';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ------------------------------------------------------------------------------------------
+// The load generator (child process): plays Orca over HTTP with a keep-alive agent.
+// ------------------------------------------------------------------------------------------
+if (process.argv[2] === '--load') {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const request = (url, method = 'GET', body) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(url, { method, agent, headers: { Authorization: `Bearer ${TOKEN}`, ...(body ? { 'Content-Type': 'application/json' } : {}) } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body ? JSON.stringify(body) : undefined);
+    });
+  process.on('message', async (task) => {
+    if (task.kind === 'polls') {
+      let errors = 0;
+      let next = 0;
+      const worker = async () => {
+        while (next++ < task.count) if ((await request(task.url)).status !== 200) errors++;
+      };
+      await Promise.all(Array.from({ length: task.concurrency }, worker));
+      process.send?.({ errors });
+    } else if (task.kind === 'orca') {
+      const started = Date.now();
+      const results = await Promise.all(task.specs.map(async (spec) => {
+        const created = await request(`${task.base}/v1/shifts`, 'POST', spec).catch((e) => ({ status: 0, body: String(e) }));
+        if (created.status !== 202) return { error: `create ${created.status} ${created.body.slice(0, 200)}` };
+        const { statusUrl } = JSON.parse(created.body);
+        for (;;) {
+          await sleep(task.pollMs);
+          const polled = await request(statusUrl).catch((e) => ({ status: 0, body: String(e) }));
+          if (polled.status !== 200) return { error: `poll ${polled.status} ${polled.body.slice(0, 200)}` };
+          const body = JSON.parse(polled.body);
+          if (body.status !== 'RUNNING') return body.status === 'SUCCEEDED' ? { ms: Date.now() - started } : { error: `${body.status}: ${body.message}` };
+        }
+      }));
+      process.send?.({ results, ms: Date.now() - started });
+    }
+  });
+  return;
+}
+
+// ------------------------------------------------------------------------------------------
+const { startCluster } = require('../test/cluster');
+const { validateShiftSpec } = require('../packages/core/dist');
+const { ShiftEngine } = require('../stage-service/dist/engine/engine');
+const { ClusterVirtualServiceApi } = require('../stage-service/dist/kube/cluster-api');
+const { CachedVirtualServiceApi } = require('../stage-service/dist/kube/cached-api');
+const { KubeHttpClient } = require('../stage-service/dist/kube/http-client');
+const { startService } = require('../stage-service/dist/service');
+const { sha256Hex, TokenAuthenticator } = require('../stage-service/dist/auth');
+const { silentLogger } = require('../stage-service/dist/logger');
+const express = require('express');
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+const CONCURRENT = Number(option('concurrent', 1000));
+const LARGE = Number(option('large', 2000));
+const ROUNDS = Number(option('rounds', 240));
+const STEP_SAMPLES = Number(option('steps', 40));
+const POLLS = Number(option('polls', 4000));
+
+function virtualService(name) {
+  const host = `checkout.${NAMESPACE}.svc.cluster.local`;
+  return {
+    apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: NAMESPACE },
+    spec: { hosts: ['checkout'], http: [{ name: 'primary', route: ['release', 'baseline', 'canary'].map((subset, i) => ({ destination: { host, subset }, weight: i === 0 ? 100 : 0 })) }] },
+  };
+}
+
+function rawSpec(name, steps) {
+  return {
+    account: 'bench', namespace: NAMESPACE, virtualService: name, route: { protocol: 'http', name: 'primary' },
+    destinations: ['release', 'baseline', 'canary'].map((subset) => ({ host: 'checkout', subset })),
+    steps, executionId: `exec-${name}`, stageRef: '1', abandonAfter: '60m',
+  };
+}
+
+/** The normalized spec; a bad one stops the benchmark with the validator's words. */
+function specOf(raw) {
+  const result = validateShiftSpec(raw);
+  if (!result.ok) throw new Error(result.problems.map((p) => p.message).join('; '));
+  return result.spec;
+}
+
+const quantile = (samples, q) => [...samples].sort((a, b) => a - b)[Math.min(samples.length - 1, Math.floor(samples.length * q))];
+const mb = (bytes) => bytes / 1024 / 1024;
+
+async function timed(fn) {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** Runs fn over items with at most `limit` at once. */
+async function bounded(items, limit, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+function loader() {
+  const child = fork(__filename, ['--load'], { stdio: 'inherit' });
+  const run = (task) => new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send(task);
+  });
+  return { run, stop: () => child.kill() };
+}
+
+/** Service CPU (user+system ms) used while the child runs `task`. */
+async function cpuDuring(load, task) {
+  const before = process.cpuUsage();
+  const answer = await load.run(task);
+  const used = process.cpuUsage(before);
+  return { ms: (used.user + used.system) / 1000, answer };
+}
+
+async function main() {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'istio-shift-scale-'));
+  const cluster = await startCluster({ stateDir });
+  const results = { apiserver: cluster.version, cores: os.cpus().length, node: process.version };
+  const load = loader();
+  const admin = new KubeHttpClient(cluster.server, { ca: fs.readFileSync(cluster.caFile) }, async () => `Bearer ${cluster.adminToken}`, { maxInFlight: 8, requestTimeoutMs: 30000 });
+  const post = async (p, body) => {
+    const response = await admin.request({ method: 'POST', path: p, flow: 'setup', body: JSON.stringify(body) });
+    if (response.status >= 300) throw new Error(`${p}: ${response.status} ${response.body}`);
+  };
+  const collection = `/apis/networking.istio.io/v1/namespaces/${NAMESPACE}/virtualservices`;
+  try {
+    await post('/api/v1/namespaces', { metadata: { name: NAMESPACE } });
+
+    // ---- step latency: engine over the watch cache vs a bare JSON Patch, same transport ------
+    const api = new ClusterVirtualServiceApi(admin);
+    const cache = new CachedVirtualServiceApi(api);
+    cache.start([NAMESPACE]);
+    // The same cache, with the time inside its patch call recorded: the rest is the engine's own work.
+    const patchTimes = [];
+    const timedApi = {
+      get: (ns, name) => cache.get(ns, name),
+      list: (ns) => cache.list(ns),
+      patch: async (ns, name, ops) => {
+        const started = process.hrtime.bigint();
+        try {
+          return await cache.patch(ns, name, ops);
+        } finally {
+          patchTimes.push(Number(process.hrtime.bigint() - started) / 1e6);
+        }
+      },
+    };
+    const engine = new ShiftEngine({ apiFor: () => timedApi });
+    const bare = [];
+    const step = [];
+    let stepRequests = 0;
+    for (let i = 0; i < STEP_SAMPLES; i++) {
+      await post(collection, virtualService(`bare-${i}`));
+      await post(collection, virtualService(`step-${i}`));
+      const watch = cache.watchOf(NAMESPACE);
+      while (!watch.synced || !watch.object(`step-${i}`)) await sleep(5);
+      bare.push(await timed(async () => {
+        const ops = [80, 10, 10].map((w, j) => ({ op: 'replace', path: `/spec/http/0/route/${j}/weight`, value: w }));
+        const r = await admin.request({ method: 'PATCH', path: `${collection}/bare-${i}`, flow: 'bare', body: JSON.stringify(ops), contentType: 'application/json-patch+json' });
+        if (r.status !== 200) throw new Error(`bare patch ${r.status}`);
+      }));
+      const spec = specOf(rawSpec(`step-${i}`, [{ weights: [80, 10, 10] }]));
+      const before = admin.stats().requests;
+      step.push(await timed(() => engine.create(spec)));
+      stepRequests += admin.stats().requests - before;
+    }
+    cache.stop();
+    results.step = { patchMedianMs: quantile(patchTimes, 0.5), bareMedianMs: quantile(bare, 0.5), engineMedianMs: quantile(step, 0.5), bareP90Ms: quantile(bare, 0.9), engineP90Ms: quantile(step, 0.9), requestsPerStep: stepRequests / STEP_SAMPLES };
+
+    // ---- the service -------------------------------------------------------------------------
+    const port = 18000 + Math.floor(Math.random() * 1000);
+    const service = await startService({
+      host: '127.0.0.1', port, externalBaseUrl: `http://127.0.0.1:${port}`, bodyLimitBytes: 65536,
+      tokens: [{ name: 'bench', sha256: sha256Hex(TOKEN), accounts: ['*'] }],
+      accounts: [{ name: 'bench', namespaces: [NAMESPACE], backend: { kind: 'kubeconfig', kubeconfig: cluster.kubeconfigPath, context: 'admin' } }],
+      embedded: false, kubernetes: { requestTimeoutMs: 30000 },
+    }, { logger: silentLogger, processMetrics: false });
+    const serviceCache = service.accounts.cacheOf('bench');
+    const transport = await serviceCache.inner.client();
+    while (!serviceCache.watchOf(NAMESPACE).synced) await sleep(10);
+
+    // ---- CPU per poll: service vs bare express with the same token check and body ------------
+    await post(collection, virtualService('cpu'));
+    while (!serviceCache.watchOf(NAMESPACE).object('cpu')) await sleep(5);
+    const created = await (await fetch(`http://127.0.0.1:${port}/v1/shifts`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(rawSpec('cpu', [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }])) })).json();
+    const statusBody = await (await fetch(created.statusUrl, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+    const authenticator = new TokenAuthenticator([{ name: 'bench', sha256: sha256Hex(TOKEN), accounts: ['*'] }]);
+    const bareApp = express();
+    bareApp.get('/v1/shifts/:account/:namespace/:virtualService/:id', (req, res) => {
+      if (!authenticator.authenticate(req.get('authorization'))) return res.status(401).end();
+      res.status(200).type('application/json').send(statusBody);
+    });
+    const bareServer = await new Promise((resolve) => { const s = bareApp.listen(0, '127.0.0.1', () => resolve(s)); });
+    const bareUrl = `http://127.0.0.1:${bareServer.address().port}${new URL(created.statusUrl).pathname}`;
+    await load.run({ kind: 'polls', url: bareUrl, count: 500, concurrency: 8 }); // warm-up
+    await load.run({ kind: 'polls', url: created.statusUrl, count: 500, concurrency: 8 });
+    gc();
+    const bareCpu = await cpuDuring(load, { kind: 'polls', url: bareUrl, count: POLLS, concurrency: 8 });
+    gc();
+    const apiReads = () => serviceCache.stats.notSynced + serviceCache.stats.invalidated + serviceCache.stats.unconfirmed;
+    const apiBefore = transport.stats().requests;
+    const readsBefore = apiReads();
+    const pollCpu = await cpuDuring(load, { kind: 'polls', url: created.statusUrl, count: POLLS, concurrency: 8 });
+    results.cpu = { bareUsPerPoll: (bareCpu.ms * 1000) / POLLS, serviceUsPerPoll: (pollCpu.ms * 1000) / POLLS, apiRequestsDuringPolls: transport.stats().requests - apiBefore, apiReadsDuringPolls: apiReads() - readsBefore, errors: bareCpu.answer.errors + pollCpu.answer.errors };
+    bareServer.close();
+
+    // ---- Orca's first minute for CONCURRENT shifts ------------------------------------------
+    const names = Array.from({ length: CONCURRENT }, (_, i) => `orca-${i}`);
+    const capacity = Array.from({ length: CONCURRENT }, (_, i) => `capacity-${i}`);
+    await bounded([...names, ...capacity], 8, (name) => post(collection, virtualService(name)));
+    // The API server's own write capacity, same run: the 3 steps' worth of bare JSON Patches,
+    // 16 in flight (the service's transport limit).
+    const writes = capacity.flatMap((name) => [[80, 10, 10], [34, 33, 33], [100, 0, 0]].map((weights) => ({ name, weights })));
+    const capacityMs = await timed(() => bounded(writes, 16, async ({ name, weights }) => {
+      const ops = weights.map((w, j) => ({ op: 'replace', path: `/spec/http/0/route/${j}/weight`, value: w }));
+      const r = await admin.request({ method: 'PATCH', path: `${collection}/${name}`, flow: name, body: JSON.stringify(ops), contentType: 'application/json-patch+json' });
+      if (r.status !== 200) throw new Error(`capacity patch ${r.status}`);
+    }));
+    while (names.some((n) => !serviceCache.watchOf(NAMESPACE).object(n))) await sleep(50);
+    gc();
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    let peakRss = process.memoryUsage().rss;
+    const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+    delay.enable();
+    const orca = await load.run({ kind: 'orca', base: `http://127.0.0.1:${port}`, pollMs: 1000, specs: names.map((n) => rawSpec(n, [{ weights: [80, 10, 10], pause: '2s' }, { weights: [34, 33, 33], pause: '2s' }, { weights: [100, 0, 0] }])) });
+    delay.disable();
+    clearInterval(rssTimer);
+    const errors = orca.results.filter((r) => r.error);
+    results.orca = {
+      shifts: CONCURRENT, errors: errors.length, firstError: errors[0]?.error, wholeRunMs: orca.ms,
+      // Ideal: both pauses, then the poll that sees SUCCEEDED (up to one interval later).
+      idealMs: 2000 + 2000 + 1000, bareWritesMs: capacityMs, peakRssMb: mb(peakRss), eventLoopP99Ms: delay.percentile(99) / 1e6, eventLoopMaxMs: delay.max / 1e6,
+    };
+
+    // ---- LARGE shifts held with long pauses, polled in rounds ---------------------------------
+    const large = Array.from({ length: LARGE }, (_, i) => `hold-${i}`);
+    const setupStarted = Date.now();
+    await bounded(large, 8, (name) => post(collection, virtualService(name)));
+    while (large.some((n) => !serviceCache.watchOf(NAMESPACE).object(n))) await sleep(100);
+    const refs = [];
+    await bounded(large, 8, async (name) => {
+      const snapshot = await service.engine.create(specOf(rawSpec(name, [{ weights: [90, 5, 5], pause: '1h' }, { weights: [100, 0, 0] }])));
+      refs.push({ account: 'bench', namespace: NAMESPACE, virtualService: name, id: snapshot.record.id });
+    });
+    const setupMs = Date.now() - setupStarted;
+    const heapSamples = [];
+    const pollStarted = Date.now();
+    const apiBeforeRounds = transport.stats().requests;
+    const readsBeforeRounds = apiReads();
+    let peakHoldRss = 0;
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const ref of refs) await service.engine.status(ref, { polled: true });
+      if (round === 1 || round % 20 === 0) {
+        gc();
+        const usage = process.memoryUsage();
+        peakHoldRss = Math.max(peakHoldRss, usage.rss);
+        heapSamples.push({ round, heapMb: mb(usage.heapUsed), rssMb: mb(usage.rss) });
+      }
+    }
+    const first = heapSamples[0];
+    const last = heapSamples[heapSamples.length - 1];
+    results.hold = {
+      shifts: LARGE, setupMs, rounds: ROUNDS, polls: ROUNDS * LARGE, pollSeconds: (Date.now() - pollStarted) / 1000,
+      apiRequestsDuringRounds: transport.stats().requests - apiBeforeRounds, apiReadsDuringRounds: apiReads() - readsBeforeRounds, peakRssMb: mb(peakHoldRss),
+      heapGrowthBytesPerPoll: ((last.heapMb - first.heapMb) * 1024 * 1024) / ((last.round - first.round) * LARGE), heapSamples,
+    };
+    await service.stop();
+  } finally {
+    load.stop();
+    admin.close();
+    await cluster.stop();
+  }
+  print(results);
+  const out = option('json');
+  if (out) fs.writeFileSync(out, JSON.stringify(results, null, 2));
+}
+
+function print(r) {
+  const f = (x, d = 1) => Number(x).toFixed(d);
+  console.log(`kube-apiserver ${r.apiserver}, ${r.cores} cores, Node ${r.node}`);
+  console.log('| figure | measured | baseline (same run) | ratio | target |');
+  console.log('| --- | --- | --- | --- | --- |');
+  console.log(`| step: create until weights visible, median ms | ${f(r.step.engineMedianMs)} | bare kept-alive JSON Patch ${f(r.step.bareMedianMs)} | ${f(r.step.engineMedianMs / r.step.bareMedianMs, 2)} | <= 1.3 |`);
+  console.log(`| step: of which inside the patch call, median ms | ${f(r.step.patchMedianMs)} | | | |`);
+  console.log(`| step: p90 ms | ${f(r.step.engineP90Ms)} | ${f(r.step.bareP90Ms)} | ${f(r.step.engineP90Ms / r.step.bareP90Ms, 2)} | |`);
+  console.log(`| step: API requests per step | ${f(r.step.requestsPerStep, 2)} | 1 (the patch) | | 1 |`);
+  console.log(`| CPU per status poll, µs | ${f(r.cpu.serviceUsPerPoll)} | bare express + token check ${f(r.cpu.bareUsPerPoll)} | ${f(r.cpu.serviceUsPerPoll / r.cpu.bareUsPerPoll, 2)} | <= 1.2 |`);
+  console.log(`| reads from the API server during ${POLLS} polls (all requests, /readyz probes every 2 s included) | ${r.cpu.apiReadsDuringPolls} (${r.cpu.apiRequestsDuringPolls}) | | | 0 |`);
+  console.log(`| ${r.orca.shifts} shifts, 1 s polls: errors | ${r.orca.errors}${r.orca.firstError ? ` (${r.orca.firstError})` : ''} | | | 0 |`);
+  console.log(`| ${r.orca.shifts} shifts: whole run ms | ${r.orca.wholeRunMs} | ideal ${r.orca.idealMs} | ${f(r.orca.wholeRunMs / r.orca.idealMs, 2)} | <= 2 |`);
+  console.log(`| ${r.orca.shifts} shifts: the API server alone, ${r.orca.shifts * 3} bare patches (16 in flight), ms | ${f(r.orca.bareWritesMs, 0)} | | | |`);
+  console.log(`| ${r.orca.shifts} shifts: peak RSS MB | ${f(r.orca.peakRssMb)} | | | < 200 |`);
+  console.log(`| ${r.orca.shifts} shifts: event-loop delay p99 / max ms | ${f(r.orca.eventLoopP99Ms)} / ${f(r.orca.eventLoopMaxMs)} | | | p99 < 100 |`);
+  console.log(`| ${r.hold.shifts} held shifts: peak RSS MB | ${f(r.hold.peakRssMb)} | | | < 300 (for 10,000) |`);
+  console.log(`| ${r.hold.shifts} held shifts: ${r.hold.rounds} poll rounds (${r.hold.polls} polls in ${f(r.hold.pollSeconds)} s): heap growth bytes/poll | ${f(r.hold.heapGrowthBytesPerPoll, 3)} | | | ~0 |`);
+  console.log(`| reads from the API server during the rounds (all requests, probes included) | ${r.hold.apiReadsDuringRounds} (${r.hold.apiRequestsDuringRounds}) | | | 0 |`);
+  console.log(`setup of ${r.hold.shifts} VirtualServices + shifts: ${f(r.hold.setupMs / 1000)} s; heap after GC: ${r.hold.heapSamples.map((s) => `r${s.round} ${f(s.heapMb)}MB`).join(', ')}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
