@@ -7,11 +7,11 @@
 import { ServiceConfig } from '../src/config';
 import { STATE_ANNOTATION } from '../src/engine/record';
 import { RunningService } from '../src/service';
-import { applyVirtualService, createNamespace, getVirtualService } from '../../test/cluster/test-helpers';
+import { createNamespace, getVirtualService } from '../../test/cluster/test-helpers';
 import { RunningPrometheus, startPrometheus } from '../../test/prometheus/harness';
 import { TestExporter, startExporter } from '../../test/prometheus/exporter';
 import { TrafficProfile } from '../../test/prometheus/mesh-model';
-import { call, checkoutVirtualService, clusterAccount, exampleShift, freePort, pollUntilDone, primaryWeights, serviceConfig, startTestService } from './support';
+import { applyCheckout, call, clusterAccount, exampleShift, freePort, pollUntilDone, primaryWeights, serviceConfig, startTestService } from './support';
 
 jest.setTimeout(120_000);
 
@@ -76,9 +76,7 @@ function analysedShift(tag: string, vsName: string, analysis: Record<string, unk
 }
 
 async function freshVirtualService(name: string): Promise<any> {
-  const vs = checkoutVirtualService(namespace);
-  vs.metadata.name = name;
-  await applyVirtualService(namespace, vs);
+  await applyCheckout(namespace, name);
   return getVirtualService(namespace, name);
 }
 

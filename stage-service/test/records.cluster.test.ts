@@ -10,7 +10,7 @@
 import { STATE_ANNOTATION } from '../src/engine/record';
 import { RunningService } from '../src/service';
 import { applyVirtualService, createNamespace, getVirtualService, getVirtualServiceRaw, jsonPatchVirtualService } from '../../test/cluster/test-helpers';
-import { call, checkoutVirtualService, clusterAccount, exampleShift, freePort, primaryWeights, serviceConfig, startTestService } from './support';
+import { applyCheckout, call, checkoutVirtualService, clusterAccount, exampleShift, freePort, primaryWeights, serviceConfig, startTestService } from './support';
 
 const ACCOUNT = 'records-cluster';
 let namespace: string;
@@ -35,11 +35,6 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-async function freshVirtualService(name: string): Promise<void> {
-  const vs = checkoutVirtualService(namespace);
-  vs.metadata.name = name;
-  await applyVirtualService(namespace, vs);
-}
 
 const longSteps = [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }];
 const create = (spec: Record<string, unknown>) => call(base, { body: spec });
@@ -48,7 +43,7 @@ const setAnnotation = (name: string, value: string) => jsonPatchVirtualService(n
 
 describe('a record copied onto another object', () => {
   it('is never driven: status and cancel answer 409 and the copy keeps its weights', async () => {
-    await freshVirtualService('original');
+    await applyCheckout(namespace, 'original');
     const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'original', steps: longSteps }));
     expect(created.status).toBe(202);
     // `kubectl get -o yaml | apply` of the object under another name: annotation and weights copied.
@@ -73,7 +68,7 @@ describe('a record copied onto another object', () => {
   });
 
   it('is never driven after the object was deleted and re-created under the same name (new uid)', async () => {
-    await freshVirtualService('recreated');
+    await applyCheckout(namespace, 'recreated');
     const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'recreated', steps: longSteps }));
     const saved = await getVirtualService(namespace, 'recreated');
     await call(created.body.cancelUrl, { method: 'POST', body: {} }).then(() => undefined);
@@ -105,7 +100,7 @@ describe('hand-edited records', () => {
 
   it.each(edits)('reports %s with 409 and never acts on it', async (_name, edit, message) => {
     const name = `edited-${Math.random().toString(36).slice(2, 8)}`;
-    await freshVirtualService(name);
+    await applyCheckout(namespace, name);
     const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: name, steps: longSteps }));
     const document = JSON.parse(await annotationOf(name));
     edit(document.shifts, created.body.id);
@@ -121,7 +116,7 @@ describe('hand-edited records', () => {
   });
 
   it('treats a "__proto__" or "constructor" key as an ordinary, unusable record next to a good one', async () => {
-    await freshVirtualService('proto-keys');
+    await applyCheckout(namespace, 'proto-keys');
     const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'proto-keys', steps: longSteps }));
     const raw = await annotationOf('proto-keys');
     const withKeys = raw.replace('"shifts":{', '"shifts":{"__proto__":{"phase":"RUNNING"},"constructor":{"id":"constructor"},');
@@ -138,8 +133,8 @@ describe('hand-edited records', () => {
   });
 
   it('resumes every good shift on start-up even when another record in the namespace is unusable', async () => {
-    await freshVirtualService('resume-bad');
-    await freshVirtualService('resume-good');
+    await applyCheckout(namespace, 'resume-bad');
+    await applyCheckout(namespace, 'resume-good');
     const bad = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'resume-bad', steps: longSteps }));
     const good = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'resume-good', steps: longSteps }));
     const document = JSON.parse(await annotationOf('resume-bad'));
@@ -161,7 +156,7 @@ describe('URL segments', () => {
     ['__proto__ as the id', 'checkout', '__proto__', 'id'],
     ['an id that is not one the service issues', 'checkout', 'hasOwnProperty', 'id'],
   ])('rejects %s with 400, before any cluster call', async (_name, vsSegment, id, field) => {
-    await freshVirtualService('checkout');
+    await applyCheckout(namespace, 'checkout');
     const before = await getVirtualServiceRaw(namespace, 'checkout');
     for (const suffix of ['', '/cancel']) {
       const response = await call(`${base}/${ACCOUNT}/${namespace}/${vsSegment}/${id}${suffix}`, suffix ? { method: 'POST', body: {} } : {});
@@ -176,7 +171,7 @@ describe('URL segments', () => {
 
 describe("Orca's Restart stage", () => {
   it('runs a new attempt after a TERMINAL one; a retried create of the restart finds it', async () => {
-    await freshVirtualService('restarted');
+    await applyCheckout(namespace, 'restarted');
     const spec = exampleShift(ACCOUNT, namespace, { virtualService: 'restarted', steps: longSteps, restartedAt: '${restartDetails?.restartTime ?: 0}' });
     const first = await create(spec);
     expect(first.status).toBe(202);
@@ -201,7 +196,7 @@ describe("Orca's Restart stage", () => {
   });
 
   it('takes over an earlier attempt that is still running, keeping the weights from before the first attempt', async () => {
-    await freshVirtualService('taken-over');
+    await applyCheckout(namespace, 'taken-over');
     const spec = exampleShift(ACCOUNT, namespace, { virtualService: 'taken-over', steps: [{ weights: [80, 10, 10], pause: '0s' }, { weights: [34, 33, 33], pause: '1h' }, { weights: [100, 0, 0] }] });
     const first = await create(spec);
     const polled = await call(first.body.statusUrl);

@@ -10,7 +10,7 @@ import {
   getVirtualService,
   jsonPatchVirtualService,
 } from '../../test/cluster/test-helpers';
-import {
+import { applyCheckout,
   call,
   checkoutVirtualService,
   clusterAccount,
@@ -39,17 +39,12 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-async function freshVirtualService(name = 'checkout'): Promise<void> {
-  const vs = checkoutVirtualService(namespace);
-  vs.metadata.name = name;
-  await applyVirtualService(namespace, vs);
-}
 
 const create = (spec: Record<string, unknown>) => call(`http://127.0.0.1:${port}/v1/shifts`, { body: spec });
 
 describe('a shift through the API', () => {
   it('applies 80/10/10 -> 34/33/33 -> 100/0/0 to the live route and reports progress', async () => {
-    await freshVirtualService();
+    await applyCheckout(namespace);
     const before = await getVirtualService(namespace, 'checkout');
     const started = Date.now();
     const response = await create(exampleShift(ACCOUNT, namespace));
@@ -91,7 +86,7 @@ describe('a shift through the API', () => {
   });
 
   it('returns the same shift for a retried create and refuses a reused id with another spec', async () => {
-    await freshVirtualService('retry');
+    await applyCheckout(namespace, 'retry');
     const spec = exampleShift(ACCOUNT, namespace, { virtualService: 'retry', steps: [{ weights: [50, 25, 25], pause: '1h' }] });
     const first = await create(spec);
     const again = await create(spec);
@@ -109,7 +104,7 @@ describe('a shift through the API', () => {
   });
 
   it('refuses a second shift on the same route while one runs, naming the owner, but allows other routes', async () => {
-    await freshVirtualService('busy');
+    await applyCheckout(namespace, 'busy');
     const first = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'busy', executionId: 'exec-owner', steps: [{ weights: [90, 5, 5], pause: '1h' }] }));
     expect(first.status).toBe(202);
     const second = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'busy', executionId: 'exec-other', route: { index: 1 } }));
@@ -143,7 +138,7 @@ describe('a shift through the API', () => {
 
 describe('cancel', () => {
   it('restores the weights from before the first step, and is idempotent', async () => {
-    await freshVirtualService('cancel');
+    await applyCheckout(namespace, 'cancel');
     const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'cancel', steps: [{ weights: [80, 10, 10], pause: '1h' }, { weights: [0, 0, 100] }] }));
     expect(primaryWeights(await getVirtualService(namespace, 'cancel'))).toEqual([80, 10, 10]);
     const cancelled = await call(created.body.cancelUrl, { method: 'POST' });
@@ -172,7 +167,7 @@ describe('cancel', () => {
   });
 
   it('holds the weights when the spec says so', async () => {
-    await freshVirtualService('hold');
+    await applyCheckout(namespace, 'hold');
     const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'hold', onCancel: 'hold', steps: [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }] }));
     const cancelled = await call(created.body.cancelUrl, { method: 'POST' });
     expect(cancelled.body).toMatchObject({ status: 'CANCELED', rollback: { result: 'held' } });
@@ -180,7 +175,7 @@ describe('cancel', () => {
   });
 
   it('never undoes a shift that succeeded, and answers for shifts that never existed', async () => {
-    await freshVirtualService('done');
+    await applyCheckout(namespace, 'done');
     const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'done', steps: [{ weights: [0, 0, 100] }] }));
     expect(created.body.status).toBe('SUCCEEDED');
     const cancelled = await call(created.body.cancelUrl, { method: 'POST' });
@@ -196,7 +191,7 @@ describe('cancel', () => {
 
 describe('other writers', () => {
   it('ends TERMINAL saying what changed, and leaves the other writer\'s weights alone', async () => {
-    await freshVirtualService('contended');
+    await applyCheckout(namespace, 'contended');
     const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'contended', steps: [{ weights: [80, 10, 10], pause: '1s' }, { weights: [34, 33, 33], pause: '1s' }, { weights: [100, 0, 0] }] }));
     // Someone (a person with kubectl, Argo CD) sets the canary by hand during step 1.
     await jsonPatchVirtualService(namespace, 'contended', [
@@ -215,7 +210,7 @@ describe('other writers', () => {
   });
 
   it('tolerates edits elsewhere in the object between steps', async () => {
-    await freshVirtualService('neighbours');
+    await applyCheckout(namespace, 'neighbours');
     const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'neighbours', steps: [{ weights: [80, 10, 10], pause: '1s' }, { weights: [100, 0, 0] }] }));
     await jsonPatchVirtualService(namespace, 'neighbours', [
       { op: 'replace', path: '/spec/http/0/match/0/uri/prefix', value: '/internal' },
@@ -231,7 +226,7 @@ describe('other writers', () => {
 
 describe('replicas and restarts', () => {
   it('resumes after a restart mid-shift and finishes from the state in the cluster', async () => {
-    await freshVirtualService('restart');
+    await applyCheckout(namespace, 'restart');
     const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'restart' }));
     await service.stop();
     // While no instance runs, nothing advances; the new one resumes from the annotation.
@@ -243,7 +238,7 @@ describe('replicas and restarts', () => {
   });
 
   it('lets two replicas drive the same shift without applying any step twice', async () => {
-    await freshVirtualService('replicas');
+    await applyCheckout(namespace, 'replicas');
     const otherPort = await freePort();
     const other = await startTestService(serviceConfig(otherPort, [clusterAccount(ACCOUNT, [namespace])]));
     try {

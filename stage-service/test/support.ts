@@ -7,7 +7,7 @@ import { AccountConfig, ServiceConfig } from '../src/config';
 import { checkoutVirtualService as seededCheckout } from '../src/kube/seed';
 import { silentLogger } from '../src/logger';
 import { RunningService, startService } from '../src/service';
-import { requireEnv } from '../../test/cluster/test-helpers';
+import { applyVirtualService, requireEnv } from '../../test/cluster/test-helpers';
 import { freePort } from '../../test/free-port';
 
 export { freePort };
@@ -77,6 +77,13 @@ export async function pollUntilDone(statusUrl: string, onPoll: (body: any) => Pr
     if (Date.now() > deadline) throw new Error(`shift still RUNNING after ${timeoutMs} ms: ${response.body.message}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Applies the README's example VirtualService as `name` in `namespace`: a fresh route at 100/0/0. */
+export async function applyCheckout(namespace: string, name = 'checkout'): Promise<void> {
+  const vs = checkoutVirtualService(namespace);
+  vs.metadata.name = name;
+  await applyVirtualService(namespace, vs);
 }
 
 /** The README's example VirtualService in a test namespace, with another team's annotation. */

@@ -7,8 +7,8 @@
  */
 import { STATE_ANNOTATION } from '../src/engine/record';
 import { RunningService } from '../src/service';
-import { applyVirtualService, createNamespace, getVirtualService, waitFor } from '../../test/cluster/test-helpers';
-import { call, checkoutVirtualService, clusterAccount, exampleShift, freePort, primaryWeights, serviceConfig, startTestService } from './support';
+import { createNamespace, getVirtualService, waitFor } from '../../test/cluster/test-helpers';
+import { applyCheckout, call, clusterAccount, exampleShift, freePort, primaryWeights, serviceConfig, startTestService } from './support';
 
 const ACCOUNT = 'lease-cluster';
 let namespace: string;
@@ -36,18 +36,13 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-async function freshVirtualService(name: string): Promise<void> {
-  const vs = checkoutVirtualService(namespace);
-  vs.metadata.name = name;
-  await applyVirtualService(namespace, vs);
-}
 
 const create = (spec: Record<string, unknown>) => call(`http://127.0.0.1:${port}/v1/shifts`, { body: spec });
 const weights = async (name: string) => primaryWeights(await getVirtualService(namespace, name));
 const recordOf = async (name: string, id: string) => JSON.parse((await getVirtualService(namespace, name)).metadata.annotations?.[STATE_ANNOTATION] as string).shifts[id];
 
 it('does not move traffic when a pause ends while nobody polls; the next poll moves it', async () => {
-  await freshVirtualService('unwatched-pause');
+  await applyCheckout(namespace, 'unwatched-pause');
   const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'unwatched-pause', abandonAfter: '5m' }));
   expect(created.status).toBe(202);
   await restart();
@@ -64,8 +59,8 @@ it('does not move traffic when a pause ends while nobody polls; the next poll mo
 });
 
 it('abandons a shift nobody polls for abandonAfter: restores (or holds with onCancel: hold) and ends TERMINAL', async () => {
-  await freshVirtualService('abandoned-restore');
-  await freshVirtualService('abandoned-hold');
+  await applyCheckout(namespace, 'abandoned-restore');
+  await applyCheckout(namespace, 'abandoned-hold');
   const longSteps = [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }];
   const restore = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'abandoned-restore', steps: longSteps, abandonAfter: '30s' }));
   const hold = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'abandoned-hold', steps: longSteps, abandonAfter: '30s', onCancel: 'hold' }));
@@ -89,7 +84,7 @@ it('abandons a shift nobody polls for abandonAfter: restores (or holds with onCa
 }, 150_000);
 
 it('stays alive past abandonAfter while polled, with lazy lease writes, and is abandoned once polls stop', async () => {
-  await freshVirtualService('polled-lease');
+  await applyCheckout(namespace, 'polled-lease');
   const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'polled-lease', steps: [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }], abandonAfter: '30s' }));
   const versions = new Set<string>();
   const until = Date.now() + 40_000;

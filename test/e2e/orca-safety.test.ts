@@ -13,8 +13,8 @@ import { createServer, request } from 'http';
 import { AddressInfo } from 'net';
 import { runWebhookStage, FAST, StageJson } from '../orca/driver';
 import { loadPreconfiguredWebhook } from '../orca/webhook-config';
-import { applyVirtualService, createNamespace, getVirtualService, jsonPatchVirtualService, waitFor } from '../cluster/test-helpers';
-import { checkoutVirtualService, freePort, primaryWeights } from '../../stage-service/test/support';
+import { createNamespace, getVirtualService, jsonPatchVirtualService, waitFor } from '../cluster/test-helpers';
+import { applyCheckout, freePort, primaryWeights } from '../../stage-service/test/support';
 import { ServiceProcess, serviceProcess } from './service-process';
 
 const ACCOUNT = 'safety-cluster';
@@ -57,18 +57,13 @@ function stage(virtualService: string, steps: Array<{ weights: number[]; pause?:
   };
 }
 
-async function freshVirtualService(name: string): Promise<void> {
-  const vs = checkoutVirtualService(namespace);
-  vs.metadata.name = name;
-  await applyVirtualService(namespace, vs);
-}
 
 const execution = (id: string) => ({ id, application: 'checkout', trigger: { type: 'manual', user: 'anonymous' } });
 const weightsNow = async (name: string) => primaryWeights(await getVirtualService(namespace, name));
 const steps = [{ weights: [80, 10, 10], pause: '2s' }, { weights: [34, 33, 33], pause: '2s' }, { weights: [100, 0, 0] }];
 
 it('restores, and never advances, a shift whose only replica died during Orca\'s 1 s polling', async () => {
-  await freshVirtualService('orphaned');
+  await applyCheckout(namespace, 'orphaned');
   let killed = false;
   const result = await runWebhookStage({
     preconfigured: loadPreconfiguredWebhook(service.baseUrl, service.token),
@@ -105,7 +100,7 @@ it('restores, and never advances, a shift whose only replica died during Orca\'s
 }, 180_000);
 
 it('restores, and never advances, a shift whose create answer was lost', async () => {
-  await freshVirtualService('lost-answer');
+  await applyCheckout(namespace, 'lost-answer');
   // A proxy forwards the create to the service and then resets Orca's connection: the first step
   // is committed, but Orca never hears of it (a POST with a socket error fails the stage at once).
   const proxy = createServer((req, res) => {
@@ -139,7 +134,7 @@ it('restores, and never advances, a shift whose create answer was lost', async (
 }, 180_000);
 
 it('runs a new attempt when Orca restarts a stage that ended TERMINAL', async () => {
-  await freshVirtualService('restart-stage');
+  await applyCheckout(namespace, 'restart-stage');
   const input = {
     preconfigured: loadPreconfiguredWebhook(service.baseUrl, service.token),
     stage: stage('restart-stage', [{ weights: [80, 10, 10], pause: '1s' }, { weights: [100, 0, 0] }]),

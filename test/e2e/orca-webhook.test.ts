@@ -7,8 +7,8 @@ import { createServer } from 'http';
 import { AddressInfo } from 'net';
 import { runWebhookStage, startWebhookStage, FAST, PollEvent, StageJson } from '../orca/driver';
 import { loadPreconfiguredWebhook } from '../orca/webhook-config';
-import { applyVirtualService, createNamespace, getVirtualService, jsonPatchVirtualService } from '../cluster/test-helpers';
-import { checkoutVirtualService, freePort, primaryWeights } from '../../stage-service/test/support';
+import { createNamespace, getVirtualService, jsonPatchVirtualService } from '../cluster/test-helpers';
+import { applyCheckout, freePort, primaryWeights } from '../../stage-service/test/support';
 import { ServiceProcess, serviceProcess } from './service-process';
 
 const ACCOUNT = 'e2e-cluster';
@@ -51,18 +51,13 @@ function stage(virtualService: string, steps: Array<{ weights: number[]; pause?:
   };
 }
 
-async function freshVirtualService(name: string): Promise<void> {
-  const vs = checkoutVirtualService(namespace);
-  vs.metadata.name = name;
-  await applyVirtualService(namespace, vs);
-}
 
 const execution = (id: string) => ({ id, application: 'checkout', trigger: { type: 'manual', user: 'anonymous' } });
 const preconfigured = () => loadPreconfiguredWebhook(service.baseUrl, service.token);
 const weightsNow = async (name: string) => primaryWeights(await getVirtualService(namespace, name));
 
 it('runs 100/0/0 -> 80/10/10 -> 34/33/33 -> 100/0/0 with pauses, as Orca sees it', async () => {
-  await freshVirtualService('orca-full');
+  await applyCheckout(namespace, 'orca-full');
   const observed: string[] = [];
   const result = await runWebhookStage({
     preconfigured: preconfigured(),
@@ -89,7 +84,7 @@ it('runs 100/0/0 -> 80/10/10 -> 34/33/33 -> 100/0/0 with pauses, as Orca sees it
 });
 
 it('restores the weights when the pipeline is cancelled mid-way', async () => {
-  await freshVirtualService('orca-cancel');
+  await applyCheckout(namespace, 'orca-cancel');
   const running = startWebhookStage({
     preconfigured: preconfigured(),
     stage: stage('orca-cancel', [{ weights: [80, 10, 10], pause: '1s' }, { weights: [34, 33, 33], pause: '1h' }, { weights: [100, 0, 0] }]),
@@ -108,7 +103,7 @@ it('restores the weights when the pipeline is cancelled mid-way', async () => {
 });
 
 it('ends TERMINAL without clobbering when another client changes the route mid-way', async () => {
-  await freshVirtualService('orca-conflict');
+  await applyCheckout(namespace, 'orca-conflict');
   let edited = false;
   const result = await runWebhookStage({
     preconfigured: preconfigured(),
@@ -136,7 +131,7 @@ it('ends TERMINAL without clobbering when another client changes the route mid-w
 });
 
 it('carries on after the service process is killed and restarted mid-way', async () => {
-  await freshVirtualService('orca-crash');
+  await applyCheckout(namespace, 'orca-crash');
   let crashed = false;
   const result = await runWebhookStage({
     preconfigured: preconfigured(),
@@ -161,7 +156,7 @@ it('carries on after the service process is killed and restarted mid-way', async
 });
 
 it('retries a create whose answer was a 5xx without starting a second shift', async () => {
-  await freshVirtualService('orca-retry');
+  await applyCheckout(namespace, 'orca-retry');
   // A proxy in front of the service forwards the first POST but answers Orca 503, as a load
   // balancer does when the service's answer is lost: Orca re-sends the same POST.
   let posts = 0;
@@ -202,7 +197,7 @@ it('retries a create whose answer was a 5xx without starting a second shift', as
 });
 
 it('fails a rejected create at once, and the cancel Orca then sends is harmless', async () => {
-  await freshVirtualService('orca-rejected');
+  await applyCheckout(namespace, 'orca-rejected');
   const before = await getVirtualService(namespace, 'orca-rejected');
   const result = await runWebhookStage({
     preconfigured: preconfigured(),

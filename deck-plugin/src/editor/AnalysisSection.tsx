@@ -30,7 +30,7 @@ import {
 import { cleanPayload } from '../model';
 import type { PayloadDraft } from '../model';
 import type { StageFormik } from './fields';
-import { RemoveButton } from './fields';
+import { AddRowButton, RemoveButton } from './fields';
 
 const SOURCE_HELP =
   'The name of a metrics source configured in the stage service (for example prometheus), never an address: the service decides where it reads metrics. ' +
@@ -328,9 +328,7 @@ export function AnalysisSection({ formik }: { formik: StageFormik }) {
           ))}
         </tbody>
       </table>
-      <button type="button" className="btn btn-block btn-sm add-new" onClick={() => formik.setFieldValue('payload', addMetric(payload))}>
-        <span className="glyphicon glyphicon-plus-sign" /> Add metric
-      </button>
+      <AddRowButton label="Add metric" onClick={() => formik.setFieldValue('payload', addMetric(payload))} />
       <StepsAnalysis formik={formik} problems={problems} payload={payload} />
       <Messages problems={problems} place="analysis" />
     </div>

@@ -4,7 +4,7 @@ import { HelpField } from '@spinnaker/core';
 import { LIMITS } from '@istio-shift/core';
 import { PayloadDraft, addDestination, destinationTitle, removeDestination } from '../model';
 import type { LiveLookup } from '../live';
-import { Datalist, Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, numberTextInput, textInput } from './fields';
+import { AddRowButton, Datalist, Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, numberTextInput, textInput } from './fields';
 
 const HELP =
   `The route's destinations to weigh (at most ${LIMITS.maxDestinations}). A short host such as "checkout" matches checkout.<namespace>.svc.cluster.local. ` +
@@ -62,14 +62,7 @@ export function DestinationsSection({ formik, live }: { formik: StageFormik; liv
         </tbody>
       </table>
       <GroupMessage formik={formik} path="payload.destinations" />
-      <button
-        type="button"
-        className="btn btn-block btn-sm add-new"
-        disabled={destinations.length >= LIMITS.maxDestinations}
-        onClick={() => formik.setFieldValue('payload', addDestination(payload))}
-      >
-        <span className="glyphicon glyphicon-plus-sign" /> Add destination
-      </button>
+      <AddRowButton label="Add destination" disabled={destinations.length >= LIMITS.maxDestinations} onClick={() => formik.setFieldValue('payload', addDestination(payload))} />
       <Datalist id="its-live-hosts" values={hosts} />
       <Datalist id="its-live-subsets" values={subsets} />
     </div>

@@ -3,7 +3,7 @@ import React from 'react';
 import { HelpField } from '@spinnaker/core';
 import { LIMITS } from '@istio-shift/core';
 import { PayloadDraft, addStep, destinationTitle, removeStep, sumWeights } from '../model';
-import { Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, numberTextInput, textInput } from './fields';
+import { AddRowButton, Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, numberTextInput, textInput } from './fields';
 
 const HELP =
   'Each step sets one whole-number weight per destination, summing to 100, then holds it for the pause (90s, 10m, 1h30m or seconds; at most 7 days). ' +
@@ -98,14 +98,7 @@ export function StepsSection({ formik }: { formik: StageFormik }) {
         </tbody>
       </table>
       <GroupMessage formik={formik} path="payload.steps" />
-      <button
-        type="button"
-        className="btn btn-block btn-sm add-new"
-        disabled={steps.length >= LIMITS.maxSteps}
-        onClick={() => formik.setFieldValue('payload', addStep(payload))}
-      >
-        <span className="glyphicon glyphicon-plus-sign" /> Add step
-      </button>
+      <AddRowButton label="Add step" disabled={steps.length >= LIMITS.maxSteps} onClick={() => formik.setFieldValue('payload', addStep(payload))} />
     </div>
   );
 }

@@ -96,6 +96,15 @@ export function RemoveButton({ label, disabled, onClick }: { label: string; disa
   );
 }
 
+/** The full-width "Add …" button under a table of rows (destinations, steps, metrics). */
+export function AddRowButton({ label, disabled = false, onClick }: { label: string; disabled?: boolean; onClick: () => void }) {
+  return (
+    <button type="button" className="btn btn-block btn-sm add-new" disabled={disabled} onClick={onClick}>
+      <span className="glyphicon glyphicon-plus-sign" /> {label}
+    </button>
+  );
+}
+
 /** The value at a lodash-style path (`payload.steps[1].weights`) of the form's values, errors or touched. */
 export function getIn(source: unknown, path: string): unknown {
   return path
