@@ -61,12 +61,15 @@ export function pendingWindow(record: ShiftRecord): AnalysisWindow | undefined {
 }
 
 const hasCritical = (analysis: NormalizedAnalysis) => analysis.metrics.some((m) => m.critical);
+const hasPodMetric = (analysis: NormalizedAnalysis) => analysis.metrics.some(isPodMetric);
 
 /** When the runner next has work for this shift (ms since epoch), for the scheduler's timer. */
 export function nextAnalysisCheck(record: ShiftRecord, now: number): number | undefined {
   const window = pendingWindow(record);
   if (!window || !record.spec.analysis) return undefined;
   const interval = window.intervalSeconds * 1000;
+  // Pod status metrics count from the pod list taken when the window opens: look in at its start.
+  if (now < window.start && hasPodMetric(record.spec.analysis)) return window.start;
   if (now < window.end && hasCritical(record.spec.analysis)) {
     const first = window.start + FAIL_FAST_MIN_INTERVALS * interval;
     return Math.min(window.end, now < first ? first : now + interval);
@@ -116,6 +119,7 @@ export class AnalysisRunner {
       }
       const now = this.now();
       if (now < window.start) return;
+      await this.snapshotPods(record, window, key);
       if (now < window.end) await this.failFast(ref, record, window, now, key);
       else await this.judge(ref, record, window, now, key);
     } finally {
@@ -189,6 +193,25 @@ export class AnalysisRunner {
       }),
     );
     return samples;
+  }
+
+  /**
+   * Takes the pod lists restarts are counted from, once per step, as soon as the window opens.
+   * Without this the first list was taken at the first fail-fast check (two intervals in) or, with
+   * no critical metric, at the window's end: restarts before then were never counted.
+   * A failed read is left to the next check (which then takes the list).
+   */
+  private async snapshotPods(record: ShiftRecord, window: AnalysisWindow, key: string): Promise<void> {
+    const analysis = record.spec.analysis as NormalizedAnalysis;
+    const metric = analysis.metrics.find(isPodMetric);
+    if (!metric) return;
+    await Promise.all(
+      SCOPES.filter((scopeName) => !this.podsAtStart.has(`${key}/${window.stepIndex}/${scopeName}`)).map((scopeName) =>
+        this.podValues(record.spec.account, metric, analysis.scopes[scopeName], `${key}/${window.stepIndex}/${scopeName}`).catch((error: unknown) => {
+          if (!(error instanceof MetricsError)) throw error;
+        }),
+      ),
+    );
   }
 
   /** A pod status metric now, against the pod list taken when this replica first looked in the window. */

@@ -16,7 +16,9 @@ const T0 = new Date('2026-01-01T00:00:00Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 const WATCHED = { polledNow: true };
 
-function spec(onFailure: 'rollback' | 'hold' = 'rollback'): NormalizedShiftSpec {
+const SUCCESS_METRIC = { name: 'success', metric: 'success-rate', critical: true, judge: { type: 'threshold', min: 99 } };
+
+function spec(onFailure: 'rollback' | 'hold' = 'rollback', metrics: Array<Record<string, unknown>> = [SUCCESS_METRIC]): NormalizedShiftSpec {
   const result = validateShiftSpec({
     account: 'prod',
     namespace: NS,
@@ -30,7 +32,7 @@ function spec(onFailure: 'rollback' | 'hold' = 'rollback'): NormalizedShiftSpec 
       warmup: '2s',
       interval: '2s',
       onFailure,
-      metrics: [{ name: 'success', metric: 'success-rate', critical: true, judge: { type: 'threshold', min: 99 } }],
+      metrics,
     },
   });
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
@@ -130,5 +132,15 @@ describe('analysis transitions', () => {
     expect(nextAnalysisCheck(record, at(7).getTime())).toBe(at(9).getTime());
     expect(nextAnalysisCheck(record, at(9.5).getTime())).toBe(at(10).getTime());
     expect(nextAnalysisCheck(record, at(11).getTime())).toBe(at(13).getTime());
+  });
+
+  it('looks in when the window opens if a pod status metric needs its pod list from then (restarts count from the window start)', () => {
+    const { record } = started(spec('rollback', [{ name: 'restarts', metric: 'restarts', judge: { type: 'threshold', max: 0 } }]));
+    expect(nextAnalysisCheck(record, at(0).getTime())).toBe(at(2).getTime());
+    // No critical metric: nothing more until the window's end.
+    expect(nextAnalysisCheck(record, at(2).getTime())).toBe(at(10).getTime());
+    const critical = started(spec('rollback', [SUCCESS_METRIC, { name: 'restarts', metric: 'restarts', critical: true, judge: { type: 'threshold', max: 0 } }])).record;
+    expect(nextAnalysisCheck(critical, at(0).getTime())).toBe(at(2).getTime());
+    expect(nextAnalysisCheck(critical, at(2).getTime())).toBe(at(6).getTime());
   });
 });
