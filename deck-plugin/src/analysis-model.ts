@@ -408,6 +408,8 @@ export type AnalysedStepRecord = StepRecord;
 export type AnalysedStatus = ShiftStatus;
 
 export const ANALYSIS_FAILED = 'ANALYSIS_FAILED';
+/** The failure reasons the analysis part of the view explains (the judgement failed, or could not be made). */
+export const ANALYSIS_FAILURES = [ANALYSIS_FAILED, 'ANALYSIS_UNAVAILABLE'];
 
 export interface JudgementRow {
   name: string;
@@ -436,6 +438,8 @@ export interface AnalysisView {
   steps: StepJudgementView[];
   /** The failure message when analysis failed the shift (what happened to traffic is in it). */
   failure?: string;
+  /** ANALYSIS_FAILED or ANALYSIS_UNAVAILABLE, with failure. */
+  failureReason?: string;
 }
 
 function round(value: number): string {
@@ -505,7 +509,7 @@ export function analysisView(status: ShiftStatus | undefined): AnalysisView | un
   const steps = (Array.isArray(analysed.steps) ? analysed.steps : [])
     .filter((step) => isJudgement(step.analysis))
     .map((step) => ({ step: step.index, judgement: step.analysis!, summary: describeJudgement(step.analysis!, step.index), rows: judgementRows(step.analysis!) }));
-  const failure = status.failure?.reason === ANALYSIS_FAILED ? status.failure.message : undefined;
-  if (steps.length === 0 && !analysed.analysis && !failure) return undefined;
-  return { overall: analysed.analysis, steps, failure };
+  const failed = status.failure && ANALYSIS_FAILURES.includes(status.failure.reason) ? status.failure : undefined;
+  if (steps.length === 0 && !analysed.analysis && !failed) return undefined;
+  return { overall: analysed.analysis, steps, failure: failed?.message, failureReason: failed?.reason };
 }

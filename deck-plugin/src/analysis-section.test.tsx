@@ -132,4 +132,38 @@ describe('the judgement tables of the execution view', () => {
     expect(screen.getByTestId('judgement-2-success-rate').className).toBe('its-judge-row-failed');
     expect(screen.getByTestId('judgement-2-success-rate').getAttribute('title')).toBeTruthy();
   });
+
+  const renderDetails = (stage: unknown) =>
+    render(<IstioTrafficShiftExecutionDetails stage={stage as IExecutionStage} name="istioTrafficShift" current="istioTrafficShift" application={{} as Application} execution={{} as never} provider="" detailsSections={[]} config={{} as never} />);
+  const occurrences = (text: string) => document.body.textContent!.split(text).length - 1;
+
+  it('labels the rollback by the analysis failure that caused it and says why once', () => {
+    const stage = analysisFailedStage();
+    const failure = (stage.context.webhook.monitor.body as unknown as { failure: { message: string } }).failure.message;
+    renderDetails(stage);
+    expect(screen.getByTestId('rollback').textContent).toBe('On analysis failure: weights restored to 100/0/0 (release/baseline/canary)');
+    expect(screen.queryByTestId('failure-reasons')).toBeNull();
+    // Orca's progress line is the same text; the failure box under the analysis is the only other place.
+    expect(occurrences(failure)).toBe(2);
+    expect(screen.getByTestId('analysis-failure').textContent).toBe(`Analysis failed the shift: ${failure}`);
+  });
+
+  it('says when analysis could not run, and labels a rollback after abandonment as such', () => {
+    const unavailable = analysisFailedStage();
+    const body = unavailable.context.webhook.monitor.body as unknown as Record<string, unknown>;
+    body.failure = { reason: 'ANALYSIS_UNAVAILABLE', message: 'step 2 analysis could not run: prometheus answered 503; weights restored to 100/0/0 (release/baseline/canary)' };
+    const { unmount } = renderDetails(unavailable);
+    expect(screen.getByTestId('analysis-failure').textContent).toBe('Analysis could not run: step 2 analysis could not run: prometheus answered 503; weights restored to 100/0/0 (release/baseline/canary)');
+    expect(screen.getByTestId('rollback').textContent).toMatch(/^When analysis could not run: weights restored/);
+    expect(screen.queryByTestId('failure-reasons')).toBeNull();
+    unmount();
+
+    const abandoned = analysisFailedStage();
+    const abandonedBody = abandoned.context.webhook.monitor.body as unknown as Record<string, unknown>;
+    abandonedBody.failure = { reason: 'ABANDONED', message: 'no status poll for 2m: the pipeline stopped watching' };
+    renderDetails(abandoned);
+    expect(screen.getByTestId('rollback').textContent).toBe('On abandonment: weights restored to 100/0/0 (release/baseline/canary)');
+    expect(screen.queryByTestId('analysis-failure')).toBeNull();
+    expect(screen.getByTestId('failure-reasons').textContent).toBe('Why it failedno status poll for 2m: the pipeline stopped watching');
+  });
 });
