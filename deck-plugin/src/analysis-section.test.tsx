@@ -106,6 +106,30 @@ describe('the analysis section of the editor', () => {
     expect(stage.payload.analysis.metrics[1].judge).toEqual({ type: 'threshold', maxRatio: 1.2 });
   });
 
+  it('takes each scope\'s optional pod labels as key=value text; empty leaves the Deployment\'s selector', async () => {
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis: referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }) });
+    await screen.findByTestId('analysis-section');
+    expect(input('Canary pod labels').value).toBe('');
+    expect(stage.payload.analysis.scopes.canary).not.toHaveProperty('podSelector');
+    await user.type(input('Canary pod labels'), 'app=checkout, track=canary');
+    expect(input('Canary pod labels').value).toBe('app=checkout, track=canary');
+    expect(stage.payload.analysis.scopes.canary).toEqual({ workload: 'checkout-canary', podSelector: { app: 'checkout', track: 'canary' } });
+    expect(messageAt('analysis.scopes.canary.podSelector')).toBeUndefined();
+    // A bad label value gets the shared validator's message, in the form's words, under the input.
+    await replace(user, 'Baseline pod labels', 'app=check out');
+    expect(messageAt('analysis.scopes.baseline.podSelector')).toBe(
+      validateShiftSpec({ ...stage.payload }, { allowExpressions: true }).problems.find((p) => p.field === 'analysis.scopes.baseline.podSelector.app')!.message.replace('analysis.scopes.baseline.podSelector.app', 'Baseline pod selector label app'),
+    );
+    expect(input('Baseline pod labels').getAttribute('aria-invalid')).toBe('true');
+    // Text that is not key=value pairs: the validator's message too.
+    await replace(user, 'Baseline pod labels', 'checkout');
+    expect(messageAt('analysis.scopes.baseline.podSelector')).toMatch(/^Baseline pod selector must be an object of pod labels/);
+    // Emptied: the key goes, and the service uses the Deployment's selector again.
+    await replace(user, 'Baseline pod labels', '');
+    expect(stage.payload.analysis.scopes.baseline).toEqual({ workload: 'checkout-baseline' });
+    expect(messageAt('analysis.scopes.baseline.podSelector')).toBeUndefined();
+  });
+
   it('skips analysis of a paused step, and turning analysis off removes the block and the skips', async () => {
     const { stage, user } = renderEditor({ ...PAYLOAD, analysis: referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }) });
     await screen.findByTestId('analysis-section');
