@@ -133,7 +133,7 @@ function PodSelectorInput({ formik, problems, scope }: { formik: StageFormik; pr
         className={`form-control input-sm${bad ? ' its-invalid' : ''}`}
         aria-label={label}
         aria-invalid={bad}
-        placeholder="pod labels: the Deployment's selector"
+        placeholder="the Deployment's selector"
         value={shown}
         onChange={(event) => {
           setDraft(event.target.value);
