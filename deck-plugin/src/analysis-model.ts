@@ -218,6 +218,34 @@ export function parseDecimal(text: string): number | string | undefined {
   return /^-?\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : text;
 }
 
+/**
+ * A scope's pod selector as the form writes it, `app=checkout,track=canary`, and back. Empty text is
+ * no selector (the service then uses the labels the workload's Deployment selects its pods with).
+ * Text that is not `key=value` pairs is kept as it is, so the shared validator says what is wrong.
+ */
+export function parsePodSelector(text: string): Record<string, string> | string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  const pairs = trimmed.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (pairs.length === 0 || pairs.some((pair) => pair.split('=').length !== 2)) return text;
+  const selector: Record<string, string> = {};
+  for (const pair of pairs) {
+    const [key, value] = pair.split('=').map((side) => side.trim());
+    selector[key] = value;
+  }
+  return selector;
+}
+
+export function formatPodSelector(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    return Object.entries(value as Record<string, unknown>)
+      .map(([key, label]) => `${key}=${String(label)}`)
+      .join(',');
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /** Whether step `index` is analysed, and why not. */
 export function stepAnalysisState(step: PayloadDraft['steps'][number]): 'no-pause' | 'skipped' | 'analysed' {
   const pause = step?.pause;
@@ -304,18 +332,23 @@ export function fieldLabel(field: string): string {
   if (step) {
     const [, index, key] = step;
     const words: Record<string, string> = { skip: 'skip analysis', warmup: 'analysis warm-up', interval: 'analysis interval' };
-    return `Step ${Number(index) + 1}${key ? `, ${words[key] ?? key}` : ' analysis'}`;
+    return `Step ${Number(index) + 1}${key ? `, ${words[key] ?? `analysis ${key}`}` : ' analysis'}`;
   }
+  // A field the form has no words for (e.g. an unknown key): its parent's label, then its own name.
+  const child = /^((?:steps\[\d+\]\.)?analysis.*)\.([^.]+)$/.exec(field);
+  if (child) return `${fieldLabel(child[1])}, ${child[2]}`;
   return field;
 }
 
-/** The problem's message with every field path in it put in the form's words. */
+/**
+ * A field path of the analysis block inside a message: `analysis.` or `analysis[` followed by more,
+ * or a step's `steps[1].analysis...`. The bare word "analysis" is prose and stays as it is.
+ */
+const ANALYSIS_PATH = /\b(?:steps\[\d+\]\.analysis(?:\.[A-Za-z0-9_-]+|\[\d+\])*|analysis(?:\.[A-Za-z0-9_-]+|\[\d+\])+)/g;
+
+/** The problem's message with every analysis field path in it put in the form's words. */
 export function formMessage(message: string): string {
-  const path = /(?:steps\[\d+\]\.)?analysis(?:\.[A-Za-z0-9_-]+|\[\d+\])*/g;
-  return message.replace(path, (token) => {
-    const label = fieldLabel(token);
-    return label === token ? token : label;
-  });
+  return message.replace(ANALYSIS_PATH, (token) => fieldLabel(token));
 }
 
 export interface AnalysisProblem {
@@ -330,7 +363,7 @@ export interface AnalysisProblem {
 /** Fields the section has an input for; problems elsewhere go to their row, or to the section. */
 const INPUT_FIELDS = [
   /^analysis\.(source|warmup|interval|onFailure)$/,
-  /^analysis\.scopes\.(canary|baseline)\.(workload|namespace)$/,
+  /^analysis\.scopes\.(canary|baseline)\.(workload|namespace|podSelector)$/,
   /^analysis\.thresholds\.(pass|marginal)$/,
   /^analysis\.groups\.[^.]+$/,
   /^analysis\.metrics\[\d+\]\.(name|metric|query|group|critical|nodata|judge)$/,
@@ -340,6 +373,9 @@ const INPUT_FIELDS = [
 
 export function placeOf(field: string): string {
   if (INPUT_FIELDS.some((pattern) => pattern.test(field))) return field;
+  // A problem with one label of a pod selector belongs to the selector's input.
+  const selector = /^analysis\.scopes\.(canary|baseline)\.podSelector\./.exec(field);
+  if (selector) return `analysis.scopes.${selector[1]}.podSelector`;
   const metric = /^analysis\.metrics\[\d+\]/.exec(field);
   if (metric) return metric[0];
   const step = /^steps\[\d+\]\.analysis/.exec(field);
@@ -372,6 +408,8 @@ export type AnalysedStepRecord = StepRecord;
 export type AnalysedStatus = ShiftStatus;
 
 export const ANALYSIS_FAILED = 'ANALYSIS_FAILED';
+/** The failure reasons the analysis part of the view explains (the judgement failed, or could not be made). */
+export const ANALYSIS_FAILURES = [ANALYSIS_FAILED, 'ANALYSIS_UNAVAILABLE'];
 
 export interface JudgementRow {
   name: string;
@@ -400,6 +438,8 @@ export interface AnalysisView {
   steps: StepJudgementView[];
   /** The failure message when analysis failed the shift (what happened to traffic is in it). */
   failure?: string;
+  /** ANALYSIS_FAILED or ANALYSIS_UNAVAILABLE, with failure. */
+  failureReason?: string;
 }
 
 function round(value: number): string {
@@ -469,7 +509,7 @@ export function analysisView(status: ShiftStatus | undefined): AnalysisView | un
   const steps = (Array.isArray(analysed.steps) ? analysed.steps : [])
     .filter((step) => isJudgement(step.analysis))
     .map((step) => ({ step: step.index, judgement: step.analysis!, summary: describeJudgement(step.analysis!, step.index), rows: judgementRows(step.analysis!) }));
-  const failure = status.failure?.reason === ANALYSIS_FAILED ? status.failure.message : undefined;
-  if (steps.length === 0 && !analysed.analysis && !failure) return undefined;
-  return { overall: analysed.analysis, steps, failure };
+  const failed = status.failure && ANALYSIS_FAILURES.includes(status.failure.reason) ? status.failure : undefined;
+  if (steps.length === 0 && !analysed.analysis && !failed) return undefined;
+  return { overall: analysed.analysis, steps, failure: failed?.message, failureReason: failed?.reason };
 }

@@ -106,6 +106,30 @@ describe('the analysis section of the editor', () => {
     expect(stage.payload.analysis.metrics[1].judge).toEqual({ type: 'threshold', maxRatio: 1.2 });
   });
 
+  it('takes each scope\'s optional pod labels as key=value text; empty leaves the Deployment\'s selector', async () => {
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis: referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }) });
+    await screen.findByTestId('analysis-section');
+    expect(input('Canary pod labels').value).toBe('');
+    expect(stage.payload.analysis.scopes.canary).not.toHaveProperty('podSelector');
+    await user.type(input('Canary pod labels'), 'app=checkout, track=canary');
+    expect(input('Canary pod labels').value).toBe('app=checkout, track=canary');
+    expect(stage.payload.analysis.scopes.canary).toEqual({ workload: 'checkout-canary', podSelector: { app: 'checkout', track: 'canary' } });
+    expect(messageAt('analysis.scopes.canary.podSelector')).toBeUndefined();
+    // A bad label value gets the shared validator's message, in the form's words, under the input.
+    await replace(user, 'Baseline pod labels', 'app=check out');
+    expect(messageAt('analysis.scopes.baseline.podSelector')).toBe(
+      validateShiftSpec({ ...stage.payload }, { allowExpressions: true }).problems.find((p) => p.field === 'analysis.scopes.baseline.podSelector.app')!.message.replace('analysis.scopes.baseline.podSelector.app', 'Baseline pod selector label app'),
+    );
+    expect(input('Baseline pod labels').getAttribute('aria-invalid')).toBe('true');
+    // Text that is not key=value pairs: the validator's message too.
+    await replace(user, 'Baseline pod labels', 'checkout');
+    expect(messageAt('analysis.scopes.baseline.podSelector')).toMatch(/^Baseline pod selector must be an object of pod labels/);
+    // Emptied: the key goes, and the service uses the Deployment's selector again.
+    await replace(user, 'Baseline pod labels', '');
+    expect(stage.payload.analysis.scopes.baseline).toEqual({ workload: 'checkout-baseline' });
+    expect(messageAt('analysis.scopes.baseline.podSelector')).toBeUndefined();
+  });
+
   it('skips analysis of a paused step, and turning analysis off removes the block and the skips', async () => {
     const { stage, user } = renderEditor({ ...PAYLOAD, analysis: referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }) });
     await screen.findByTestId('analysis-section');
@@ -131,5 +155,39 @@ describe('the judgement tables of the execution view', () => {
     expect(cells('restarts')).toEqual(['restarts', '0', '0', '—', 'Pass', 'kubernetes 100 (5/5, weight 40)']);
     expect(screen.getByTestId('judgement-2-success-rate').className).toBe('its-judge-row-failed');
     expect(screen.getByTestId('judgement-2-success-rate').getAttribute('title')).toBeTruthy();
+  });
+
+  const renderDetails = (stage: unknown) =>
+    render(<IstioTrafficShiftExecutionDetails stage={stage as IExecutionStage} name="istioTrafficShift" current="istioTrafficShift" application={{} as Application} execution={{} as never} provider="" detailsSections={[]} config={{} as never} />);
+  const occurrences = (text: string) => document.body.textContent!.split(text).length - 1;
+
+  it('labels the rollback by the analysis failure that caused it and says why once', () => {
+    const stage = analysisFailedStage();
+    const failure = (stage.context.webhook.monitor.body as unknown as { failure: { message: string } }).failure.message;
+    renderDetails(stage);
+    expect(screen.getByTestId('rollback').textContent).toBe('On analysis failure: weights restored to 100/0/0 (release/baseline/canary)');
+    expect(screen.queryByTestId('failure-reasons')).toBeNull();
+    // Orca's progress line is the same text; the failure box under the analysis is the only other place.
+    expect(occurrences(failure)).toBe(2);
+    expect(screen.getByTestId('analysis-failure').textContent).toBe(`Analysis failed the shift: ${failure}`);
+  });
+
+  it('says when analysis could not run, and labels a rollback after abandonment as such', () => {
+    const unavailable = analysisFailedStage();
+    const body = unavailable.context.webhook.monitor.body as unknown as Record<string, unknown>;
+    body.failure = { reason: 'ANALYSIS_UNAVAILABLE', message: 'step 2 analysis could not run: prometheus answered 503; weights restored to 100/0/0 (release/baseline/canary)' };
+    const { unmount } = renderDetails(unavailable);
+    expect(screen.getByTestId('analysis-failure').textContent).toBe('Analysis could not run: step 2 analysis could not run: prometheus answered 503; weights restored to 100/0/0 (release/baseline/canary)');
+    expect(screen.getByTestId('rollback').textContent).toMatch(/^When analysis could not run: weights restored/);
+    expect(screen.queryByTestId('failure-reasons')).toBeNull();
+    unmount();
+
+    const abandoned = analysisFailedStage();
+    const abandonedBody = abandoned.context.webhook.monitor.body as unknown as Record<string, unknown>;
+    abandonedBody.failure = { reason: 'ABANDONED', message: 'no status poll for 2m: the pipeline stopped watching' };
+    renderDetails(abandoned);
+    expect(screen.getByTestId('rollback').textContent).toBe('On abandonment: weights restored to 100/0/0 (release/baseline/canary)');
+    expect(screen.queryByTestId('analysis-failure')).toBeNull();
+    expect(screen.getByTestId('failure-reasons').textContent).toBe('Why it failedno status poll for 2m: the pipeline stopped watching');
   });
 });

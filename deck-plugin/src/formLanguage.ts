@@ -1,8 +1,11 @@
 /**
  * The validator speaks in JSON paths (`steps[1].weights[2]`), which is right for the service's API
  * and its logs; the editor's form counts from 1 and names rows ("Step 2", "destination 3"). This
- * turns a validator message into the form's words, for display in the editor only.
+ * turns a validator message into the form's words, for display in the editor only. Paths into the
+ * analysis block (`analysis.metrics[1].judge.max`, `steps[1].analysis.skip`) take the analysis
+ * section's labels ("Metric 2, threshold max", "Step 2, skip analysis") from ./analysis-model.
  */
+import { formMessage } from './analysis-model';
 
 const ROW_PATH = /\b(steps|destinations)\[(\d+)\](?:\.(weights|pause|host|subset|port|label|weight)(?:\[(\d+)\])?)?/g;
 const ROUTE_PATH = /\broute\.(name|port|index|protocol)\b/g;
@@ -17,7 +20,8 @@ function rowWords(list: string, index: string, child?: string, childIndex?: stri
 
 /** `steps[1].weights[2] is 120` -> `Step 2, weight 3 is 120`; other text is kept as it is. */
 export function inFormLanguage(message: string): string {
-  const text = message
+  // Analysis paths first: the row words below would turn `steps[1].analysis.skip` into "step 2.analysis.skip".
+  const text = formMessage(message)
     // "steps[0].weights has 2 weights" reads better as "Step 1 has 2 weights".
     .replace(/\bsteps\[(\d+)\]\.weights has\b/g, (_m, i: string) => `step ${Number(i) + 1} has`)
     .replace(ROW_PATH, (_m, list: string, index: string, child?: string, childIndex?: string) => rowWords(list, index, child, childIndex))

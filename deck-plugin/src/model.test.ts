@@ -209,6 +209,12 @@ describe('messages in the form\'s language', () => {
     ['virtualService is required: give the name of the VirtualService', 'VirtualService is required: give the name of the VirtualService'],
     ['abandonAfter "soon" is not a duration: write it like 90s or 5m', 'Abandon after "soon" is not a duration: write it like 90s or 5m'],
     ['namespace is required', 'Namespace is required'],
+    ['steps[1].analysis.skip must be true or false (got "yes")', 'Step 2, skip analysis must be true or false (got "yes")'],
+    ['steps[0].analysis.window is not a known field: remove it (known fields: skip)', 'Step 1, analysis window is not a known field: remove it (known fields: skip)'],
+    ['analysis.metrics[1].judge.max must be a number (got "x"): give a bound', 'Metric 2, threshold max must be a number (got "x"): give a bound'],
+    ['analysis.scopes.canary.podSelector.app must be a label value: at most 63 letters', 'Canary pod selector label app must be a label value: at most 63 letters'],
+    ['analysis.scopes.canary.extra is not a known field: remove it', 'Canary scope, extra is not a known field: remove it'],
+    ['steps[1].analysis is given but there is no analysis block', 'Step 2 analysis is given but there is no analysis block'],
   ])('%s', (message, expected) => {
     expect(inFormLanguage(message)).toBe(expected);
   });
@@ -217,5 +223,17 @@ describe('messages in the form\'s language', () => {
     const { problems } = validateShiftSpec({ ...newPayload('1'), steps: [{ weights: [50, 'x'], pause: 'soon' }], destinations: [{ host: 'A' }] });
     expect(problems.length).toBeGreaterThan(2);
     problems.forEach((problem) => expect(inFormLanguage(problem.message)).not.toMatch(/(steps|destinations)\[\d+\]/));
+  });
+
+  it('every message the validator gives a bad analysis block loses its JSON paths', () => {
+    const payload = {
+      ...newPayload('1'),
+      destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'canary' }],
+      steps: [{ weights: [50, 50], pause: '10m', analysis: { skip: 'yes', window: 1 } }, { weights: [100, 0] }],
+      analysis: { source: 'http://prom', scopes: { canary: { workload: 'Checkout', podSelector: { 'a/b/c': 'x' } }, baseline: {} }, metrics: [{ name: 'p99', metric: 'latency-p99', judge: { type: 'threshold', max: 'x' } }], thresholds: { pass: 900 } },
+    };
+    const { problems } = validateShiftSpec(payload);
+    expect(problems.filter((p) => /analysis/.test(p.field)).length).toBeGreaterThan(4);
+    problems.forEach((problem) => expect(inFormLanguage(problem.message)).not.toMatch(/\banalysis[.[]|steps\[\d+\]|\.analysis\b/));
   });
 });

@@ -20,7 +20,9 @@ import {
   applyReferencePreset,
   changeJudgeType,
   changeMetricKind,
+  formatPodSelector,
   parseDecimal,
+  parsePodSelector,
   removeAnalysis,
   removeMetric,
   setStepSkip,
@@ -39,6 +41,9 @@ const SCOPE_HELP =
   "The Deployments whose pods serve the canary and the baseline, as Istio's destination_workload names them. " +
   'Defaults come from the destinations: the one whose subset or label is "canary" (else the last) and the one named "baseline" (else the first other), ' +
   'each as <host>-<subset> (checkout + canary -> checkout-canary), or the host alone without a subset. The namespace defaults to the VirtualService\'s.';
+const POD_LABELS_HELP =
+  'Optional: the pod labels the pod status metrics (restarts, readiness, OOM kills) and CPU/memory read, written key=value,key=value (for example app=checkout,track=canary). ' +
+  "Empty means the labels the workload's Deployment selects its pods with (its spec.selector.matchLabels), which is right unless other pods share them.";
 const TIMING_HELP =
   "Each analysed step's pause is its warm-up (not judged, the canary settles) plus its analysis window, sampled every interval; the window must hold two intervals. Write 30s, 1m or 1m30s.";
 const METRICS_HELP =
@@ -100,6 +105,39 @@ function AnalysisInput({ formik, problems, field, label, placeholder, numeric, c
         onChange={(event) => {
           const raw = event.target.value;
           formik.setFieldValue(path, numeric ? parseDecimal(raw) : raw === '' ? undefined : raw);
+        }}
+      />
+      <Messages problems={problems} place={field} />
+    </div>
+  );
+}
+
+/**
+ * A scope's optional pod selector as `app=checkout,track=canary` text. The text is kept while the
+ * author types (a trailing comma would not survive a round trip through the object); the payload
+ * gets the object, or the text itself when it is not key=value pairs (the validator says why).
+ */
+function PodSelectorInput({ formik, problems, scope }: { formik: StageFormik; problems: AnalysisProblem[]; scope: 'canary' | 'baseline' }) {
+  const field = `analysis.scopes.${scope}.podSelector`;
+  const path = `payload.${field}`;
+  const stored = getIn(formik.values, path);
+  const [draft, setDraft] = React.useState(() => formatPodSelector(stored));
+  // Another change of the payload (a preset, an undo) wins over what was typed.
+  const shown = JSON.stringify(parsePodSelector(draft)) === JSON.stringify(stored) ? draft : formatPodSelector(stored);
+  const bad = problems.some((p) => p.place === field);
+  const label = `${scope === 'canary' ? 'Canary' : 'Baseline'} pod labels`;
+  return (
+    <div className="its-cell">
+      <input
+        type="text"
+        className={`form-control input-sm${bad ? ' its-invalid' : ''}`}
+        aria-label={label}
+        aria-invalid={bad}
+        placeholder="the Deployment's selector"
+        value={shown}
+        onChange={(event) => {
+          setDraft(event.target.value);
+          formik.setFieldValue(path, parsePodSelector(event.target.value));
         }}
       />
       <Messages problems={problems} place={field} />
@@ -285,6 +323,10 @@ export function AnalysisSection({ formik }: { formik: StageFormik }) {
       <Row label="Baseline">
         {input('analysis.scopes.baseline.workload', 'Baseline workload', { placeholder: 'checkout-baseline' })}
         {input('analysis.scopes.baseline.namespace', 'Baseline namespace', { placeholder: 'namespace of the VirtualService' })}
+      </Row>
+      <Row label="Pod labels (optional)" help={POD_LABELS_HELP}>
+        <PodSelectorInput formik={formik} problems={problems} scope="canary" />
+        <PodSelectorInput formik={formik} problems={problems} scope="baseline" />
       </Row>
       <Row label="Warm-up / interval" help={TIMING_HELP}>
         {input('analysis.warmup', 'Warm-up', { placeholder: '1m' })}

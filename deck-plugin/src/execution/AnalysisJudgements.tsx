@@ -6,7 +6,7 @@
  */
 import React from 'react';
 import type { ShiftStatus } from '@istio-shift/core';
-import { analysisView, StepJudgementView } from '../analysis-model';
+import { ANALYSIS_FAILED, analysisView, StepJudgementView } from '../analysis-model';
 
 const RESULT_CLASS: Record<string, string> = { Pass: 'its-judge-pass', Marginal: 'its-judge-marginal', Fail: 'its-judge-fail' };
 
@@ -71,7 +71,7 @@ export function AnalysisJudgements({ status }: { status: ShiftStatus | undefined
       </h5>
       {view.failure && (
         <div className="its-failure alert alert-danger" data-testid="analysis-failure">
-          <strong>Analysis failed the shift:</strong> {view.failure}
+          <strong>{view.failureReason === ANALYSIS_FAILED ? 'Analysis failed the shift:' : 'Analysis could not run:'}</strong> {view.failure}
         </div>
       )}
       {view.steps.length === 0 && <p className="its-note">No step has been judged yet.</p>}

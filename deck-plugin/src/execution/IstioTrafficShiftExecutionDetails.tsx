@@ -11,7 +11,8 @@ import { ExecutionDetailsSection, StageFailureMessage, timestamp } from '@spinna
 import type { IExecutionDetailsSectionProps } from '@spinnaker/core';
 import { defaultLabel, formatDuration } from '@istio-shift/core';
 import type { ShiftStatus, StepRecord } from '@istio-shift/core';
-import { Outcome, failureReasons, stageOutcome } from './outcome';
+import { Outcome, failureReasons, rollbackTrigger, stageOutcome } from './outcome';
+import { analysisView } from '../analysis-model';
 import { AnalysisJudgements } from './AnalysisJudgements';
 
 export { failureReasons, latestStatus } from './outcome';
@@ -120,7 +121,9 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
   const webhook = (stage.context?.webhook ?? {}) as { monitor?: { progressMessage?: string; percentComplete?: number } };
   const progress = webhook.monitor?.progressMessage ?? status?.message;
   const percent = typeof status?.percentComplete === 'number' ? status.percentComplete : webhook.monitor?.percentComplete;
-  const reasons = failureReasons(stage);
+  // The analysis part already shows an analysis failure's message (with what happened to traffic): once is enough.
+  const shownByAnalysis = analysisView(status)?.failure;
+  const reasons = failureReasons(stage).filter((reason) => reason !== shownByAnalysis);
   const payload = (stage.context?.payload ?? {}) as { account?: string; namespace?: string; virtualService?: string };
   const progressLabel = outcome.kind === 'running' ? 'Progress' : outcome.kind === 'stopped' ? 'Last report' : 'Result';
   return (
@@ -189,7 +192,7 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
             <AnalysisJudgements status={status} />
             {status.rollback && (
               <div className={`its-rollback its-rollback-${status.rollback.result}`} data-testid="rollback">
-                <strong>On cancel:</strong> {status.rollback.message}
+                <strong>{rollbackTrigger(status)}:</strong> {status.rollback.message}
               </div>
             )}
           </>

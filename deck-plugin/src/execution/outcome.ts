@@ -178,3 +178,20 @@ export function stageOutcome(stage: StageRecord, execution?: ExecutionRecord, fo
   if (ended) return { ...base, kind: 'lost', summary: lostSummary(stage, formatTime) };
   return { ...base, kind: 'waiting', summary: 'The service has not reported a status for this stage yet.' };
 }
+
+/**
+ * What made the service roll back (or hold) the weights, for the label of its rollback line: a
+ * failed or impossible analysis, no status poll for abandonAfter, else Orca's cancel call.
+ */
+export function rollbackTrigger(status: ShiftStatus): string {
+  switch (status.failure?.reason) {
+    case 'ANALYSIS_FAILED':
+      return 'On analysis failure';
+    case 'ANALYSIS_UNAVAILABLE':
+      return 'When analysis could not run';
+    case 'ABANDONED':
+      return 'On abandonment';
+    default:
+      return 'On cancel';
+  }
+}
