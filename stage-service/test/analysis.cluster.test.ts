@@ -5,13 +5,12 @@
  * Windows are short (warm-up 2s, interval 2s, pause 10s: an 8s window of four samples).
  */
 import { ServiceConfig } from '../src/config';
-import { STATE_ANNOTATION } from '../src/engine/record';
 import { RunningService } from '../src/service';
 import { createNamespace, getVirtualService } from '../../test/cluster/test-helpers';
 import { RunningPrometheus, startPrometheus } from '../../test/prometheus/harness';
 import { TestExporter, startExporter } from '../../test/prometheus/exporter';
 import { TrafficProfile } from '../../test/prometheus/mesh-model';
-import { applyCheckout, call, clusterAccount, exampleShift, freePort, pollUntilDone, primaryWeights, serviceConfig, startTestService } from './support';
+import { expectOnlyWeightsChanged, applyCheckout, call, clusterAccount, exampleShift, freePort, pollUntilDone, serviceConfig, startTestService } from './support';
 
 jest.setTimeout(120_000);
 
@@ -80,22 +79,6 @@ async function freshVirtualService(name: string): Promise<any> {
   return getVirtualService(namespace, name);
 }
 
-/** Only the route's weights and the state annotation differ from `before`. */
-async function expectOnlyWeightsChanged(name: string, before: any, weights: number[]): Promise<void> {
-  const after = await getVirtualService(namespace, name);
-  const expected = JSON.parse(JSON.stringify(before));
-  expected.spec.http[1].route.forEach((d: any, i: number) => (d.weight = weights[i]));
-  const strip = (o: any) => {
-    const copy = JSON.parse(JSON.stringify(o));
-    delete copy.metadata.resourceVersion;
-    delete copy.metadata.managedFields;
-    delete copy.metadata.generation;
-    delete copy.metadata.annotations[STATE_ANNOTATION];
-    return copy;
-  };
-  expect(strip(after)).toEqual(strip(expected));
-  expect(primaryWeights(after)).toEqual(weights);
-}
 
 const create = (spec: Record<string, unknown>) => call(`http://127.0.0.1:${port}/v1/shifts`, { body: spec });
 
@@ -121,7 +104,7 @@ describe('canary analysis during a step', () => {
     // Judged after the window: the whole window's samples, never before its end.
     expect(Date.parse(final.steps[0].judgedAt)).toBeGreaterThanOrEqual(Date.parse(final.steps[0].pauseUntil));
     expect(final.steps[1].analysis).toBeUndefined();
-    await expectOnlyWeightsChanged('healthy', before, [100, 0, 0]);
+    await expectOnlyWeightsChanged(namespace, 'healthy', before, [100, 0, 0]);
   });
 
   it('rolls back at once (within one interval) when the critical success rate drops mid-window', async () => {
@@ -138,7 +121,7 @@ describe('canary analysis during a step', () => {
     expect(Date.parse(final.finishedAt)).toBeLessThan(windowEnd);
     console.log(`5xx spike: rolled back ${(windowEnd - Date.parse(final.finishedAt)) / 1000}s before the window end`);
     expect(final.steps[0].analysis).toMatchObject({ score: 0, result: 'Fail', passed: false });
-    await expectOnlyWeightsChanged('spike', before, [100, 0, 0]);
+    await expectOnlyWeightsChanged(namespace, 'spike', before, [100, 0, 0]);
   });
 
   it('rolls back at the window end when p99 latency regresses (not critical)', async () => {
@@ -152,7 +135,7 @@ describe('canary analysis during a step', () => {
     const added = Date.parse(final.finishedAt) - windowEnd;
     console.log(`p99 regression: rollback written ${added} ms after the window end`);
     expect(added).toBeLessThan(5000);
-    await expectOnlyWeightsChanged('slow', before, [100, 0, 0]);
+    await expectOnlyWeightsChanged(namespace, 'slow', before, [100, 0, 0]);
   });
 
   it('holds the weights on a failed judgement with onFailure: hold', async () => {
@@ -161,7 +144,7 @@ describe('canary analysis during a step', () => {
     const { final } = await run(analysedShift('hold', 'hold', { onFailure: 'hold' }));
     expect(final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, rollback: { result: 'held' }, currentWeights: [80, 10, 10] });
     expect(final.failure.message).toMatch(/; weights held at release 80, baseline 10, canary 10 as the spec asks \(onFailure: hold\)$/);
-    await expectOnlyWeightsChanged('hold', before, [80, 10, 10]);
+    await expectOnlyWeightsChanged(namespace, 'hold', before, [80, 10, 10]);
   });
 
   it('follows the nodata policy when the canary gets no traffic: fail fails the metric; pass still never promotes an all-nodata canary', async () => {
@@ -170,7 +153,7 @@ describe('canary analysis during a step', () => {
     const { final } = await run(analysedShift('idle', 'idle'));
     expect(final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, currentWeights: [100, 0, 0] });
     expect(final.failure.message).toMatch(/^step 1 failed analysis: no data for canary success \(critical\), no data for canary p99/);
-    await expectOnlyWeightsChanged('idle', before, [100, 0, 0]);
+    await expectOnlyWeightsChanged(namespace, 'idle', before, [100, 0, 0]);
 
     workloads('idle2', { rps: 0 });
     const before2 = await freshVirtualService('idle2');
@@ -185,7 +168,7 @@ describe('canary analysis during a step', () => {
     expect(second.final.steps[0].analysis.metrics.map((m: any) => m.classification)).toEqual(['Nodata', 'Nodata']);
     expect(second.final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, currentWeights: [100, 0, 0] });
     expect(second.final.failure.message).toMatch(/^step 1 failed analysis: half or more of the metrics have no data; score 0\/75/);
-    await expectOnlyWeightsChanged('idle2', before2, [100, 0, 0]);
+    await expectOnlyWeightsChanged(namespace, 'idle2', before2, [100, 0, 0]);
   });
 
   it('retries a Prometheus outage shorter than the grace and judges when it answers again', async () => {
@@ -227,7 +210,7 @@ describe('canary analysis during a step', () => {
     // The grace is max(6s, 3 intervals) after the window end.
     expect(Date.parse(final.finishedAt)).toBeGreaterThanOrEqual(windowEnd + 6000);
     expect(final.steps[0].analysis).toBeUndefined();
-    await expectOnlyWeightsChanged('down', before, [100, 0, 0]);
+    await expectOnlyWeightsChanged(namespace, 'down', before, [100, 0, 0]);
   });
 });
 
@@ -244,7 +227,7 @@ describe('restarts', () => {
     const final = await pollUntilDone(response.body.statusUrl, () => undefined, 60_000);
     expect(final).toMatchObject({ status: 'SUCCEEDED', currentWeights: [100, 0, 0], analysis: { result: 'Pass', step: 1 } });
     expect(Date.parse(final.steps[0].judgedAt)).toBeGreaterThan(Date.parse(final.steps[0].pauseUntil) + 500);
-    await expectOnlyWeightsChanged('restart', before, [100, 0, 0]);
+    await expectOnlyWeightsChanged(namespace, 'restart', before, [100, 0, 0]);
   });
 });
 

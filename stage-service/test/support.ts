@@ -7,7 +7,8 @@ import { AccountConfig, ServiceConfig } from '../src/config';
 import { checkoutVirtualService as seededCheckout } from '../src/kube/seed';
 import { silentLogger } from '../src/logger';
 import { RunningService, startService } from '../src/service';
-import { applyVirtualService, requireEnv } from '../../test/cluster/test-helpers';
+import { applyVirtualService, getVirtualService, requireEnv } from '../../test/cluster/test-helpers';
+import { STATE_ANNOTATION } from '../src/engine/record';
 import { freePort } from '../../test/free-port';
 
 export { freePort };
@@ -84,6 +85,26 @@ export async function applyCheckout(namespace: string, name = 'checkout'): Promi
   const vs = checkoutVirtualService(namespace);
   vs.metadata.name = name;
   await applyVirtualService(namespace, vs);
+}
+
+/**
+ * Asserts that, of everything in the VirtualService, only the primary route's weights (now
+ * `weights`) and the shift's state annotation differ from `before`.
+ */
+export async function expectOnlyWeightsChanged(namespace: string, name: string, before: any, weights: number[]): Promise<void> {
+  const after = await getVirtualService(namespace, name);
+  const expected = JSON.parse(JSON.stringify(before));
+  expected.spec.http[1].route.forEach((d: any, i: number) => (d.weight = weights[i]));
+  const strip = (o: any) => {
+    const copy = JSON.parse(JSON.stringify(o));
+    delete copy.metadata.resourceVersion;
+    delete copy.metadata.managedFields;
+    delete copy.metadata.generation;
+    delete copy.metadata.annotations[STATE_ANNOTATION];
+    return copy;
+  };
+  expect(strip(after)).toEqual(strip(expected));
+  expect(primaryWeights(after)).toEqual(weights);
 }
 
 /** The README's example VirtualService in a test namespace, with another team's annotation. */

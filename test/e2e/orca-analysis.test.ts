@@ -15,10 +15,10 @@ import { adminKubeConfig, createNamespace, getVirtualService } from '../cluster/
 import { RunningPrometheus, startPrometheus } from '../prometheus/harness';
 import { TestExporter, startExporter } from '../prometheus/exporter';
 import { TrafficProfile } from '../prometheus/mesh-model';
-import { applyCheckout, freePort, primaryWeights } from '../../stage-service/test/support';
-import { STATE_ANNOTATION } from '../../stage-service/src/engine/record';
+import { expectOnlyWeightsChanged, applyCheckout, freePort } from '../../stage-service/test/support';
 import { ServiceProcess, serviceProcess } from './service-process';
 import { podNameFor, runDeploymentPod } from './workload-pods';
+import { checkoutStage } from './checkout-stage';
 
 jest.setTimeout(150_000);
 
@@ -63,23 +63,13 @@ const P99 = { name: 'p99', metric: 'latency-p99', judge: { type: 'threshold', ma
 
 /** The stage as the Deck editor saves it, with an analysis of `tag`'s canary against its baseline. */
 function stage(tag: string, steps: Array<{ weights: number[]; pause?: string }>, analysis: Record<string, unknown> = {}): StageJson {
-  return {
-    type: 'istioTrafficShift',
-    alias: 'preconfiguredWebhook',
-    name: `Shift ${tag}`,
+  return checkoutStage({
+    account: ACCOUNT,
+    namespace,
+    virtualService: tag,
+    steps,
     refId: '5',
-    requisiteStageRefIds: [],
-    stageTimeoutMs: 600000,
     payload: {
-      account: ACCOUNT,
-      namespace,
-      virtualService: tag,
-      route: { protocol: 'http', name: 'primary' },
-      destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
-      steps,
-      onCancel: 'rollback',
-      executionId: '${execution.id}',
-      stageRef: '5',
       analysis: {
         source: 'mesh',
         scopes: { canary: { workload: `${tag}-canary` }, baseline: { workload: `${tag}-baseline` } },
@@ -89,7 +79,7 @@ function stage(tag: string, steps: Array<{ weights: number[]; pause?: string }>,
         ...analysis,
       },
     },
-  };
+  });
 }
 
 /** Canary and baseline series for `tag`, both healthy unless `canary` says otherwise. */
@@ -103,22 +93,6 @@ async function freshVirtualService(name: string): Promise<any> {
   return getVirtualService(namespace, name);
 }
 
-/** Only the route's weights and the state annotation differ from `before`. */
-async function expectOnlyWeightsChanged(name: string, before: any, weights: number[]): Promise<void> {
-  const after = await getVirtualService(namespace, name);
-  const expected = JSON.parse(JSON.stringify(before));
-  expected.spec.http[1].route.forEach((d: any, i: number) => (d.weight = weights[i]));
-  const strip = (o: any) => {
-    const copy = JSON.parse(JSON.stringify(o));
-    delete copy.metadata.resourceVersion;
-    delete copy.metadata.managedFields;
-    delete copy.metadata.generation;
-    delete copy.metadata.annotations[STATE_ANNOTATION];
-    return copy;
-  };
-  expect(strip(after)).toEqual(strip(expected));
-  expect(primaryWeights(after)).toEqual(weights);
-}
 
 interface Run {
   result: StageResult;
@@ -164,7 +138,7 @@ it.concurrent('promotes a healthy canary: SUCCEEDED at the final weights, the ru
   expect(progress[0]).toMatch(/^step 1 of 3: release 80, baseline 10, canary 10 \(analysis: \d+s left\)$/);
   expect(progress).toContainEqual(expect.stringMatching(/^step 2 of 3: release 50, baseline 25, canary 25 \(analysis: \d+s left; last score 100\/75\)$/));
   expect(progress[progress.length - 1]).toBe('completed 3 of 3 steps: release 100, baseline 0, canary 0');
-  await expectOnlyWeightsChanged('healthy', before, [100, 0, 0]);
+  await expectOnlyWeightsChanged(namespace, 'healthy', before, [100, 0, 0]);
 });
 
 it.concurrent('rolls back within one interval when the canary\'s 5xx rate spikes mid-window (critical success rate)', async () => {
@@ -189,7 +163,7 @@ it.concurrent('rolls back within one interval when the canary\'s 5xx rate spikes
   expect(finishedAt).toBeLessThan(Date.parse(body.steps[0].pauseUntil));
   console.log(`orca 5xx spike: restored ${finishedAt - spikedAt} ms after the spike began (interval ${INTERVAL_MS} ms, scrape 1 s)`);
   expect(finishedAt - spikedAt).toBeLessThan(2 * INTERVAL_MS + 1500);
-  await expectOnlyWeightsChanged('spike', before, [100, 0, 0]);
+  await expectOnlyWeightsChanged(namespace, 'spike', before, [100, 0, 0]);
 });
 
 it.concurrent('rolls back at the window end when p99 latency regresses (not critical)', async () => {
@@ -204,7 +178,7 @@ it.concurrent('rolls back at the window end when p99 latency regresses (not crit
   console.log(`orca p99 regression: restored ${added} ms after the window end`);
   expect(added).toBeGreaterThanOrEqual(0);
   expect(added).toBeLessThan(5000);
-  await expectOnlyWeightsChanged('slow', before, [100, 0, 0]);
+  await expectOnlyWeightsChanged(namespace, 'slow', before, [100, 0, 0]);
 });
 
 it.concurrent('rolls back when the canary\'s container RESTARTS mid-window (critical restarts, max 0; pods found through the Deployment selector)', async () => {
@@ -250,7 +224,7 @@ it.concurrent('rolls back when the canary\'s container RESTARTS mid-window (crit
   expect(body.failure.message).toBe('step 1 failed analysis: canary restarts 1 vs baseline 0 (critical); score 0/75; weights restored to release 100, baseline 0, canary 0');
   expect(Date.parse(body.finishedAt)).toBeLessThan(Date.parse(body.steps[0].pauseUntil));
   console.log(`orca restarts: restored ${Date.parse(body.finishedAt) - restartedAt} ms after the restart was reported`);
-  await expectOnlyWeightsChanged('restarts', before, [100, 0, 0]);
+  await expectOnlyWeightsChanged(namespace, 'restarts', before, [100, 0, 0]);
 });
 
 it.concurrent('follows the nodata policy when the canary gets no traffic (nodata: fail rolls back at the window end)', async () => {
@@ -263,7 +237,7 @@ it.concurrent('follows the nodata policy when the canary gets no traffic (nodata
   expect(body.steps[0].analysis.metrics.map((m: any) => m.classification)).toEqual(['NodataFail', 'NodataFail']);
   // Missing data mid-window may still arrive: it is judged at the window end, not before.
   expect(Date.parse(body.finishedAt)).toBeGreaterThanOrEqual(Date.parse(body.steps[0].pauseUntil));
-  await expectOnlyWeightsChanged('idle', before, [100, 0, 0]);
+  await expectOnlyWeightsChanged(namespace, 'idle', before, [100, 0, 0]);
 });
 
 it.concurrent('follows the outage rule when Prometheus stops mid-window: TERMINAL "analysis could not run" after the grace, weights restored', async () => {
@@ -290,5 +264,5 @@ it.concurrent('follows the outage rule when Prometheus stops mid-window: TERMINA
   // Retried until the grace (max(6s, 3 intervals)) after the window end, never promoted.
   expect(Date.parse(body.finishedAt)).toBeGreaterThanOrEqual(Date.parse(body.steps[0].pauseUntil) + 6000);
   expect(body.steps[0].analysis).toBeUndefined();
-  await expectOnlyWeightsChanged('outage', before, [100, 0, 0]);
+  await expectOnlyWeightsChanged(namespace, 'outage', before, [100, 0, 0]);
 });

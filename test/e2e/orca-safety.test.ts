@@ -16,6 +16,7 @@ import { loadPreconfiguredWebhook } from '../orca/webhook-config';
 import { createNamespace, getVirtualService, jsonPatchVirtualService, waitFor } from '../cluster/test-helpers';
 import { applyCheckout, freePort, primaryWeights } from '../../stage-service/test/support';
 import { ServiceProcess, serviceProcess } from './service-process';
+import { checkoutStage } from './checkout-stage';
 
 const ACCOUNT = 'safety-cluster';
 let namespace: string;
@@ -34,27 +35,7 @@ afterAll(async () => {
 });
 
 function stage(virtualService: string, steps: Array<{ weights: number[]; pause?: string }>): StageJson {
-  return {
-    type: 'istioTrafficShift',
-    alias: 'preconfiguredWebhook',
-    name: `Shift ${virtualService}`,
-    refId: '4',
-    requisiteStageRefIds: [],
-    stageTimeoutMs: 600000,
-    payload: {
-      account: ACCOUNT,
-      namespace,
-      virtualService,
-      route: { protocol: 'http', name: 'primary' },
-      destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
-      steps,
-      onCancel: 'rollback',
-      abandonAfter: '30s',
-      executionId: '${execution.id}',
-      stageRef: '4',
-      restartedAt: '${restartDetails?.restartTime ?: 0}',
-    },
-  };
+  return checkoutStage({ account: ACCOUNT, namespace, virtualService, steps, refId: '4', payload: { abandonAfter: '30s' } });
 }
 
 

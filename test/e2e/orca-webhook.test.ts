@@ -10,6 +10,8 @@ import { loadPreconfiguredWebhook } from '../orca/webhook-config';
 import { createNamespace, getVirtualService, jsonPatchVirtualService } from '../cluster/test-helpers';
 import { applyCheckout, freePort, primaryWeights } from '../../stage-service/test/support';
 import { ServiceProcess, serviceProcess } from './service-process';
+import { checkoutStage } from './checkout-stage';
+import type { PayloadDraft } from '@istio-shift/core';
 
 const ACCOUNT = 'e2e-cluster';
 let namespace: string;
@@ -28,27 +30,8 @@ afterAll(async () => {
 });
 
 /** The stage as the Deck editor saves it: payload with ${execution.id} and the stage's refId. */
-function stage(virtualService: string, steps: Array<{ weights: number[]; pause?: string }>, extra: Record<string, unknown> = {}): StageJson {
-  return {
-    type: 'istioTrafficShift',
-    alias: 'preconfiguredWebhook',
-    name: `Shift ${virtualService}`,
-    refId: '3',
-    requisiteStageRefIds: ['2'],
-    stageTimeoutMs: 600000,
-    payload: {
-      account: ACCOUNT,
-      namespace,
-      virtualService,
-      route: { protocol: 'http', name: 'primary' },
-      destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
-      steps,
-      onCancel: 'rollback',
-      executionId: '${execution.id}',
-      stageRef: '3',
-      ...extra,
-    },
-  };
+function stage(virtualService: string, steps: Array<{ weights: number[]; pause?: string }>, extra: Partial<PayloadDraft> = {}): StageJson {
+  return checkoutStage({ account: ACCOUNT, namespace, virtualService, steps, refId: '3', payload: extra });
 }
 
 
