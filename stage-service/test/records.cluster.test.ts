@@ -211,4 +211,17 @@ describe("Orca's Restart stage", () => {
     expect(cancelled.body.rollback.message).toMatch(/weights restored to release 100, baseline 0, canary 0/);
     expect(primaryWeights(await getVirtualService(namespace, 'taken-over'))).toEqual([100, 0, 0]);
   });
+
+  it('takes over an earlier attempt whose route another writer changed, restoring that writer\'s weights', async () => {
+    await applyCheckout(namespace, 'taken-over-changed');
+    const spec = exampleShift(ACCOUNT, namespace, { virtualService: 'taken-over-changed', steps: longSteps });
+    await create(spec);
+    // Someone sets the route to 70/30/0 while the first attempt (now unwatched) still says RUNNING.
+    await jsonPatchVirtualService(namespace, 'taken-over-changed', [{ op: 'replace', path: '/spec/http/1/route/0/weight', value: 70 }, { op: 'replace', path: '/spec/http/1/route/1/weight', value: 30 }, { op: 'replace', path: '/spec/http/1/route/2/weight', value: 0 }]);
+    const second = await create({ ...spec, restartedAt: 1764500011111 });
+    expect(second.status).toBe(202);
+    expect(second.body.originalWeights).toEqual([70, 30, 0]);
+    await call(second.body.cancelUrl, { method: 'POST', body: {} });
+    expect(primaryWeights(await getVirtualService(namespace, 'taken-over-changed'))).toEqual([70, 30, 0]);
+  });
 });

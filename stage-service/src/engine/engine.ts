@@ -12,6 +12,7 @@ import {
   RouteWrite,
   StepJudgement,
   buildShiftPatch,
+  describeDrift,
   planShift,
   selectRoute,
 } from '@istio-shift/core';
@@ -122,7 +123,10 @@ export class ShiftEngine {
       }
       const planned = planShift(spec, selection.selected);
       if (!planned.ok) throw new ShiftError('invalid', planned.problems.map((p) => p.message).join('; '), planned.problems);
-      const plan = earlier ? { ...planned.plan, originalDestinations: earlier.original, originalWeights: earlier.originalWeights } : planned.plan;
+      // The weights from before the first attempt are the ones to restore, unless another writer set
+      // the route since that attempt's last write: then theirs are (never overwrite another writer).
+      const untouched = earlier && !describeDrift(earlier.lastWritten, selection.selected.destinations);
+      const plan = earlier && untouched ? { ...planned.plan, originalDestinations: earlier.original, originalWeights: earlier.originalWeights } : planned.plan;
       const { record, target } = startShift(id, spec, hash, bindingOf(object), selection.selected, plan, this.now());
       const route = { routePointer: selection.selected.pointer, routeAsRead: selection.selected.route, target };
       const records = earlier ? [supersede(earlier, id, this.now()), record] : [record];
