@@ -10,6 +10,7 @@ import { Browser, Page, chromium } from 'playwright-core';
 import { HARNESS_DIR, PLUGIN_BUNDLE, ROOT, ensureHarness, ensurePluginBundle } from './build';
 import { HarnessServer } from './server';
 import { analysisFailedStage } from '../fixtures/analysis';
+import { replaceText } from './page-actions';
 
 const PLUGIN_ID = 'Istio.TrafficShift';
 const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'deck-plugin/package.json'), 'utf8')).version;
@@ -30,12 +31,6 @@ async function screenshot(selector: string, name: string) {
   const file = path.join(ARTIFACTS, name);
   await page.locator(selector).screenshot({ path: file, animations: 'disabled' });
   fs.copyFileSync(file, path.join(DOC_IMAGES, name));
-}
-
-async function replaceText(label: string, text: string) {
-  await page.getByLabel(label, { exact: true }).click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.type(text);
 }
 
 beforeAll(async () => {
@@ -71,9 +66,9 @@ afterAll(async () => {
 it('fills the reference preset with one click and shows a bad input\'s problem on that input', async () => {
   await page.evaluate(() => (window as unknown as Harness).harness.showPipeline());
   await page.selectOption('#stage-type', KEY);
-  await replaceText('Account', 'prod-k8s');
-  await replaceText('Namespace', 'shop');
-  await replaceText('VirtualService', 'checkout');
+  await replaceText(page, 'Account', 'prod-k8s');
+  await replaceText(page, 'Namespace', 'shop');
+  await replaceText(page, 'VirtualService', 'checkout');
   await page.getByRole('button', { name: 'Canary with baseline: 80/10/10 -> 34/33/33 -> 100/0/0' }).click();
   await page.getByRole('button', { name: 'Use the reference preset' }).click();
   await page.getByLabel('Canary workload').waitFor();
@@ -85,7 +80,7 @@ it('fills the reference preset with one click and shows a bad input\'s problem o
   expect(await page.locator('[data-testid^="analysis-message-"]').count()).toBe(0);
   await screenshot('[data-testid="analysis-section"]', 'deck-analysis-editor.png');
 
-  await replaceText('Metric 5 threshold min', '5');
+  await replaceText(page, 'Metric 5 threshold min', '5');
   const message = page.getByTestId('analysis-message-analysis.metrics[4].judge.min');
   await message.waitFor();
   expect(await message.textContent()).toContain('Metric 5, threshold min (5) is above Metric 5, threshold max (0): swap them');

@@ -9,6 +9,7 @@ import * as path from 'path';
 import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
 import { HARNESS_DIR, PLUGIN_BUNDLE, ROOT, ensureHarness, ensurePluginBundle } from './build';
 import { HarnessServer } from './server';
+import { replaceText } from './page-actions';
 
 const PLUGIN_ID = 'Istio.TrafficShift';
 const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'deck-plugin/package.json'), 'utf8')).version;
@@ -130,12 +131,6 @@ async function showExecution(page: Page, stage: object, extra: object = {}) {
     ([s, e]) => (window as unknown as { harness: { showExecution(stage: object, extra: object): void } }).harness.showExecution(s, e),
     [stage, extra] as const,
   );
-}
-
-async function replaceText(page: Page, label: string, text: string) {
-  await page.getByLabel(label, { exact: true }).click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.type(text);
 }
 
 beforeAll(async () => {
