@@ -79,6 +79,7 @@ export function nextAnalysisCheck(record: ShiftRecord, now: number): number | un
 }
 
 type SampleSet = Record<string, MetricSamples>;
+type PodStatusValues = ReturnType<typeof podStatusValues>;
 const SCOPES: ScopeName[] = ['canary', 'baseline'];
 const isPodMetric = (m: NormalizedMetric) => (POD_STATUS_METRICS as readonly string[]).includes(m.metric);
 
@@ -174,18 +175,25 @@ export class AnalysisRunner {
     this.podsAtStart.delete(`${key}/${window.stepIndex}/baseline`);
   }
 
-  /** One range query per metric and scope over window start..end; pod metrics from the pod reader. */
+  /**
+   * One range query per metric and scope over window start..end; the pod status metrics all come
+   * from one pod read per scope.
+   */
   private async fetch(spec: NormalizedShiftSpec, analysis: NormalizedAnalysis, metrics: NormalizedMetric[], window: AnalysisWindow, end: number, key: string): Promise<SampleSet> {
     const provider: MetricsProvider = this.options.sources.forAccount(spec.account, analysis.source);
     const range = { start: new Date(window.start), end: new Date(end), stepSeconds: window.intervalSeconds };
+    const podReads = new Map<ScopeName, Promise<PodStatusValues | undefined>>();
+    const podStatus = (scopeName: ScopeName) => {
+      if (!podReads.has(scopeName)) podReads.set(scopeName, this.podStatus(spec.account, analysis.scopes[scopeName], `${key}/${window.stepIndex}/${scopeName}`));
+      return podReads.get(scopeName) as Promise<PodStatusValues | undefined>;
+    };
     const samples: SampleSet = {};
     await Promise.all(
       metrics.map(async (metric) => {
         const values = await Promise.all(
           SCOPES.map(async (scopeName) => {
-            const scope = analysis.scopes[scopeName];
-            if (isPodMetric(metric)) return this.podValues(spec.account, metric, scope, `${key}/${window.stepIndex}/${scopeName}`);
-            const result = await provider.rangeQuery(renderQuery(metric, scope, scopeName, window.intervalSeconds) as string, range);
+            if (isPodMetric(metric)) return podMetricValue(metric, await podStatus(scopeName));
+            const result = await provider.rangeQuery(renderQuery(metric, analysis.scopes[scopeName], scopeName, window.intervalSeconds) as string, range);
             return result.kind === 'series' ? result.samples.map((s) => s.value) : [];
           }),
         );
@@ -203,31 +211,33 @@ export class AnalysisRunner {
    */
   private async snapshotPods(record: ShiftRecord, window: AnalysisWindow, key: string): Promise<void> {
     const analysis = record.spec.analysis as NormalizedAnalysis;
-    const metric = analysis.metrics.find(isPodMetric);
-    if (!metric) return;
+    if (!hasPodMetric(analysis)) return;
     await Promise.all(
       SCOPES.filter((scopeName) => !this.podsAtStart.has(`${key}/${window.stepIndex}/${scopeName}`)).map((scopeName) =>
-        this.podValues(record.spec.account, metric, analysis.scopes[scopeName], `${key}/${window.stepIndex}/${scopeName}`).catch((error: unknown) => {
+        this.podStatus(record.spec.account, analysis.scopes[scopeName], `${key}/${window.stepIndex}/${scopeName}`).catch((error: unknown) => {
           if (!(error instanceof MetricsError)) throw error;
         }),
       ),
     );
   }
 
-  /** A pod status metric now, against the pod list taken when this replica first looked in the window. */
-  private async podValues(account: string, metric: NormalizedMetric, scope: NormalizedAnalysis['scopes']['canary'], key: string): Promise<number[]> {
+  /** The scope's pod status now, against the pod list taken when this replica first looked in the window. */
+  private async podStatus(account: string, scope: NormalizedAnalysis['scopes']['canary'], key: string): Promise<PodStatusValues | undefined> {
     const reader = this.options.podReaderFor?.(account);
-    if (!reader) return [];
+    if (!reader) return undefined;
     const selector = scope.podSelector ?? (await reader.workloadSelector(scope.namespace, scope.workload));
     const pods = await reader.listPods(scope.namespace, selector);
-    const atStart = this.podsAtStart.get(key) ?? pods;
     if (!this.podsAtStart.has(key)) this.podsAtStart.set(key, pods);
-    const values = podStatusValues(atStart, pods);
-    if (values.pods === 0) return [];
-    if (metric.metric === 'restarts') return [values.restarts];
-    if (metric.metric === 'oom-killed') return [values.oomKilled];
-    return values.readinessPercent === undefined ? [] : [values.readinessPercent];
+    return podStatusValues(this.podsAtStart.get(key) as PodState[], pods);
   }
+}
+
+/** One pod status metric from a scope's pod status (no pods: no data). */
+function podMetricValue(metric: NormalizedMetric, values: PodStatusValues | undefined): number[] {
+  if (!values || values.pods === 0) return [];
+  if (metric.metric === 'restarts') return [values.restarts];
+  if (metric.metric === 'oom-killed') return [values.oomKilled];
+  return values.readinessPercent === undefined ? [] : [values.readinessPercent];
 }
 
 /**
