@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from 'fs';
 import { request as httpsRequest } from 'https';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { freeze, thaw } from '../../test/process-freeze';
 import { ClusterVirtualServiceApi } from '../src/kube/cluster-api';
 import { KubeHttpClient } from '../src/kube/http-client';
 import { RunningService } from '../src/service';
@@ -116,7 +117,7 @@ it('still answers a persistent 403 (no RBAC in that namespace) as kubernetes_for
 it('answers 503 within seconds while the API server is frozen, turns /readyz to 503 naming the account, and recovers', async () => {
   const path = await startShift();
   expect((await call(`${base}/readyz`, { token: null })).status).toBe(200);
-  process.kill(cluster.pids.apiserver, 'SIGSTOP');
+  await freeze(cluster.pids.apiserver);
   try {
     const started = Date.now();
     const frozen = await call(`${base}${path}`);
@@ -142,7 +143,7 @@ it('answers 503 within seconds while the API server is frozen, turns /readyz to 
     // The service's own liveness is unaffected.
     expect((await call(`${base}/healthz`, { token: null })).status).toBe(200);
   } finally {
-    process.kill(cluster.pids.apiserver, 'SIGCONT');
+    thaw(cluster.pids.apiserver);
   }
   await until('/readyz to recover', async () => ((await call(`${base}/readyz`, { token: null })).status === 200 ? true : undefined), 15_000);
   const recovered = await call(`${base}${path}`);

@@ -14,6 +14,7 @@ import { get as httpsGet } from 'https';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { freePort } from '../free-port';
+import { freeze, thaw } from '../process-freeze';
 
 const INSTALL_HINT = 'install it with `apt-get install -y --no-install-recommends prometheus` (Debian/Ubuntu; it ships promtool too), or set PROMETHEUS_BIN/PROMTOOL_BIN';
 
@@ -36,8 +37,8 @@ export interface RunningPrometheus {
   dir: string;
   /** SIGTERM, wait for exit, remove the temp dir. Idempotent. */
   stop(): Promise<void>;
-  /** SIGSTOP: the port still accepts connections but nothing answers (a hung server). */
-  pause(): void;
+  /** SIGSTOP, resolved once every thread has stopped: the port still accepts connections but nothing answers (a hung server). */
+  pause(): Promise<void>;
   /** SIGCONT after pause(). */
   resume(): void;
   /** Resolves when every scrape target has been scraped successfully at least once. */
@@ -207,8 +208,10 @@ async function launch(
     pid: child.pid ?? 0,
     dir,
     stop,
-    pause: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
+    pause: () => freeze(child.pid ?? 0),
+    resume: () => {
+      if (child.exitCode === null && child.signalCode === null) thaw(child.pid ?? 0);
+    },
     log,
     waitForTargetsUp: async (waitMs = 30_000) => {
       await poll(

@@ -167,7 +167,7 @@ describe('Prometheus provider when Prometheus is down', () => {
     try {
       expect((await provider.rangeQuery(memory('checkout-canary'), window(5, 6))).kind).toBe('series');
 
-      prometheus.pause();
+      await prometheus.pause();
       const started = Date.now();
       const hung = await failure(provider.rangeQuery(memory('checkout-canary'), window(5, 6)));
       expect(hung.kind).toBe('outage');
@@ -194,7 +194,7 @@ describe('Prometheus provider when Prometheus is down', () => {
     const prometheus = await startPrometheus();
     const provider = new PrometheusProvider({ source: 'mesh', url: prometheus.url, timeoutMs: 10_000 });
     try {
-      prometheus.pause();
+      await prometheus.pause();
       const controller = new AbortController();
       const pending = failure(provider.rangeQuery('vector(1)', window(5, 6), controller.signal));
       controller.abort();
