@@ -81,6 +81,18 @@ export class AccountRegistry {
     return problems;
   }
 
+  /**
+   * Namespaces whose watch cache is not in sync. Not a readiness failure: reads then go to the
+   * API server directly (correct, only dearer), and turning /readyz to 503 would take the only
+   * replica out of its Service and fail every pipeline's poll. Reported in /readyz's body and as
+   * the traffic_shift_watch_synced gauge, for alerts.
+   */
+  watches(): Array<{ account: string; namespace: string; synced: boolean; problem?: string }> {
+    const all: Array<{ account: string; namespace: string; synced: boolean; problem?: string }> = [];
+    for (const [account, cache] of this.caches) for (const watch of cache.watchStatus()) all.push({ account, ...watch });
+    return all;
+  }
+
   /** Stops health probes and closes connections. */
   async close(): Promise<void> {
     for (const cache of this.caches.values()) cache.stop();

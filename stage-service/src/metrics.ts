@@ -13,6 +13,12 @@ export class ServiceMetrics {
   });
   readonly kubernetesErrors = new Counter({ name: 'traffic_shift_kubernetes_api_errors_total', help: 'Failed Kubernetes API calls, by operation and HTTP status.', labelNames: ['operation', 'code'], registers: [this.registry] });
   readonly requests = new Counter({ name: 'traffic_shift_http_requests_total', help: 'API requests by route and status code.', labelNames: ['route', 'code'], registers: [this.registry] });
+  readonly watchSynced = new Gauge({
+    name: 'traffic_shift_watch_synced',
+    help: 'Whether the watch cache of an account\'s namespace is in sync (1) or its reads go to the API server (0).',
+    labelNames: ['account', 'namespace'],
+    registers: [this.registry],
+  });
   readonly scheduled = new Gauge({ name: 'traffic_shift_shifts_scheduled', help: 'Running shifts this replica has a timer for.', registers: [this.registry] });
 
   constructor(withProcessMetrics = true) {

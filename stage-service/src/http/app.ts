@@ -103,7 +103,9 @@ export function createApp(deps: AppDependencies): express.Express {
       res.status(503).json({ status: 'unavailable', message: problems.map((p) => `account ${p.account}: ${p.message}`).join('; '), accounts: problems });
       return;
     }
-    res.json({ status: 'ready' });
+    const unsynced = deps.accounts.watches().filter((watch) => !watch.synced);
+    // Degraded, still ready: an unsynced namespace is read from the API server directly.
+    res.json(unsynced.length > 0 ? { status: 'ready', degraded: unsynced.map(({ synced: _synced, ...rest }) => rest) } : { status: 'ready' });
   });
 
   app.use((req, res, next) => {
@@ -127,6 +129,7 @@ export function createApp(deps: AppDependencies): express.Express {
 
   app.get('/metrics', route('metrics', async (_req, res) => {
     deps.metrics.scheduled.set(deps.scheduler.size);
+    for (const watch of deps.accounts.watches()) deps.metrics.watchSynced.set({ account: watch.account, namespace: watch.namespace }, watch.synced ? 1 : 0);
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   }));
 

@@ -71,6 +71,18 @@ export class CachedVirtualServiceApi implements VirtualServiceApi {
     this.overrides.clear();
   }
 
+  /**
+   * Each watched namespace and whether its cache is in sync. While a watch is not, reads of that
+   * namespace go to the API server: still correct, but polls cost API requests again.
+   */
+  watchStatus(): Array<{ namespace: string; synced: boolean; problem?: string }> {
+    return [...this.watches.values()].map((watch) => ({
+      namespace: watch.namespace,
+      synced: watch.synced,
+      ...(watch.synced || !watch.lastProblem ? {} : { problem: watch.lastProblem }),
+    }));
+  }
+
   /** The namespace's watch (tests use it to interrupt or expire it, and to wait for sync). */
   watchOf(namespace: string): NamespaceWatch {
     let watch = this.watches.get(namespace);

@@ -83,6 +83,19 @@ export function collectionPath(namespace: string): string {
   return `/apis/${ISTIO_GROUP}/${ISTIO_VERSION}/namespaces/${encodeURIComponent(namespace)}/${VIRTUAL_SERVICES}`;
 }
 
+/** Why the API server refused a list or watch, in its own words (the Status message), and the fix. */
+function refusal(what: 'listing' | 'watching', namespace: string, status: number, body: string): string {
+  let reason = '';
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown };
+    if (typeof parsed.message === 'string') reason = `: ${parsed.message.slice(0, 300)}`;
+  } catch {
+    // Not a Status object: the code alone says enough.
+  }
+  const fix = status === 403 ? `; grant the service's identity get, list and watch on virtualservices.networking.istio.io in ${namespace} (until then its reads go to the API server)` : '';
+  return `${what} VirtualServices in ${namespace} answered ${status}${reason}${fix}`;
+}
+
 export class NamespaceWatch {
   private readonly objects = new Map<string, VirtualServiceObject>();
   /** Per object, its last few resourceVersions seen by list or watch (newest last). */
@@ -206,7 +219,7 @@ export class NamespaceWatch {
       if (continueToken) query.set('continue', continueToken);
       const response = await client.request({ method: 'GET', path: `${collectionPath(this.namespace)}?${query}`, flow: `watch:${this.namespace}` });
       if (response.status === 410) throw new GoneError('list continue token expired');
-      if (response.status !== 200) throw new WatchRefusedError(response.status, `listing VirtualServices in ${this.namespace} answered ${response.status}`);
+      if (response.status !== 200) throw new WatchRefusedError(response.status, refusal('listing', this.namespace, response.status, response.body));
       const body = JSON.parse(response.body) as { metadata?: { resourceVersion?: string; continue?: string }; items?: VirtualServiceObject[] };
       for (const item of body.items ?? []) objects.set(item.metadata.name, slim(item));
       continueToken = body.metadata?.continue || undefined;
@@ -240,7 +253,7 @@ export class NamespaceWatch {
       if (stream.statusCode === 410) throw new GoneError('watch resourceVersion too old');
       if (stream.statusCode !== 200) {
         const body = await readAll(stream);
-        throw new WatchRefusedError(stream.statusCode ?? 0, `watching VirtualServices in ${this.namespace} answered ${stream.statusCode}: ${body.slice(0, 200)}`);
+        throw new WatchRefusedError(stream.statusCode ?? 0, refusal('watching', this.namespace, stream.statusCode ?? 0, body));
       }
       // The server accepted our resourceVersion: events from it follow in order, so we are synced.
       this.markSynced();
