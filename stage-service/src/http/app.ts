@@ -5,6 +5,7 @@
 import express, { NextFunction, Request, Response } from 'express';
 import { NormalizedShiftSpec, validateShiftPath, validateShiftSpec } from '@istio-shift/core';
 import { AccountRegistry } from '../accounts';
+import { TurnTaker } from './turns';
 import { Principal, TokenAuthenticator, mayUseAccount } from '../auth';
 import { ShiftEngine, ShiftRef, ShiftSnapshot } from '../engine/engine';
 import { ShiftError, ShiftErrorKind } from '../engine/errors';
@@ -53,6 +54,8 @@ type Handler = (req: Request, res: Response) => Promise<void> | void;
 
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
+  // Creates and cancels of a burst take turns with probes and polls (see turns.ts).
+  const turns = new TurnTaker();
   app.disable('x-powered-by');
   app.set('etag', false);
 
@@ -138,6 +141,7 @@ export function createApp(deps: AppDependencies): express.Express {
   }));
 
   app.post('/v1/shifts', route('create', async (req, res) => {
+    await turns.turn();
     const body = parseJsonBody(req);
     const result = validateShiftSpec(body);
     if (!result.ok) {
@@ -186,6 +190,7 @@ export function createApp(deps: AppDependencies): express.Express {
   }));
 
   app.post('/v1/shifts/:account/:namespace/:virtualService/:id/cancel', route('cancel', async (req, res) => {
+    await turns.turn();
     const ref = refFromPath(req, res);
     const record = await deps.engine.cancel(ref);
     if (!record) {
