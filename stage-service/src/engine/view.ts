@@ -101,7 +101,42 @@ export function toStatus(record: ShiftRecord, urls: ShiftUrls, now: Date, attemp
   if (spec.stageRef) status.stageRef = spec.stageRef;
   status.restartedAt = spec.restartedAt;
   if (attempts.length > 1) status.attempts = attempts.map((attempt) => attemptSummary(attempt, now));
-  const lastPolled = Math.max(Date.parse(record.polledAt), lastPollSeen ?? 0);
-  status.watch = { abandonAfterSeconds: spec.abandonAfterSeconds, lastPolledAt: new Date(lastPolled).toISOString() };
+  status.watch = watchOf(record, lastPollSeen);
   return status;
+}
+
+function watchOf(record: ShiftRecord, lastPollSeen: number | undefined): ShiftStatus['watch'] {
+  const lastPolled = Math.max(Date.parse(record.polledAt), lastPollSeen ?? 0);
+  return { abandonAfterSeconds: record.spec.abandonAfterSeconds, lastPolledAt: new Date(lastPolled).toISOString() };
+}
+
+/** What a status poll of the same record object always serializes the same way. */
+interface StableJson {
+  statusUrl: string;
+  steps: StepRecord[];
+  /** `{"id":…,"status":…` */
+  head: string;
+  /** Every field from statusUrl up to (not including) watch, without braces. */
+  middle: string;
+}
+
+/**
+ * Records are immutable (every transition builds a new object) and the watch cache hands out the
+ * same parsed record until the VirtualService changes, so most of a poll's answer can be kept per
+ * record object. Only the message, percentComplete and watch depend on the time of the poll.
+ */
+const stableJson = new WeakMap<ShiftRecord, StableJson>();
+
+/** JSON.stringify(toStatus(...)), byte for byte, without rebuilding the unchanging parts per poll. */
+export function statusJson(record: ShiftRecord, urls: ShiftUrls, now: Date, attempts: ShiftRecord[] = [record], lastPollSeen?: number): string {
+  // Several attempts carry time-dependent messages of their own: rare (a restarted stage), built whole.
+  if (attempts.length > 1 || attempts[0] !== record) return JSON.stringify(toStatus(record, urls, now, attempts, lastPollSeen));
+  let stable = stableJson.get(record);
+  if (!stable || stable.statusUrl !== urls.statusUrl) {
+    const { id, status, message: _message, percentComplete: _percent, watch: _watch, ...rest } = toStatus(record, urls, now, attempts, lastPollSeen);
+    stable = { statusUrl: urls.statusUrl, steps: stepRecords(record), head: JSON.stringify({ id, status }).slice(0, -1), middle: JSON.stringify(rest).slice(1, -1) };
+    stableJson.set(record, stable);
+  }
+  const percent = record.phase === 'SUCCEEDED' ? 100 : percentComplete(stable.steps, now);
+  return `${stable.head},"message":${JSON.stringify(message(record, stable.steps, now))},"percentComplete":${JSON.stringify(percent)},${stable.middle},"watch":${JSON.stringify(watchOf(record, lastPollSeen))}}`;
 }

@@ -11,7 +11,7 @@ import { ShiftEngine, ShiftRef, ShiftSnapshot } from '../engine/engine';
 import { ShiftError, ShiftErrorKind } from '../engine/errors';
 import { ShiftRecord } from '../engine/record';
 import { StepScheduler } from '../engine/scheduler';
-import { toStatus } from '../engine/view';
+import { statusJson } from '../engine/view';
 import { KubernetesApiError, NotFoundError } from '../kube/types';
 import { Logger } from '../logger';
 import { ServiceMetrics } from '../metrics';
@@ -68,7 +68,7 @@ export function createApp(deps: AppDependencies): express.Express {
   const refOf = (record: ShiftRecord): ShiftRef => ({ account: record.spec.account, namespace: record.spec.namespace, virtualService: record.spec.virtualService, id: record.id });
   const sendStatus = (res: Response, code: number, record: ShiftRecord, attempts?: ShiftRecord[]) => {
     const ref = refOf(record);
-    res.status(code).type('application/json').send(JSON.stringify(toStatus(record, urlsFor(ref), new Date(), attempts, deps.engine.lastPollSeen(ref))));
+    res.status(code).type('application/json').send(statusJson(record, urlsFor(ref), new Date(), attempts, deps.engine.lastPollSeen(ref)));
   };
 
   /** Wraps a handler: counts the request and sends errors through the error middleware. */
@@ -124,7 +124,9 @@ export function createApp(deps: AppDependencies): express.Express {
 
   // Orca sends application/json (set in customHeaders), but a preconfigured string payload
   // arrives as text/plain: read any body as text and parse it ourselves for clear errors.
-  app.use(express.text({ type: () => true, limit: deps.bodyLimitBytes }));
+  // GETs (status polls: nearly all traffic) carry no body, so they skip the reader's work.
+  const readBody = express.text({ type: () => true, limit: deps.bodyLimitBytes });
+  app.use((req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : readBody(req, res, next)));
 
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(deps.externalBaseUrl));
