@@ -65,9 +65,9 @@ describe('TurnTaker', () => {
     // The setup reproduces the problem: /healthz waited behind (nearly) all the work.
     expect(blocked.healthzMs).toBeGreaterThanOrEqual(300);
     expect(taking.burstMs).toBeGreaterThanOrEqual(400);
-    // With turns, /healthz waits for at most one request's work (plus scheduling on a busy machine).
-    expect(taking.healthzMs).toBeLessThan(blocked.healthzMs);
-    expect(taking.healthzMs).toBeLessThan(150);
+    // With turns, /healthz waits for about one request's work, not all of them (~25 ms vs ~400 ms
+    // on a quiet machine; relative, because a busy machine slows both alike).
+    expect(taking.healthzMs).toBeLessThan(blocked.healthzMs / 4);
   });
 
   it('goes on at once when nobody else went ahead in this turn, and serves waiters in order', async () => {
