@@ -265,7 +265,7 @@ async function main() {
     // during the run hits both sides alike; the ratio is of the sums.
     const CHUNKS = 10;
     const chunk = Math.max(1, Math.round(POLLS / CHUNKS));
-    const apiReads = () => serviceCache.stats.notSynced + serviceCache.stats.invalidated + serviceCache.stats.unconfirmed;
+    const apiReads = () => serviceCache.stats.notSynced + serviceCache.stats.invalidated + serviceCache.stats.unconfirmed + serviceCache.stats.missed;
     const apiBefore = transport.stats().requests;
     const readsBefore = apiReads();
     const profile = await startProfile(option('profile-polls'));

@@ -124,6 +124,30 @@ describe('canary analysis during a step', () => {
     await expectOnlyWeightsChanged(namespace, 'spike', before, [100, 0, 0]);
   });
 
+  it('rolls back mid-window once a non-critical metric failed failAfterSamples checks in a row', async () => {
+    workloads('streak', { ...HEALTHY, tail: { ratio: 0.05, latencyMs: 800 } });
+    const before = await freshVirtualService('streak');
+    const spec = analysedShift('streak', 'streak', {
+      metrics: [
+        { name: 'success', metric: 'success-rate', critical: true, judge: { type: 'threshold', min: 99 } },
+        { name: 'p99', metric: 'latency-p99', judge: { type: 'threshold', maxRatio: 1.5 }, failAfterSamples: 2 },
+      ],
+    });
+    // A 30 s window: checks every 2 s from 4 s in, so two failing checks end it long before its end.
+    (spec.steps as Array<Record<string, unknown>>)[0].pause = '30s';
+    const { created, final } = await run(spec);
+    const windowEnd = Date.parse(created.steps[0].pauseUntil);
+    expect(final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, rollback: { result: 'restored' }, currentWeights: [100, 0, 0] });
+    expect(final.failure.message).toMatch(/^step 1 failed analysis: canary p99 latency \d+ ms vs baseline \d+(\.\d+)? ms \(\+\d+%\) \(failed 2 checks in a row\); score 0\/75; weights restored to release 100, baseline 0, canary 0$/);
+    expect(final.steps[0].analysis.failedChecks).toEqual({ p99: 2 });
+    // Only the metric that tripped is in the stored judgement.
+    expect(final.steps[0].analysis.metrics.map((m: any) => m.name)).toEqual(['p99']);
+    const early = windowEnd - Date.parse(final.finishedAt);
+    console.log(`p99 streak of 2: rolled back ${early / 1000}s before the window end`);
+    expect(early).toBeGreaterThan(10_000);
+    await expectOnlyWeightsChanged(namespace, 'streak', before, [100, 0, 0]);
+  });
+
   it('rolls back at the window end when p99 latency regresses (not critical)', async () => {
     workloads('slow', { ...HEALTHY, tail: { ratio: 0.05, latencyMs: 800 } });
     const before = await freshVirtualService('slow');

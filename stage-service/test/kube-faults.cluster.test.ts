@@ -114,6 +114,22 @@ it('still answers a persistent 403 (no RBAC in that namespace) as kubernetes_for
   expect(Date.now() - started).toBeLessThan(2000);
 });
 
+it('stays ready but reports namespaces whose watch cache cannot sync (no watch permission here), in /readyz and /metrics', async () => {
+  // The Role above grants get, list and patch but not watch: reads fall back to the API server.
+  const readyz = await until('/readyz to report the unsynced watches', async () => {
+    const r = await call(`${base}/readyz`, { token: null });
+    return r.body.degraded?.length === 2 && r.body.degraded.every((d: { problem?: string }) => /403/.test(d.problem ?? '')) ? r : undefined;
+  }, 15_000);
+  expect(readyz.status).toBe(200);
+  expect(readyz.body.status).toBe('ready');
+  expect(readyz.body.degraded.map((d: { account: string; namespace: string }) => `${d.account}/${d.namespace}`).sort()).toEqual([`${ACCOUNT}/${NAMESPACE}`, `${ACCOUNT}/${DENIED_NAMESPACE}`]);
+  for (const d of readyz.body.degraded) expect(d.problem).toMatch(/403|forbidden/i);
+  console.log(`/readyz with unsynced watches: ${JSON.stringify(readyz.body)}`);
+  const metrics = await call(`${base}/metrics`);
+  expect(metrics.status).toBe(200);
+  expect(metrics.text).toContain(`traffic_shift_watch_synced{account="${ACCOUNT}",namespace="${NAMESPACE}"} 0`);
+});
+
 it('answers 503 within seconds while the API server is frozen, turns /readyz to 503 naming the account, and recovers', async () => {
   const path = await startShift();
   expect((await call(`${base}/readyz`, { token: null })).status).toBe(200);
@@ -198,18 +214,3 @@ it('never passes on the 403s of a restarting API server: polls are 503 (or succe
   await cancel(path);
 }, 120_000);
 
-it('stays ready but reports namespaces whose watch cache cannot sync (no watch permission here), in /readyz and /metrics', async () => {
-  // The Role above grants get, list and patch but not watch: reads fall back to the API server.
-  const readyz = await until('/readyz to report the unsynced watches', async () => {
-    const r = await call(`${base}/readyz`, { token: null });
-    return r.body.degraded?.length === 2 && r.body.degraded.every((d: { problem?: string }) => d.problem) ? r : undefined;
-  }, 15_000);
-  expect(readyz.status).toBe(200);
-  expect(readyz.body.status).toBe('ready');
-  expect(readyz.body.degraded.map((d: { account: string; namespace: string }) => `${d.account}/${d.namespace}`).sort()).toEqual([`${ACCOUNT}/${NAMESPACE}`, `${ACCOUNT}/${DENIED_NAMESPACE}`]);
-  for (const d of readyz.body.degraded) expect(d.problem).toMatch(/403|forbidden/i);
-  console.log(`/readyz with unsynced watches: ${JSON.stringify(readyz.body)}`);
-  const metrics = await call(`${base}/metrics`);
-  expect(metrics.status).toBe(200);
-  expect(metrics.text).toContain(`traffic_shift_watch_synced{account="${ACCOUNT}",namespace="${NAMESPACE}"} 0`);
-});

@@ -90,6 +90,28 @@ it('answers polls of running and ended shifts without an API server request; a s
   expect(primaryWeights(await getVirtualService(namespace, 'polled'))).toEqual([100, 0, 0]);
 });
 
+it('starts a shift on a VirtualService created a moment ago, before the watch delivered it', async () => {
+  // A Deploy Manifest stage right before the shift: the object exists, the (lagging) watch has not
+  // shown it yet. Absence in the cache is not trusted, so the create reads it from the API server.
+  const watch = cache.watchOf(namespace);
+  watch.hold();
+  try {
+    const vs = checkoutVirtualService(namespace);
+    vs.metadata.name = 'just-deployed';
+    await applyVirtualService(namespace, vs);
+    expect(watch.object('just-deployed')).toBeUndefined();
+    const missedBefore = cache.stats.missed;
+    const before = await requests();
+    const created = await engine.create(specFor('just-deployed'));
+    expect(created.created).toBe(true);
+    expect(cache.stats.missed - missedBefore).toBe(1);
+    expect((await requests()) - before).toBe(2); // the GET of the missing name, then the guarded patch
+    expect(primaryWeights(await getVirtualService(namespace, 'just-deployed'))).toEqual([80, 10, 10]);
+  } finally {
+    watch.release();
+  }
+});
+
 it("sees another writer's change at the next poll once the watch has delivered it", async () => {
   await freshVirtualService('other-writer');
   const created = await engine.create(specFor('other-writer', { steps: [{ weights: [80, 10, 10], pause: '10m' }, { weights: [100, 0, 0] }] }));

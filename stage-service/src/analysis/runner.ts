@@ -2,8 +2,11 @@
  * Runs the analysis of a shift's current step (I/O; the decisions are pure, in judge.ts and
  * transitions.ts). Called from the scheduler's timer path, never from a poll, so a slow Prometheus
  * never delays a status answer:
- * - during the window (step start + warm-up .. pause end), every interval: the critical metrics
- *   only, over window start..now; a critical metric that fails ends the step at once (fail fast);
+ * - during the window (step start + warm-up .. pause end), every interval: the metrics with a
+ *   `failAfterSamples` (critical ones: 1 by default), over window start..now; a metric that failed
+ *   that many checks in a row ends the step at once (fail fast). A check where it passes resets its
+ *   count; one without data neither counts nor resets (the data may still arrive). The counts live
+ *   in this replica's memory: a restart starts them again, which only delays a fail-fast;
  * - once the window has ended: every metric over the whole window, one range query per metric and
  *   scope, judged and recorded in one guarded write (pass: next step; fail: restore or hold).
  * The persisted judgement is the guard against judging twice (the write re-checks it under the
@@ -60,7 +63,8 @@ export function pendingWindow(record: ShiftRecord): AnalysisWindow | undefined {
   return { stepIndex, start, end, intervalSeconds: step.intervalSeconds, giveUpAt: end + grace * 1000 };
 }
 
-const hasCritical = (analysis: NormalizedAnalysis) => analysis.metrics.some((m) => m.critical);
+/** Metrics checked during the window (fail fast): critical ones by default, others when asked. */
+const checkedMidWindow = (analysis: NormalizedAnalysis) => analysis.metrics.filter((m) => m.failAfterSamples > 0);
 const hasPodMetric = (analysis: NormalizedAnalysis) => analysis.metrics.some(isPodMetric);
 
 /** When the runner next has work for this shift (ms since epoch), for the scheduler's timer. */
@@ -70,7 +74,7 @@ export function nextAnalysisCheck(record: ShiftRecord, now: number): number | un
   const interval = window.intervalSeconds * 1000;
   // Pod status metrics count from the pod list taken when the window opens: look in at its start.
   if (now < window.start && hasPodMetric(record.spec.analysis)) return window.start;
-  if (now < window.end && hasCritical(record.spec.analysis)) {
+  if (now < window.end && checkedMidWindow(record.spec.analysis).length > 0) {
     const first = window.start + FAIL_FAST_MIN_INTERVALS * interval;
     return Math.min(window.end, now < first ? first : now + interval);
   }
@@ -96,6 +100,8 @@ export class AnalysisRunner {
   private readonly running = new Set<string>();
   /** Pod lists taken at window start (per shift and step), so restarts count from there. */
   private readonly podsAtStart = new Map<string, PodState[]>();
+  /** Consecutive failing mid-window checks per shift, step and metric. */
+  private readonly failedChecks = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(private readonly options: AnalysisRunnerOptions) {
@@ -116,6 +122,7 @@ export class AnalysisRunner {
       const window = record && pendingWindow(record);
       if (!record || !window || !record.spec.analysis) {
         for (const k of this.podsAtStart.keys()) if (k.startsWith(`${key}/`)) this.podsAtStart.delete(k);
+        for (const k of this.failedChecks.keys()) if (k.startsWith(`${key}/`)) this.failedChecks.delete(k);
         return;
       }
       const now = this.now();
@@ -130,21 +137,32 @@ export class AnalysisRunner {
 
   private async failFast(ref: ShiftRef, record: ShiftRecord, window: AnalysisWindow, now: number, key: string): Promise<void> {
     const analysis = record.spec.analysis as NormalizedAnalysis;
-    const critical = analysis.metrics.filter((m) => m.critical);
-    if (critical.length === 0 || now < window.start + FAIL_FAST_MIN_INTERVALS * window.intervalSeconds * 1000) return;
+    const checked = checkedMidWindow(analysis);
+    if (checked.length === 0 || now < window.start + FAIL_FAST_MIN_INTERVALS * window.intervalSeconds * 1000) return;
     let samples: SampleSet;
     try {
-      samples = await this.fetch(record.spec, analysis, critical, window, now, key);
+      samples = await this.fetch(record.spec, analysis, checked, window, now, key);
     } catch (error) {
       // Mid-window trouble is retried at the next interval; only the end-of-window judgement acts on it.
       if (error instanceof MetricsError || error instanceof ShiftError) return;
       throw error;
     }
-    const judgement = judgeStep({ ...analysis, metrics: critical }, samples, { step: window.stepIndex });
-    // Missing data mid-window may still arrive: only a metric that read and failed stops the step.
-    if (judgement.metrics.some((m) => m.critical && m.failed && m.classification !== 'NodataFail')) {
-      await this.options.engine.recordJudgement(ref, window.stepIndex, judgement);
+    const judgement = judgeStep({ ...analysis, metrics: checked }, samples, { step: window.stepIndex });
+    const tripped = new Map<string, number>();
+    for (const metric of checked) {
+      const result = judgement.metrics.find((m) => m.name === metric.name);
+      // Missing data mid-window may still arrive: it neither counts nor resets.
+      if (!result || result.classification === 'NodataFail' || result.classification === 'Nodata') continue;
+      const countKey = `${key}/${window.stepIndex}/${metric.name}`;
+      const count = result.failed ? (this.failedChecks.get(countKey) ?? 0) + 1 : 0;
+      this.failedChecks.set(countKey, count);
+      if (count >= metric.failAfterSamples) tripped.set(metric.name, count);
     }
+    if (tripped.size === 0) return;
+    // The step's judgement is that of the metrics that tripped: each failed, so it fails.
+    const failing = judgeStep({ ...analysis, metrics: checked.filter((m) => tripped.has(m.name)) }, samples, { step: window.stepIndex });
+    if (failing.passed) return;
+    await this.options.engine.recordJudgement(ref, window.stepIndex, { ...failing, failedChecks: Object.fromEntries(tripped) });
   }
 
   private async judge(ref: ShiftRef, record: ShiftRecord, window: AnalysisWindow, now: number, key: string): Promise<void> {
@@ -173,6 +191,7 @@ export class AnalysisRunner {
     await this.options.engine.recordJudgement(ref, window.stepIndex, judgement);
     this.podsAtStart.delete(`${key}/${window.stepIndex}/canary`);
     this.podsAtStart.delete(`${key}/${window.stepIndex}/baseline`);
+    for (const metric of analysis.metrics) this.failedChecks.delete(`${key}/${window.stepIndex}/${metric.name}`);
   }
 
   /**

@@ -39,6 +39,8 @@ export interface CacheStats {
   notSynced: number;
   invalidated: number;
   unconfirmed: number;
+  /** Names the watch did not (yet) hold, read from the API server. */
+  missed: number;
   /** Patches whose guard failed (the read they were based on was stale, or another writer won). */
   guardFailures: number;
 }
@@ -50,7 +52,7 @@ export class CachedVirtualServiceApi implements VirtualServiceApi {
   private readonly invalid = new Set<string>();
   private readonly settings: CacheSettings;
   private stopped = false;
-  readonly stats: CacheStats = { cached: 0, notSynced: 0, invalidated: 0, unconfirmed: 0, guardFailures: 0 };
+  readonly stats: CacheStats = { cached: 0, notSynced: 0, invalidated: 0, unconfirmed: 0, missed: 0, guardFailures: 0 };
 
   constructor(
     readonly inner: ClusterVirtualServiceApi,
@@ -116,8 +118,15 @@ export class CachedVirtualServiceApi implements VirtualServiceApi {
       this.stats.cached++;
       return override.object;
     }
-    this.stats.cached++;
-    return watch.object(name);
+    const cached = watch.object(name);
+    if (cached) {
+      this.stats.cached++;
+      return cached;
+    }
+    // Absence is not trusted: an object created a moment ago (a Deploy Manifest stage right before
+    // the shift) may not have reached the watch yet. Misses are rare: only unknown names pay a GET.
+    this.stats.missed++;
+    return this.fresh(namespace, name);
   }
 
   /** Listing is rare (resuming shifts at startup): always from the API server. */

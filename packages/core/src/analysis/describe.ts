@@ -52,7 +52,12 @@ export function describeMetric(m: MetricJudgement): string {
 export function describeJudgement(judgement: StepJudgement, stepNumber: number): string {
   const score = `score ${number(judgement.score)}/${judgement.thresholds.pass}`;
   const failing = judgement.metrics.filter((m) => m.failed).sort((a, b) => Number(b.critical) - Number(a.critical));
-  const details = failing.slice(0, MAX_DETAILS).map((m) => `${describeMetric(m)}${m.critical ? ' (critical)' : ''}`);
+  const details = failing.slice(0, MAX_DETAILS).map((m) => {
+    const checks = judgement.failedChecks?.[m.name] ?? 0;
+    // One failing check of a critical metric is the default fail-fast: only longer streaks are told.
+    const streak = checks > 1 ? ` (failed ${checks} checks in a row)` : '';
+    return `${describeMetric(m)}${m.critical ? ' (critical)' : ''}${streak}`;
+  });
   if (failing.length > MAX_DETAILS) details.push(`and ${failing.length - MAX_DETAILS} more`);
   if (judgement.forcedZero === 'nodata') details.push('half or more of the metrics have no data');
   const because = details.length > 0 ? `${details.join(', ')}; ` : '';

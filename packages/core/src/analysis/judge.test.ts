@@ -49,6 +49,14 @@ describe('judgeStep and describeJudgement', () => {
     expect(describeJudgement(judgement, 1)).toBe('step 1 failed analysis: canary 5xx rate 7.9% vs baseline 0.2% (critical); score 0/75');
   });
 
+  it('tells a mid-window streak longer than one check beside the metric, and not a single check', () => {
+    const samples = healthy();
+    samples['success-rate'] = { canary: Array.from({ length: 20 }, (_, i) => (i % 2 ? 92.2 : 92.0)), baseline: Array.from({ length: 20 }, (_, i) => (i % 2 ? 99.9 : 99.7)) };
+    const judgement = judgeStep(analysis(), samples, { step: 0 });
+    expect(describeJudgement({ ...judgement, failedChecks: { 'success-rate': 3 } }, 1)).toBe('step 1 failed analysis: canary 5xx rate 7.9% vs baseline 0.2% (critical) (failed 3 checks in a row); score 0/75');
+    expect(describeJudgement({ ...judgement, failedChecks: { 'success-rate': 1 } }, 1)).toBe('step 1 failed analysis: canary 5xx rate 7.9% vs baseline 0.2% (critical); score 0/75');
+  });
+
   it("fails Descartes' canary on the last analysed step: CPU +192% and memory +34% High, Istio passing: 60 Marginal", () => {
     const descartes = (a: Record<string, any>) => {
       a.metrics = [

@@ -34,6 +34,11 @@ export interface StepJudgement {
   groups: GroupScore[];
   forcedZero?: ScoreOutcome['forcedZero'];
   metrics: MetricJudgement[];
+  /**
+   * Set when the step failed mid-window (fail fast): per metric that tripped, how many checks in a
+   * row it failed (its failAfterSamples or more).
+   */
+  failedChecks?: Record<string, number>;
 }
 
 export interface JudgeOptions {
