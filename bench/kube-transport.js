@@ -30,26 +30,29 @@ const RUNS = Number(process.argv[3] || 5);
 const TOKEN = 'bench-token';
 const MAIN = path.join(__dirname, '..', 'stage-service', 'dist', 'main.js');
 
-/** Polls /healthz and /readyz every 10 ms until told to stop, then sends the latencies. */
+/** Polls each `label=url` every 10 ms until told to stop, then sends the latencies per label. */
 const PROBER = `
-const base = process.argv[1];
-let probes = { healthz: [], readyz: [] };
+const targets = process.argv.slice(1).map((arg) => [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]);
+const fresh = () => Object.fromEntries(targets.map(([label]) => [label, []]));
+let probes = fresh();
 let idle;
 let probing = true;
 process.on('message', (m) => {
   if (m === 'mark') {
     idle = probes;
-    probes = { healthz: [], readyz: [] };
+    probes = fresh();
   } else probing = false;
 });
 (async () => {
+  let first = true;
   while (probing) {
-    for (const which of ['healthz', 'readyz']) {
+    for (const [label, url] of targets) {
       const t = process.hrtime.bigint();
-      await (await fetch(base + '/' + which)).text();
-      probes[which].push(Number(process.hrtime.bigint() - t) / 1e6);
+      await (await fetch(url)).text();
+      probes[label].push(Number(process.hrtime.bigint() - t) / 1e6);
     }
-    if (probes.healthz.length === 1) process.send('ready');
+    if (first) process.send('ready');
+    first = false;
     await new Promise((r) => setTimeout(r, 10));
   }
   process.send({ ...probes, idle }, () => process.exit(0));
@@ -148,11 +151,15 @@ async function main() {
     const names = Array.from({ length: BURST }, (_, i) => `vs-${i}`);
     await Promise.all(names.map((name) => admin.request({ method: 'POST', path: `/apis/networking.istio.io/v1/namespaces/${namespace}/virtualservices`, flow: name, body: JSON.stringify(virtualService(name, namespace)) })));
     const port = await freePort();
+    const probePort = await freePort();
     writeConfig(port);
-    const { child } = await startProcess({ PORT: String(port), TRAFFIC_SHIFT_CONFIG: configFile });
+    const { child } = await startProcess({ PORT: String(port), PROBE_PORT: String(probePort), TRAFFIC_SHIFT_CONFIG: configFile });
     const base = `http://127.0.0.1:${port}`;
-    // The probes run in their own process, so the load generator's event loop does not blur them.
-    const prober = spawn(process.execPath, ['-e', PROBER, base], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const probeBase = `http://127.0.0.1:${probePort}`;
+    // The probes run in their own process, so the load generator's event loop does not blur them:
+    // the main port's, and the probe port's (server.probePort: a worker thread answers).
+    const targets = [`healthz=${base}/healthz`, `readyz=${base}/readyz`, `probe-port healthz=${probeBase}/healthz`, `probe-port readyz=${probeBase}/readyz`];
+    const prober = spawn(process.execPath, ['-e', PROBER, ...targets], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     normalPriority(prober);
     await new Promise((resolve) => prober.once('message', resolve)); // first probe done
     // Idle baseline on this (shared) machine first, then the burst.
@@ -180,14 +187,13 @@ async function main() {
     const burstMs = Date.now() - started;
     const lag = await scrapeLag();
     prober.send('stop');
-    /** @type {{ healthz: number[], readyz: number[], idle: { healthz: number[], readyz: number[] } }} */
+    /** @type {Record<string, number[]> & { idle: Record<string, number[]> }} */
     const probes = await new Promise((resolve) => prober.on('message', (m) => typeof m === 'object' && resolve(/** @type {any} */ (m))));
     await stopProcess(child);
     const fmt = (v) => `p50 ${quantile(v, 0.5).toFixed(1)} p99 ${quantile(v, 0.99).toFixed(1)} max ${Math.max(...v).toFixed(1)} ms (${v.length} probes)`;
     console.log(`burst of ${BURST} creates: ${burstMs} ms, outcomes ${JSON.stringify(outcomes)}`);
-    console.log(`  /healthz idle, before the burst: ${fmt(probes.idle.healthz)}`);
-    console.log(`  /healthz during the burst: ${fmt(probes.healthz)}`);
-    console.log(`  /readyz  during the burst: ${fmt(probes.readyz)}`);
+    console.log(`  /healthz idle, before the burst: ${fmt(probes.idle.healthz)}; probe port: ${fmt(probes.idle['probe-port healthz'])}`);
+    for (const label of ['healthz', 'readyz', 'probe-port healthz', 'probe-port readyz']) console.log(`  ${label} during the burst: ${fmt(probes[label])}`);
     console.log(`  the service's own event-loop delay during the burst: p50 ${lag.p50.toFixed(1)} p99 ${lag.p99.toFixed(1)} max ${lag.max.toFixed(1)} ms`);
     console.log(`  load average (1 min) after the burst: ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores`);
   } finally {

@@ -4,7 +4,7 @@
  */
 import { createServer, Server } from 'net';
 import { sha256Hex } from './auth';
-import { ConfigError, EMBEDDED_DEV_TOKEN, embeddedBanner, embeddedConfig, parseConfig, parseSize } from './config';
+import { ConfigError, EMBEDDED_DEV_TOKEN, embeddedBanner, embeddedConfig, loadConfig, parseConfig, parseSize } from './config';
 import { silentLogger } from './logger';
 import { startService } from './service';
 
@@ -29,6 +29,20 @@ describe('server.bodyLimitBytes', () => {
     expect(() => parse({}, { bodyLimitBytes: '64 kilobytes' })).toThrow(new ConfigError('server.bodyLimitBytes must be a size in bytes (e.g. 65536) or a string with a unit (e.g. "64kb", "1mb"), not "64 kilobytes"'));
     expect(() => parseSize('1gb', 'server.bodyLimitBytes')).toThrow(ConfigError);
     expect(() => parseSize(10, 'server.bodyLimitBytes')).toThrow(/must be between 1kb and 10mb/);
+  });
+});
+
+describe('server.probePort', () => {
+  it('is off unless set; PROBE_PORT overrides it', () => {
+    expect(parse().probePort).toBeUndefined();
+    expect(parse({}, { probePort: 8081 }).probePort).toBe(8081);
+    expect(loadConfig({ PROBE_PORT: '9091' }, sha256Hex).probePort).toBe(9091);
+  });
+
+  it('rejects what is not a port, naming the field', () => {
+    expect(() => parse({}, { probePort: 'eighty' })).toThrow(new ConfigError('server.probePort must be a port number (or leave it out to serve probes on server.port only)'));
+    expect(() => parse({}, { probePort: 70000 })).toThrow(/server\.probePort must be a port number/);
+    expect(() => loadConfig({ PROBE_PORT: 'x' }, sha256Hex)).toThrow(new ConfigError('PROBE_PORT must be a port number, got "x"'));
   });
 });
 

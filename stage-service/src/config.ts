@@ -29,6 +29,11 @@ export interface AccountConfig {
 export interface ServiceConfig {
   host: string;
   port: number;
+  /**
+   * A second port for /healthz and /readyz only, answered by a worker thread so a busy event loop
+   * never fails a liveness probe (http/probe-server.ts). Unset: probes are on `port` only.
+   */
+  probePort?: number;
   /** Absolute base URL for the Location and status URLs (Orca cannot follow relative ones). */
   externalBaseUrl: string;
   bodyLimitBytes: number;
@@ -160,6 +165,8 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv, hash: (token
   const server = isObject(input.server) ? input.server : {};
   const port = server.port === undefined ? 8080 : Number(server.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('server.port must be a port number');
+  const probePort = server.probePort === undefined ? undefined : Number(server.probePort);
+  if (probePort !== undefined && (!Number.isInteger(probePort) || probePort < 0 || probePort > 65535)) throw new ConfigError('server.probePort must be a port number (or leave it out to serve probes on server.port only)');
   const externalBaseUrl = requireString(server.externalBaseUrl, 'server.externalBaseUrl').replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(externalBaseUrl)) {
     throw new ConfigError('server.externalBaseUrl must be an absolute http(s) URL: Orca stores the Location header verbatim and cannot follow a relative one');
@@ -181,6 +188,7 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv, hash: (token
   return {
     host: server.host === undefined ? '0.0.0.0' : requireString(server.host, 'server.host'),
     port,
+    ...(probePort === undefined ? {} : { probePort }),
     externalBaseUrl,
     bodyLimitBytes: server.bodyLimitBytes === undefined ? 64 * 1024 : parseSize(server.bodyLimitBytes, 'server.bodyLimitBytes'),
     tokens,
@@ -310,7 +318,7 @@ export function embeddedConfig(env: NodeJS.ProcessEnv, hash: (token: string) => 
 /** The configuration named by TRAFFIC_SHIFT_CONFIG, or the embedded default when it is unset. */
 export function loadConfig(env: NodeJS.ProcessEnv, hash: (token: string) => string): ServiceConfig {
   const path = env.TRAFFIC_SHIFT_CONFIG;
-  if (!path) return embeddedConfig(env, hash);
+  if (!path) return withProbePort(embeddedConfig(env, hash), env);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -325,7 +333,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, hash: (token: string) => stri
   }
   const config = parseConfig(parsed, env, hash);
   if (env.PORT) config.port = Number(env.PORT);
-  return config;
+  return withProbePort(config, env);
+}
+
+/** PROBE_PORT overrides server.probePort, like PORT overrides server.port. */
+function withProbePort(config: ServiceConfig, env: NodeJS.ProcessEnv): ServiceConfig {
+  if (env.PROBE_PORT === undefined || env.PROBE_PORT === '') return config;
+  const probePort = Number(env.PROBE_PORT);
+  if (!Number.isInteger(probePort) || probePort < 0 || probePort > 65535) throw new ConfigError(`PROBE_PORT must be a port number, got "${env.PROBE_PORT}"`);
+  return { ...config, probePort };
 }
 
 /**

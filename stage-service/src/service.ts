@@ -12,6 +12,8 @@ import { ConfigError, ServiceConfig } from './config';
 import { ShiftEngine } from './engine/engine';
 import { StepScheduler } from './engine/scheduler';
 import { createApp } from './http/app';
+import { startProbeServer } from './http/probe-server';
+import { readiness } from './http/readiness';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
 import { exampleVirtualServices } from './kube/seed';
 import { Logger, createLogger } from './logger';
@@ -32,6 +34,8 @@ export interface RunningService {
   metrics: ServiceMetrics;
   /** The accounts (tests and benchmarks read the watch caches' stats through it). */
   accounts: AccountRegistry;
+  /** The probe port (/healthz and /readyz from a worker thread), when configured. */
+  probePort?: number;
   /** Stops timers and the listener; in-flight requests finish, shifts stay in the cluster. */
   stop(): Promise<void>;
 }
@@ -80,11 +84,16 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  const probes = config.probePort === undefined ? undefined : await startProbeServer({ host: config.host, port: config.probePort, readiness: () => readiness(() => ready, accounts) }).catch(async (error: NodeJS.ErrnoException) => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw listenError(error, { ...config, port: config.probePort as number }, 'server.probePort', 'PROBE_PORT');
+  });
 
   // Load every cluster account's credentials now: a bad kubeconfig stops startup with its name.
   try {
     await accounts.connect();
   } catch (error) {
+    await probes?.stop();
     await accounts.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw new ConfigError(`accounts: ${(error as Error).message}`);
@@ -109,6 +118,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     }
   }
   ready = true;
+  await probes?.refresh();
   logger.info('service ready', { port, externalBaseUrl: config.externalBaseUrl, accounts: accounts.accounts.map((a) => a.name), resumedShifts: resumed });
 
   return {
@@ -118,8 +128,10 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     scheduler,
     metrics,
     accounts,
+    probePort: probes?.port,
     stop: async () => {
       ready = false;
+      await probes?.stop();
       scheduler.stop();
       await accounts.close();
       await new Promise<void>((resolve) => {
@@ -131,13 +143,13 @@ export async function startService(config: ServiceConfig, options: ServiceOption
 }
 
 /** A listen failure as a configuration error that names the setting to change. */
-function listenError(error: NodeJS.ErrnoException, config: ServiceConfig): Error {
+function listenError(error: NodeJS.ErrnoException, config: ServiceConfig, field = 'server.port', variable = 'PORT'): Error {
   const where = `${config.host}:${config.port}`;
   if (error.code === 'EADDRINUSE') {
-    return new ConfigError(`server.port: ${where} is already in use by another process: stop that process, or set server.port (or PORT) to a free port`);
+    return new ConfigError(`${field}: ${where} is already in use by another process: stop that process, or set ${field} (or ${variable}) to a free port`);
   }
   if (error.code === 'EACCES') {
-    return new ConfigError(`server.port: not allowed to listen on ${where} (ports below 1024 need privileges): set server.port (or PORT) to 1024 or above`);
+    return new ConfigError(`${field}: not allowed to listen on ${where} (ports below 1024 need privileges): set ${field} (or ${variable}) to 1024 or above`);
   }
   if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
     return new ConfigError(`server.host: ${config.host} is not an address of this machine: use 0.0.0.0, 127.0.0.1 or one of its addresses`);

@@ -5,6 +5,7 @@
 import express, { NextFunction, Request, Response } from 'express';
 import { NormalizedShiftSpec, validateShiftPath, validateShiftSpec } from '@istio-shift/core';
 import { AccountRegistry } from '../accounts';
+import { readiness } from './readiness';
 import { TurnTaker } from './turns';
 import { Principal, TokenAuthenticator, mayUseAccount } from '../auth';
 import { ShiftEngine, ShiftRef, ShiftSnapshot } from '../engine/engine';
@@ -96,19 +97,8 @@ export function createApp(deps: AppDependencies): express.Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    if (!deps.isReady()) {
-      res.status(503).json({ status: 'starting' });
-      return;
-    }
-    // Cached health of each API server (probed in the background): answers without waiting.
-    const problems = await deps.accounts.problems();
-    if (problems.length > 0) {
-      res.status(503).json({ status: 'unavailable', message: problems.map((p) => `account ${p.account}: ${p.message}`).join('; '), accounts: problems });
-      return;
-    }
-    const unsynced = deps.accounts.watches().filter((watch) => !watch.synced);
-    // Degraded, still ready: an unsynced namespace is read from the API server directly.
-    res.json(unsynced.length > 0 ? { status: 'ready', degraded: unsynced.map(({ synced: _synced, ...rest }) => rest) } : { status: 'ready' });
+    const answer = await readiness(deps.isReady, deps.accounts);
+    res.status(answer.code).json(answer.body);
   });
 
   app.use((req, res, next) => {
