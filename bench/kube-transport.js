@@ -10,9 +10,6 @@
  *               create outcomes, and how long the burst took.
  *
  * Usage: npm run build && node bench/kube-transport.js [BURST=1000] [RUNS=5]
- * ISOLATE=1 runs the API server, etcd and this load generator at nice 10: in production they are on
- * other machines, here they share the 2 cores with the service and starve it (load average > 2).
- * The prober and the service keep normal priority. Both ways are reported in docs/benchmarks.md.
  * Profiling the service: SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (node flags for
  * the service processes only; NODE_OPTIONS refuses --cpu-prof).
  */
@@ -76,17 +73,11 @@ function quantile(values, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** Children inherit this process's nice value: with ISOLATE, the service and the prober get theirs back. */
-function normalPriority(child) {
-  if (process.env.ISOLATE === '1' && child.pid) os.setPriority(child.pid, 0);
-}
-
 /** Spawn the service; resolves with the child and the ms until /healthz first answered 200. */
 async function startProcess(env) {
   const started = process.hrtime.bigint();
   const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, MAIN], { env: { ...process.env, LOG_LEVEL: 'error', ...env }, stdio: ['ignore', nodeArgs.length ? 'inherit' : 'ignore', 'pipe'] });
-  normalPriority(child);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   for (;;) {
@@ -118,9 +109,6 @@ function virtualService(name, namespace) {
 async function main() {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'istio-shift-bench-'));
   const cluster = await startCluster({ stateDir });
-  if (process.env.ISOLATE === '1') {
-    for (const pid of [cluster.pids.apiserver, cluster.pids.etcd, process.pid]) os.setPriority(pid, 10);
-  }
   const admin = new KubeHttpClient(cluster.server, { ca: fs.readFileSync(cluster.caFile) }, async () => `Bearer ${cluster.adminToken}`, { requestTimeoutMs: 30000 });
   try {
     const namespace = 'bench';
@@ -160,7 +148,6 @@ async function main() {
     // the main port's, and the probe port's (server.probePort: a worker thread answers).
     const targets = [`healthz=${base}/healthz`, `readyz=${base}/readyz`, `probe-port healthz=${probeBase}/healthz`, `probe-port readyz=${probeBase}/readyz`];
     const prober = spawn(process.execPath, ['-e', PROBER, ...targets], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    normalPriority(prober);
     await new Promise((resolve) => prober.once('message', resolve)); // first probe done
     // Idle baseline on this (shared) machine first, then the burst.
     await new Promise((r) => setTimeout(r, 3000));

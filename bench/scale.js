@@ -273,6 +273,7 @@ async function main() {
     let serviceMs = 0;
     let pollErrors = 0;
     const chunkRatios = [];
+    const chunks = [];
     for (let i = 0; i < CHUNKS; i++) {
       gc();
       const bareChunk = await cpuDuring(load, { kind: 'polls', url: bareUrl, count: chunk, concurrency: 8 });
@@ -282,12 +283,13 @@ async function main() {
       serviceMs += serviceChunk.ms;
       pollErrors += bareChunk.answer.errors + serviceChunk.answer.errors;
       chunkRatios.push(serviceChunk.ms / bareChunk.ms);
+      chunks.push({ bareMs: bareChunk.ms, serviceMs: serviceChunk.ms });
     }
     await profile.stop();
     const polls = chunk * CHUNKS;
     results.cpu = {
       bareUsPerPoll: (bareMs * 1000) / polls, serviceUsPerPoll: (serviceMs * 1000) / polls, polls,
-      chunkRatioMin: Math.min(...chunkRatios), chunkRatioMax: Math.max(...chunkRatios), chunkRatioMedian: quantile(chunkRatios, 0.5),
+      chunkRatioMin: Math.min(...chunkRatios), chunkRatioMax: Math.max(...chunkRatios), chunkRatioMedian: quantile(chunkRatios, 0.5), chunks,
       apiRequestsDuringPolls: transport.stats().requests - apiBefore, apiReadsDuringPolls: apiReads() - readsBefore, errors: pollErrors,
     };
     bareServer.close();
