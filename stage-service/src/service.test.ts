@@ -57,6 +57,39 @@ describe('embedded default', () => {
     expect((vs?.spec.http as any[])[1].retries).toEqual({ attempts: 3, perTryTimeout: '2s' });
   });
 
+  it('answers a poll on its direct path exactly as the express route does, errors included', async () => {
+    const auth = { Authorization: `Bearer ${EMBEDDED_DEV_TOKEN}` };
+    const body = readmeCurlBody() as { executionId?: string; stageRef?: string; steps: Array<{ pause?: string }> };
+    body.executionId = 'direct-path-test';
+    body.stageRef = '1';
+    body.steps.forEach((step) => (step.pause = '1h'));
+    const created: any = await (await fetch(`${service.url}/v1/shifts`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json();
+    const path = new URL(created.statusUrl).pathname;
+    const unknown = path.replace(/[0-9a-f]{20}$/, '0'.repeat(20));
+    // The exact status URL takes the direct path; a trailing slash is the same route in express.
+    for (const [direct, viaExpress] of [[path, `${path}/`], [unknown, `${unknown}/`]]) {
+      const a = await fetch(`${service.url}${direct}`, { headers: auth });
+      const b = await fetch(`${service.url}${viaExpress}`, { headers: auth });
+      expect(a.status).toBe(b.status);
+      expect(a.headers.get('content-type')).toBe(b.headers.get('content-type'));
+      const [x, y]: any[] = [await a.json(), await b.json()];
+      // Only what depends on the moment of the poll may differ.
+      for (const v of [x, y]) {
+        delete v.message;
+        delete v.percentComplete;
+        delete v.watch;
+      }
+      expect(x).toEqual(y);
+    }
+    expect((await fetch(`${service.url}${unknown}`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${service.url}${path}`)).status).toBe(401);
+    expect((await fetch(`${service.url}${path.replace('/checkout/', '/checkout%2Fstatus/')}`, { headers: auth })).status).toBe(400);
+    await fetch(`${service.url}${path}/cancel`, { method: 'POST', headers: auth });
+    const metrics = await (await fetch(`${service.url}/metrics`, { headers: auth })).text();
+    expect(metrics).toMatch(/traffic_shift_http_requests_total\{route="status",code="200"\} [2-9]/);
+    expect(metrics).toMatch(/traffic_shift_http_requests_total\{route="status",code="404"\} [2-9]/);
+  });
+
   it('rejects requests without the token', async () => {
     const response = await fetch(`${service.url}/v1/shifts`, { method: 'POST', body: '{}' });
     expect(response.status).toBe(401);
