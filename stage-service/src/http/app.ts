@@ -6,8 +6,6 @@ import express, { NextFunction, Request, Response } from 'express';
 import { IncomingMessage, ServerResponse } from 'http';
 import { NormalizedShiftSpec, validateShiftPath, validateShiftSpec } from '@istio-shift/core';
 import { AccountRegistry } from '../accounts';
-import { readiness } from './readiness';
-import { TurnTaker } from './turns';
 import { Principal, TokenAuthenticator, mayUseAccount } from '../auth';
 import { ShiftEngine, ShiftRef, ShiftSnapshot } from '../engine/engine';
 import { ShiftError, ShiftErrorKind } from '../engine/errors';
@@ -18,6 +16,8 @@ import { KubernetesApiError, NotFoundError } from '../kube/types';
 import { Logger } from '../logger';
 import { ServiceMetrics } from '../metrics';
 import { openApiDocument } from './openapi';
+import { readiness } from './readiness';
+import { TurnTaker } from './turns';
 
 export interface AppDependencies {
   engine: ShiftEngine;
@@ -259,7 +259,7 @@ export function createApp(deps: AppDependencies): (req: IncomingMessage, res: Se
     poll(ref).then(
       (body) => answer(200, body),
       (error: unknown) => {
-        const { status, body } = errorAnswer(error, 'GET', (req.url ?? '').split('?')[0]);
+        const { status, body } = errorAnswer(error, 'GET', req.url ?? '');
         answer(status, body);
       },
     );
