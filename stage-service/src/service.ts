@@ -84,7 +84,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const probes = config.probePort === undefined ? undefined : await startProbeServer({ host: config.host, port: config.probePort, readiness: () => readiness(() => ready, accounts) }).catch(async (error: NodeJS.ErrnoException) => {
+  const probes = config.probePort === undefined ? undefined : await startProbeServer({ host: config.host, port: config.probePort, readiness: () => readiness(() => ready, accounts), onError: (error) => logger.error('the probe port worker failed: /healthz and /readyz on the probe port stop answering', { error: error.message }) }).catch(async (error: NodeJS.ErrnoException) => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw listenError(error, { ...config, port: config.probePort as number }, 'server.probePort', 'PROBE_PORT');
   });

@@ -27,6 +27,8 @@ export interface ProbeServerOptions {
   /** The readiness /readyz reports (the same as the main port's), computed on the main thread. */
   readiness: () => Promise<Readiness>;
   stalledAfterMs?: number;
+  /** A failure of the worker after it started (its probes then fail, and the kubelet restarts us). */
+  onError?: (error: Error) => void;
 }
 
 export interface ProbeServer {
@@ -64,6 +66,7 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
     throw error;
   });
 
+  worker.on('error', (error) => options.onError?.(error));
   let published = '';
   const publish = async () => {
     tick();
