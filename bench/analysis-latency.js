@@ -20,9 +20,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const k8s = require('@kubernetes/client-node');
 const { startCluster } = require('../test/cluster');
-const { startService } = require('../stage-service/dist/service');
-const { sha256Hex } = require('../stage-service/dist/auth');
-const { silentLogger } = require('../stage-service/dist/logger');
+const { startBenchService } = require('./bench-service');
 
 const N = Number(process.argv[2] || 10);
 const TOKEN = 'bench-token';
@@ -96,21 +94,17 @@ async function main() {
     kc.setCurrentContext('admin');
     await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    const port = 18000 + Math.floor(Math.random() * 1000);
-    const service = await startService({
-      host: '127.0.0.1', port, externalBaseUrl: `http://127.0.0.1:${port}`, bodyLimitBytes: 65536,
-      tokens: [{ name: 'bench', sha256: sha256Hex(TOKEN), accounts: ['*'] }],
-      accounts: [{ name: 'bench', namespaces: [namespace], backend: { kind: 'kubeconfig', kubeconfig: cluster.kubeconfigPath, context: 'admin' } }],
-      embedded: false,
-      metricsSources: [{ name: 'bench', type: 'prometheus', url: prometheus.url, timeoutMs: 5000, accounts: ['*'] }],
-    }, { logger: silentLogger, processMetrics: false });
+    const { service, base } = await startBenchService({
+      kubeconfig: cluster.kubeconfigPath, namespace, token: TOKEN,
+      extra: { metricsSources: [{ name: 'bench', type: 'prometheus', url: prometheus.url, timeoutMs: 5000, accounts: ['*'] }] },
+    });
     const call = async (url, body) => {
       const response = await fetch(url, { method: body ? 'POST' : 'GET', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
       return { status: response.status, body: await response.json() };
     };
     const runOne = async (name, critical) => {
       await custom.createNamespacedCustomObject({ ...GROUP, namespace, body: virtualService(name) });
-      const created = await call(`http://127.0.0.1:${port}/v1/shifts`, shift(name, critical));
+      const created = await call(`${base}/v1/shifts`, shift(name, critical));
       if (created.status !== 202) throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
       for (;;) {
         // Orca's monitor cadence at the start of a stage.

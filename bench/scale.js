@@ -88,9 +88,8 @@ const { ShiftEngine } = require('../stage-service/dist/engine/engine');
 const { ClusterVirtualServiceApi } = require('../stage-service/dist/kube/cluster-api');
 const { CachedVirtualServiceApi } = require('../stage-service/dist/kube/cached-api');
 const { KubeHttpClient } = require('../stage-service/dist/kube/http-client');
-const { startService } = require('../stage-service/dist/service');
+const { startBenchService } = require('./bench-service');
 const { sha256Hex, TokenAuthenticator } = require('../stage-service/dist/auth');
-const { silentLogger } = require('../stage-service/dist/logger');
 const express = require('express');
 
 v8.setFlagsFromString('--expose-gc');
@@ -235,13 +234,7 @@ async function main() {
     results.step = { patchMedianMs: quantile(patchTimes, 0.5), bareMedianMs: quantile(bare, 0.5), engineMedianMs: quantile(step, 0.5), bareP90Ms: quantile(bare, 0.9), engineP90Ms: quantile(step, 0.9), requestsPerStep: stepRequests / STEP_SAMPLES };
 
     // ---- the service -------------------------------------------------------------------------
-    const port = 18000 + Math.floor(Math.random() * 1000);
-    const service = await startService({
-      host: '127.0.0.1', port, externalBaseUrl: `http://127.0.0.1:${port}`, bodyLimitBytes: 65536,
-      tokens: [{ name: 'bench', sha256: sha256Hex(TOKEN), accounts: ['*'] }],
-      accounts: [{ name: 'bench', namespaces: [NAMESPACE], backend: { kind: 'kubeconfig', kubeconfig: cluster.kubeconfigPath, context: 'admin' } }],
-      embedded: false, kubernetes: { requestTimeoutMs: 30000 },
-    }, { logger: silentLogger, processMetrics: false });
+    const { service, base } = await startBenchService({ kubeconfig: cluster.kubeconfigPath, namespace: NAMESPACE, token: TOKEN, extra: { kubernetes: { requestTimeoutMs: 30000 } } });
     const serviceCache = service.accounts.cacheOf('bench');
     const transport = await serviceCache.inner.client();
     while (!serviceCache.watchOf(NAMESPACE).synced) await sleep(10);
@@ -249,7 +242,7 @@ async function main() {
     // ---- CPU per poll: service vs bare express with the same token check and body ------------
     await post(collection, virtualService('cpu'));
     while (!serviceCache.watchOf(NAMESPACE).object('cpu')) await sleep(5);
-    const created = await (await fetch(`http://127.0.0.1:${port}/v1/shifts`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(rawSpec('cpu', [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }])) })).json();
+    const created = await (await fetch(`${base}/v1/shifts`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(rawSpec('cpu', [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }])) })).json();
     const statusBody = await (await fetch(created.statusUrl, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
     const authenticator = new TokenAuthenticator([{ name: 'bench', sha256: sha256Hex(TOKEN), accounts: ['*'] }]);
     const bareApp = express();
@@ -312,7 +305,7 @@ async function main() {
     let peakRss = process.memoryUsage().rss;
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
     delay.enable();
-    const orca = await load.run({ kind: 'orca', base: `http://127.0.0.1:${port}`, pollMs: 1000, specs: names.map((n) => rawSpec(n, [{ weights: [80, 10, 10], pause: '2s' }, { weights: [34, 33, 33], pause: '2s' }, { weights: [100, 0, 0] }])) });
+    const orca = await load.run({ kind: 'orca', base, pollMs: 1000, specs: names.map((n) => rawSpec(n, [{ weights: [80, 10, 10], pause: '2s' }, { weights: [34, 33, 33], pause: '2s' }, { weights: [100, 0, 0] }])) });
     delay.disable();
     clearInterval(rssTimer);
     const errors = orca.results.filter((r) => r.error);

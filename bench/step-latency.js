@@ -22,9 +22,7 @@ const { startCluster } = require('../test/cluster');
 const { validateShiftSpec } = require('../packages/core/dist');
 const { ShiftEngine } = require('../stage-service/dist/engine/engine');
 const { ClusterVirtualServiceApi } = require('../stage-service/dist/kube/cluster-api');
-const { startService } = require('../stage-service/dist/service');
-const { sha256Hex } = require('../stage-service/dist/auth');
-const { silentLogger } = require('../stage-service/dist/logger');
+const { startBenchService } = require('./bench-service');
 
 const N = Number(process.argv[2] || 50);
 const TOKEN = 'bench-token';
@@ -92,13 +90,7 @@ async function main() {
     const serviceSamples = [];
     const api = new ClusterVirtualServiceApi(kc);
     const engine = new ShiftEngine({ apiFor: () => api });
-    const port = 18000 + Math.floor(Math.random() * 1000);
-    const service = await startService({
-      host: '127.0.0.1', port, externalBaseUrl: `http://127.0.0.1:${port}`, bodyLimitBytes: 65536,
-      tokens: [{ name: 'bench', sha256: sha256Hex(TOKEN), accounts: ['*'] }],
-      accounts: [{ name: 'bench', namespaces: [namespace], backend: { kind: 'kubeconfig', kubeconfig: cluster.kubeconfigPath, context: 'admin' } }],
-      embedded: false,
-    }, { logger: silentLogger, processMetrics: false });
+    const { service, base } = await startBenchService({ kubeconfig: cluster.kubeconfigPath, namespace, token: TOKEN });
 
     for (let i = 0; i < N; i++) {
       await create(`b-${i}`);
@@ -111,7 +103,7 @@ async function main() {
       }));
       engineSamples.push(await timed(() => engine.create(spec(`e-${i}`, namespace, i))));
       serviceSamples.push(await timed(async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/v1/shifts`, {
+        const response = await fetch(`${base}/v1/shifts`, {
           method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
           body: JSON.stringify(rawSpec(`s-${i}`, namespace, i)),
         });
