@@ -163,10 +163,8 @@ function parseKubernetes(raw: unknown): KubernetesSettings {
 export function parseConfig(input: unknown, env: NodeJS.ProcessEnv, hash: (token: string) => string): ServiceConfig {
   if (!isObject(input)) throw new ConfigError('the configuration must be an object with server, auth and accounts');
   const server = isObject(input.server) ? input.server : {};
-  const port = server.port === undefined ? 8080 : Number(server.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('server.port must be a port number');
-  const probePort = server.probePort === undefined ? undefined : Number(server.probePort);
-  if (probePort !== undefined && (!Number.isInteger(probePort) || probePort < 0 || probePort > 65535)) throw new ConfigError('server.probePort must be a port number (or leave it out to serve probes on server.port only)');
+  const port = server.port === undefined ? 8080 : portNumber(server.port, 'server.port must be a port number');
+  const probePort = server.probePort === undefined ? undefined : portNumber(server.probePort, 'server.probePort must be a port number (or leave it out to serve probes on server.port only)');
   const externalBaseUrl = requireString(server.externalBaseUrl, 'server.externalBaseUrl').replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(externalBaseUrl)) {
     throw new ConfigError('server.externalBaseUrl must be an absolute http(s) URL: Orca stores the Location header verbatim and cannot follow a relative one');
@@ -339,9 +337,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, hash: (token: string) => stri
 /** PROBE_PORT overrides server.probePort, like PORT overrides server.port. */
 function withProbePort(config: ServiceConfig, env: NodeJS.ProcessEnv): ServiceConfig {
   if (env.PROBE_PORT === undefined || env.PROBE_PORT === '') return config;
-  const probePort = Number(env.PROBE_PORT);
-  if (!Number.isInteger(probePort) || probePort < 0 || probePort > 65535) throw new ConfigError(`PROBE_PORT must be a port number, got "${env.PROBE_PORT}"`);
-  return { ...config, probePort };
+  return { ...config, probePort: portNumber(env.PROBE_PORT, `PROBE_PORT must be a port number, got "${env.PROBE_PORT}"`) };
+}
+
+function portNumber(value: unknown, error: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(error);
+  return port;
 }
 
 /**

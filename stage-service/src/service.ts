@@ -12,7 +12,7 @@ import { ConfigError, ServiceConfig } from './config';
 import { ShiftEngine } from './engine/engine';
 import { StepScheduler } from './engine/scheduler';
 import { createApp } from './http/app';
-import { startProbeServer } from './http/probe-server';
+import { ProbeServer, Readiness, startProbeServer } from './http/probe-server';
 import { readiness } from './http/readiness';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
 import { exampleVirtualServices } from './kube/seed';
@@ -84,9 +84,9 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const probes = config.probePort === undefined ? undefined : await startProbeServer({ host: config.host, port: config.probePort, readiness: () => readiness(() => ready, accounts), onError: (error) => logger.error('the probe port worker failed: /healthz and /readyz on the probe port stop answering', { error: error.message }) }).catch(async (error: NodeJS.ErrnoException) => {
+  const probes = await startProbes(config, () => readiness(() => ready, accounts), logger).catch(async (error: Error) => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    throw listenError(error, { ...config, port: config.probePort as number }, 'server.probePort', 'PROBE_PORT');
+    throw error;
   });
 
   // Load every cluster account's credentials now: a bad kubeconfig stops startup with its name.
@@ -140,6 +140,22 @@ export async function startService(config: ServiceConfig, options: ServiceOption
       });
     },
   };
+}
+
+/** The probe port's worker (server.probePort), when configured. */
+async function startProbes(config: ServiceConfig, ready: () => Promise<Readiness>, logger: Logger): Promise<ProbeServer | undefined> {
+  const probePort = config.probePort;
+  if (probePort === undefined) return undefined;
+  try {
+    return await startProbeServer({
+      host: config.host,
+      port: probePort,
+      readiness: ready,
+      onError: (error) => logger.error('the probe port worker failed: /healthz and /readyz on the probe port stop answering', { error: error.message }),
+    });
+  } catch (error) {
+    throw listenError(error as NodeJS.ErrnoException, { ...config, port: probePort }, 'server.probePort', 'PROBE_PORT');
+  }
 }
 
 /** A listen failure as a configuration error that names the setting to change. */
