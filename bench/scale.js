@@ -6,16 +6,18 @@
  * the same run:
  *
  *   step      create until the weights are visible (engine.create over the watch cache) vs a bare
- *             JSON Patch of the weights over the same kept-alive transport; API requests per step.
+ *             JSON Patch of the weights over the same kept-alive transport, and vs a bare patch that
+ *             also stores an annotation of the shift's state size; API requests per step.
  *   cpu       service CPU per status poll (GET /v1/shifts/...) vs a bare express handler with the
  *             same token check answering the same body; API server requests during the polls.
  *   orca      CONCURRENT shifts (3 steps, 2 s pauses) created at once and polled every 1 s like
- *             Orca's first minute: errors, whole run vs ideal, RSS, event-loop delay p99.
+ *             Orca's first minute: errors, whole run vs ideal, RSS, event-loop delay p99, the CPU
+ *             seconds of each process (API server, etcd, service, Orca) and the floor they set.
  *   hold      LARGE shifts with long pauses, polled in rounds (240 rounds = 1 h of 15 s polls,
  *             driven as fast as they go): RSS, heap after GC per round (growth per poll).
  * The load (Orca) runs in a child process so the service's CPU and event loop are its own.
  *
- *   npm run build && node bench/scale.js [--concurrent 1000] [--large 2000] [--rounds 240] [--json out.json]
+ *   npm run build && node bench/scale.js [--concurrent 1000] [--large 2000] [--rounds 240] [--steps 40] [--json out.json]
  *     [--profile-polls polls.cpuprofile]
  */
 const os = require('node:os');
@@ -63,19 +65,21 @@ if (process.argv[2] === '--load') {
       process.send?.({ errors });
     } else if (task.kind === 'orca') {
       const started = Date.now();
+      let polls = 0;
       const results = await Promise.all(task.specs.map(async (spec) => {
         const created = await request(`${task.base}/v1/shifts`, 'POST', spec).catch((e) => ({ status: 0, body: String(e) }));
         if (created.status !== 202) return { error: `create ${created.status} ${created.body.slice(0, 200)}` };
         const { statusUrl } = JSON.parse(created.body);
         for (;;) {
           await sleep(task.pollMs);
+          polls++;
           const polled = await request(statusUrl).catch((e) => ({ status: 0, body: String(e) }));
           if (polled.status !== 200) return { error: `poll ${polled.status} ${polled.body.slice(0, 200)}` };
           const body = JSON.parse(polled.body);
           if (body.status !== 'RUNNING') return body.status === 'SUCCEEDED' ? { ms: Date.now() - started } : { error: `${body.status}: ${body.message}` };
         }
       }));
-      process.send?.({ results, ms: Date.now() - started });
+      process.send?.({ results, polls, ms: Date.now() - started });
     }
   });
   return;
@@ -85,6 +89,7 @@ if (process.argv[2] === '--load') {
 const { startCluster } = require('../test/cluster');
 const { validateShiftSpec } = require('../packages/core/dist');
 const { ShiftEngine } = require('../stage-service/dist/engine/engine');
+const { STATE_ANNOTATION } = require('../stage-service/dist/engine/record');
 const { ClusterVirtualServiceApi } = require('../stage-service/dist/kube/cluster-api');
 const { CachedVirtualServiceApi } = require('../stage-service/dist/kube/cached-api');
 const { KubeHttpClient } = require('../stage-service/dist/kube/http-client');
@@ -141,13 +146,28 @@ async function bounded(items, limit, fn) {
   }));
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuSecondsOf(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds each process of the run used during fn: where a phase's time went. */
+async function cpuBreakdown(pids, fn) {
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSecondsOf(pid)]));
+  const value = await fn();
+  const cpu = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, Number((cpuSecondsOf(pid) - before[name]).toFixed(2))]));
+  return { value, cpu };
+}
+
 function loader() {
   const child = fork(__filename, ['--load'], { stdio: 'inherit' });
   const run = (task) => new Promise((resolve) => {
     child.once('message', resolve);
     child.send(task);
   });
-  return { run, stop: () => child.kill() };
+  return { run, stop: () => child.kill(), pid: child.pid };
 }
 
 /**
@@ -199,39 +219,47 @@ async function main() {
     cache.start([NAMESPACE]);
     // The same cache, with the time inside its patch call recorded: the rest is the engine's own work.
     const patchTimes = [];
+    let lastWrittenState = '';
     const timedApi = {
       get: (ns, name) => cache.get(ns, name),
       list: (ns) => cache.list(ns),
       patch: async (ns, name, ops) => {
         const started = process.hrtime.bigint();
         try {
-          return await cache.patch(ns, name, ops);
+          const patched = await cache.patch(ns, name, ops);
+          lastWrittenState = patched.metadata.annotations?.[STATE_ANNOTATION] ?? '';
+          return patched;
         } finally {
           patchTimes.push(Number(process.hrtime.bigint() - started) / 1e6);
         }
       },
     };
+    const weightOps = (weights) => weights.map((w, j) => ({ op: 'replace', path: `/spec/http/0/route/${j}/weight`, value: w }));
+    const barePatch = async (name, ops) => {
+      const r = await admin.request({ method: 'PATCH', path: `${collection}/${name}`, flow: 'bare', body: JSON.stringify(ops), contentType: 'application/json-patch+json' });
+      if (r.status !== 200) throw new Error(`bare patch ${r.status} ${r.body.slice(0, 200)}`);
+    };
     const engine = new ShiftEngine({ apiFor: () => timedApi });
     const bare = [];
+    const stateful = [];
     const step = [];
     let stepRequests = 0;
+    const stepSpec = (name) => specOf(rawSpec(name, [{ weights: [80, 10, 10], pause: '2s' }, { weights: [34, 33, 33], pause: '2s' }, { weights: [100, 0, 0] }]));
     for (let i = 0; i < STEP_SAMPLES; i++) {
-      await post(collection, virtualService(`bare-${i}`));
-      await post(collection, virtualService(`step-${i}`));
+      for (const prefix of ['bare', 'stateful', 'step']) await post(collection, virtualService(`${prefix}-${i}`));
       const watch = cache.watchOf(NAMESPACE);
       while (!watch.synced || !watch.object(`step-${i}`)) await sleep(5);
-      bare.push(await timed(async () => {
-        const ops = [80, 10, 10].map((w, j) => ({ op: 'replace', path: `/spec/http/0/route/${j}/weight`, value: w }));
-        const r = await admin.request({ method: 'PATCH', path: `${collection}/bare-${i}`, flow: 'bare', body: JSON.stringify(ops), contentType: 'application/json-patch+json' });
-        if (r.status !== 200) throw new Error(`bare patch ${r.status}`);
-      }));
-      const spec = specOf(rawSpec(`step-${i}`, [{ weights: [80, 10, 10] }]));
+      bare.push(await timed(() => barePatch(`bare-${i}`, weightOps([80, 10, 10]))));
       const before = admin.stats().requests;
-      step.push(await timed(() => engine.create(spec)));
+      step.push(await timed(() => engine.create(stepSpec(`step-${i}`))));
       stepRequests += admin.stats().requests - before;
+      // The same weights plus an annotation of exactly the bytes the shift just stored: what the
+      // API server charges for keeping a shift's state on the object, without the engine.
+      const annotation = [{ op: 'add', path: '/metadata/annotations', value: { [STATE_ANNOTATION]: lastWrittenState } }];
+      stateful.push(await timed(() => barePatch(`stateful-${i}`, [...weightOps([80, 10, 10]), ...annotation])));
     }
     cache.stop();
-    results.step = { patchMedianMs: quantile(patchTimes, 0.5), bareMedianMs: quantile(bare, 0.5), engineMedianMs: quantile(step, 0.5), bareP90Ms: quantile(bare, 0.9), engineP90Ms: quantile(step, 0.9), requestsPerStep: stepRequests / STEP_SAMPLES };
+    results.step = { samples: STEP_SAMPLES, stateBytes: Buffer.byteLength(lastWrittenState), statefulMedianMs: quantile(stateful, 0.5), patchMedianMs: quantile(patchTimes, 0.5), bareMedianMs: quantile(bare, 0.5), engineMedianMs: quantile(step, 0.5), bareP90Ms: quantile(bare, 0.9), engineP90Ms: quantile(step, 0.9), requestsPerStep: stepRequests / STEP_SAMPLES };
 
     // ---- the service -------------------------------------------------------------------------
     const { service, base } = await startBenchService({ kubeconfig: cluster.kubeconfigPath, namespace: NAMESPACE, token: TOKEN, extra: { kubernetes: { requestTimeoutMs: 30000 } } });
@@ -294,25 +322,29 @@ async function main() {
     // The API server's own write capacity, same run: the 3 steps' worth of bare JSON Patches,
     // 16 in flight (the service's transport limit).
     const writes = capacity.flatMap((name) => [[80, 10, 10], [34, 33, 33], [100, 0, 0]].map((weights) => ({ name, weights })));
-    const capacityMs = await timed(() => bounded(writes, 16, async ({ name, weights }) => {
+    const pids = () => ({ apiserver: cluster.pids.apiserver, etcd: cluster.pids.etcd, service: process.pid, orca: load.pid });
+    const capacityRun = await cpuBreakdown(pids(), () => timed(() => bounded(writes, 16, async ({ name, weights }) => {
       const ops = weights.map((w, j) => ({ op: 'replace', path: `/spec/http/0/route/${j}/weight`, value: w }));
       const r = await admin.request({ method: 'PATCH', path: `${collection}/${name}`, flow: name, body: JSON.stringify(ops), contentType: 'application/json-patch+json' });
       if (r.status !== 200) throw new Error(`capacity patch ${r.status}`);
-    }));
+    })));
+    const capacityMs = capacityRun.value;
     while (names.some((n) => !serviceCache.watchOf(NAMESPACE).object(n))) await sleep(50);
     gc();
     const delay = monitorEventLoopDelay({ resolution: 10 });
     let peakRss = process.memoryUsage().rss;
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
     delay.enable();
-    const orca = await load.run({ kind: 'orca', base, pollMs: 1000, specs: names.map((n) => rawSpec(n, [{ weights: [80, 10, 10], pause: '2s' }, { weights: [34, 33, 33], pause: '2s' }, { weights: [100, 0, 0] }])) });
+    const run = await cpuBreakdown(pids(), () => load.run({ kind: 'orca', base, pollMs: 1000, specs: names.map((n) => rawSpec(n, [{ weights: [80, 10, 10], pause: '2s' }, { weights: [34, 33, 33], pause: '2s' }, { weights: [100, 0, 0] }])) }));
+    const orca = run.value;
     delay.disable();
     clearInterval(rssTimer);
     const errors = orca.results.filter((r) => r.error);
     results.orca = {
-      shifts: CONCURRENT, errors: errors.length, firstError: errors[0]?.error, wholeRunMs: orca.ms,
+      shifts: CONCURRENT, errors: errors.length, firstError: errors[0]?.error, wholeRunMs: orca.ms, polls: orca.polls,
       // Ideal: both pauses, then the poll that sees SUCCEEDED (up to one interval later).
-      idealMs: 2000 + 2000 + 1000, bareWritesMs: capacityMs, peakRssMb: mb(peakRss), eventLoopP99Ms: delay.percentile(99) / 1e6, eventLoopMaxMs: delay.max / 1e6,
+      idealMs: 2000 + 2000 + 1000, bareWritesMs: capacityMs, peakRssMb: mb(peakRss), cpuSeconds: run.cpu, bareWritesCpuSeconds: capacityRun.cpu,
+      ...cpuFloor(capacityRun.cpu, run.cpu, orca.ms, os.cpus().length), eventLoopP99Ms: delay.percentile(99) / 1e6, eventLoopMaxMs: delay.max / 1e6,
     };
 
     // ---- LARGE shifts held with long pauses, polled in rounds ---------------------------------
@@ -358,6 +390,16 @@ async function main() {
   if (out) fs.writeFileSync(out, JSON.stringify(results, null, 2));
 }
 
+/**
+ * What the machine allows: the API server and etcd must spend at least what the same writes cost
+ * as bare patches, and the Orca load what it spent; shared by `cores` cores, that is a lower bound
+ * of the whole run even for a service that costs nothing and stores no state.
+ */
+function cpuFloor(bareCpu, runCpu, wholeRunMs, cores) {
+  const allSeconds = Object.values(runCpu).reduce((a, b) => a + b, 0);
+  return { cpuFloorMs: ((bareCpu.apiserver + bareCpu.etcd + runCpu.orca) / cores) * 1000, busyCores: allSeconds / (wholeRunMs / 1000) };
+}
+
 function print(r) {
   const f = (x, d = 1) => Number(x).toFixed(d);
   console.log(`kube-apiserver ${r.apiserver}, ${r.cores} cores, Node ${r.node}`);
@@ -365,13 +407,18 @@ function print(r) {
   console.log('| --- | --- | --- | --- | --- |');
   console.log(`| step: create until weights visible, median ms | ${f(r.step.engineMedianMs)} | bare kept-alive JSON Patch ${f(r.step.bareMedianMs)} | ${f(r.step.engineMedianMs / r.step.bareMedianMs, 2)} | <= 1.3 |`);
   console.log(`| step: of which inside the patch call, median ms | ${f(r.step.patchMedianMs)} | | | |`);
+  console.log(`| step: median ms, against a bare patch that also stores the shift's ${r.step.stateBytes} B state annotation | ${f(r.step.engineMedianMs)} | ${f(r.step.statefulMedianMs)} | ${f(r.step.engineMedianMs / r.step.statefulMedianMs, 2)} | |`);
   console.log(`| step: p90 ms | ${f(r.step.engineP90Ms)} | ${f(r.step.bareP90Ms)} | ${f(r.step.engineP90Ms / r.step.bareP90Ms, 2)} | |`);
   console.log(`| step: API requests per step | ${f(r.step.requestsPerStep, 2)} | 1 (the patch) | | 1 |`);
   console.log(`| CPU per status poll, µs (${r.cpu.polls} each, in 10 alternating chunks; chunk ratios ${f(r.cpu.chunkRatioMin, 2)}-${f(r.cpu.chunkRatioMax, 2)}, median ${f(r.cpu.chunkRatioMedian, 2)}) | ${f(r.cpu.serviceUsPerPoll)} | bare express + token check ${f(r.cpu.bareUsPerPoll)} | ${f(r.cpu.serviceUsPerPoll / r.cpu.bareUsPerPoll, 2)} | <= 1.2 |`);
   console.log(`| reads from the API server during ${r.cpu.polls} polls (all requests, /readyz probes every 2 s included) | ${r.cpu.apiReadsDuringPolls} (${r.cpu.apiRequestsDuringPolls}) | | | 0 |`);
   console.log(`| ${r.orca.shifts} shifts, 1 s polls: errors | ${r.orca.errors}${r.orca.firstError ? ` (${r.orca.firstError})` : ''} | | | 0 |`);
-  console.log(`| ${r.orca.shifts} shifts: whole run ms | ${r.orca.wholeRunMs} | ideal ${r.orca.idealMs} | ${f(r.orca.wholeRunMs / r.orca.idealMs, 2)} | <= 2 |`);
+  console.log(`| ${r.orca.shifts} shifts: whole run ms (${r.orca.polls} status polls) | ${r.orca.wholeRunMs} | ideal ${r.orca.idealMs} | ${f(r.orca.wholeRunMs / r.orca.idealMs, 2)} | <= 2 |`);
   console.log(`| ${r.orca.shifts} shifts: the API server alone, ${r.orca.shifts * 3} bare patches (16 in flight), ms | ${f(r.orca.bareWritesMs, 0)} | | | |`);
+  const cpu = (c) => Object.entries(c).map(([name, s]) => `${name} ${f(s, 2)}`).join(', ');
+  console.log(`| ${r.orca.shifts} shifts: CPU seconds by process | ${cpu(r.orca.cpuSeconds)} | bare patches: ${cpu(r.orca.bareWritesCpuSeconds)} | | |`);
+  console.log(`| ${r.orca.shifts} shifts: CPU-bound floor of the whole run, ms: the bare writes' API server + etcd CPU and the Orca load's CPU over ${r.cores} cores | ${f(r.orca.cpuFloorMs, 0)} | ideal ${r.orca.idealMs} | ${f(r.orca.cpuFloorMs / r.orca.idealMs, 2)} | |`);
+  console.log(`| ${r.orca.shifts} shifts: busy cores during the run (all CPU seconds / whole run) | ${f(r.orca.busyCores, 2)} of ${r.cores} | | | |`);
   console.log(`| ${r.orca.shifts} shifts: peak RSS MB | ${f(r.orca.peakRssMb)} | | | < 200 |`);
   console.log(`| ${r.orca.shifts} shifts: event-loop delay p99 / max ms | ${f(r.orca.eventLoopP99Ms)} / ${f(r.orca.eventLoopMaxMs)} | | | p99 < 100 |`);
   console.log(`| ${r.hold.shifts} held shifts: peak RSS MB | ${f(r.hold.peakRssMb)} | | | < 300 (for 10,000) |`);
