@@ -18,7 +18,7 @@
  * The load (Orca) runs in a child process so the service's CPU and event loop are its own.
  *
  *   npm run build && node bench/scale.js [--concurrent 1000] [--large 2000] [--rounds 240] [--steps 40] [--json out.json]
- *     [--profile-polls polls.cpuprofile]
+ *     [--profile-polls polls.cpuprofile] [--profile-orca orca.cpuprofile]
  */
 const os = require('node:os');
 const path = require('node:path');
@@ -65,21 +65,34 @@ if (process.argv[2] === '--load') {
       process.send?.({ errors });
     } else if (task.kind === 'orca') {
       const started = Date.now();
-      let polls = 0;
+      const createMs = [];
+      const pollMs = [];
+      let lastFinished = 0;
+      const timedRequest = async (samples, ...args) => {
+        const sent = Date.now();
+        const answer = await request(...args).catch((e) => ({ status: 0, body: String(e) }));
+        samples.push(Date.now() - sent);
+        return answer;
+      };
       const results = await Promise.all(task.specs.map(async (spec) => {
-        const created = await request(`${task.base}/v1/shifts`, 'POST', spec).catch((e) => ({ status: 0, body: String(e) }));
+        const created = await timedRequest(createMs, `${task.base}/v1/shifts`, 'POST', spec);
         if (created.status !== 202) return { error: `create ${created.status} ${created.body.slice(0, 200)}` };
         const { statusUrl } = JSON.parse(created.body);
         for (;;) {
           await sleep(task.pollMs);
-          polls++;
-          const polled = await request(statusUrl).catch((e) => ({ status: 0, body: String(e) }));
+          const polled = await timedRequest(pollMs, statusUrl);
           if (polled.status !== 200) return { error: `poll ${polled.status} ${polled.body.slice(0, 200)}` };
           const body = JSON.parse(polled.body);
-          if (body.status !== 'RUNNING') return body.status === 'SUCCEEDED' ? { ms: Date.now() - started } : { error: `${body.status}: ${body.message}` };
+          if (body.status === 'RUNNING') continue;
+          lastFinished = Math.max(lastFinished, Date.parse(body.finishedAt));
+          return body.status === 'SUCCEEDED' ? { ms: Date.now() - started } : { error: `${body.status}: ${body.message}` };
         }
       }));
-      process.send?.({ results, polls, ms: Date.now() - started });
+      const q = (list, p) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * p))];
+      process.send?.({
+        results, ms: Date.now() - started, polls: pollMs.length, lastFinishedMs: lastFinished - started,
+        createMs: { p50: q(createMs, 0.5), p99: q(createMs, 0.99), max: Math.max(...createMs) }, pollMs: { p50: q(pollMs, 0.5), p99: q(pollMs, 0.99), max: Math.max(...pollMs) },
+      });
     }
   });
   return;
@@ -171,8 +184,9 @@ function loader() {
 }
 
 /**
- * With --profile-polls FILE, a V8 CPU profile of the status polls, bare and service alike (open it
- * in Chrome's DevTools); the profiler's overhead then inflates that run's CPU figures.
+ * With --profile-polls FILE (--profile-orca FILE), a V8 CPU profile of the status polls, bare and
+ * service alike (of the service during the CONCURRENT shifts' run); open it in Chrome's DevTools.
+ * The profiler's overhead then inflates that run's CPU figures.
  */
 async function startProfile(file) {
   if (!file) return { stop: async () => undefined };
@@ -335,13 +349,15 @@ async function main() {
     let peakRss = process.memoryUsage().rss;
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
     delay.enable();
+    const orcaProfile = await startProfile(option('profile-orca'));
     const run = await cpuBreakdown(pids(), () => load.run({ kind: 'orca', base, pollMs: 1000, specs: names.map((n) => rawSpec(n, [{ weights: [80, 10, 10], pause: '2s' }, { weights: [34, 33, 33], pause: '2s' }, { weights: [100, 0, 0] }])) }));
     const orca = run.value;
+    await orcaProfile.stop();
     delay.disable();
     clearInterval(rssTimer);
     const errors = orca.results.filter((r) => r.error);
     results.orca = {
-      shifts: CONCURRENT, errors: errors.length, firstError: errors[0]?.error, wholeRunMs: orca.ms, polls: orca.polls,
+      shifts: CONCURRENT, errors: errors.length, firstError: errors[0]?.error, wholeRunMs: orca.ms, polls: orca.polls, lastFinishedMs: orca.lastFinishedMs, createLatencyMs: orca.createMs, pollLatencyMs: orca.pollMs,
       // Ideal: both pauses, then the poll that sees SUCCEEDED (up to one interval later).
       idealMs: 2000 + 2000 + 1000, bareWritesMs: capacityMs, peakRssMb: mb(peakRss), cpuSeconds: run.cpu, bareWritesCpuSeconds: capacityRun.cpu,
       ...cpuFloor(capacityRun.cpu, run.cpu, orca.ms, os.cpus().length), eventLoopP99Ms: delay.percentile(99) / 1e6, eventLoopMaxMs: delay.max / 1e6,
@@ -414,6 +430,9 @@ function print(r) {
   console.log(`| reads from the API server during ${r.cpu.polls} polls (all requests, /readyz probes every 2 s included) | ${r.cpu.apiReadsDuringPolls} (${r.cpu.apiRequestsDuringPolls}) | | | 0 |`);
   console.log(`| ${r.orca.shifts} shifts, 1 s polls: errors | ${r.orca.errors}${r.orca.firstError ? ` (${r.orca.firstError})` : ''} | | | 0 |`);
   console.log(`| ${r.orca.shifts} shifts: whole run ms (${r.orca.polls} status polls) | ${r.orca.wholeRunMs} | ideal ${r.orca.idealMs} | ${f(r.orca.wholeRunMs / r.orca.idealMs, 2)} | <= 2 |`);
+  console.log(`| ${r.orca.shifts} shifts: the last shift SUCCEEDED (its finishedAt) after, ms | ${r.orca.lastFinishedMs} | ideal 4000 (the pauses) | ${f(r.orca.lastFinishedMs / 4000, 2)} | |`);
+  const lat = (l) => `p50 ${l.p50} / p99 ${l.p99} / max ${l.max}`;
+  console.log(`| ${r.orca.shifts} shifts: latency seen by the Orca load, ms | creates ${lat(r.orca.createLatencyMs)}; polls ${lat(r.orca.pollLatencyMs)} | | | |`);
   console.log(`| ${r.orca.shifts} shifts: the API server alone, ${r.orca.shifts * 3} bare patches (16 in flight), ms | ${f(r.orca.bareWritesMs, 0)} | | | |`);
   const cpu = (c) => Object.entries(c).map(([name, s]) => `${name} ${f(s, 2)}`).join(', ');
   console.log(`| ${r.orca.shifts} shifts: CPU seconds by process | ${cpu(r.orca.cpuSeconds)} | bare patches: ${cpu(r.orca.bareWritesCpuSeconds)} | | |`);

@@ -19,6 +19,11 @@ export class ServiceMetrics {
     labelNames: ['account', 'namespace'],
     registers: [this.registry],
   });
+  readonly pollsDuringWrite = new Counter({
+    name: 'traffic_shift_polls_answered_during_write_total',
+    help: 'Status polls answered from the stored state because a write of the same VirtualService was queued or in flight (a rising rate: the API server is the bottleneck).',
+    registers: [this.registry],
+  });
   readonly scheduled = new Gauge({ name: 'traffic_shift_shifts_scheduled', help: 'Running shifts this replica has a timer for.', registers: [this.registry] });
 
   constructor(withProcessMetrics = true) {

@@ -52,6 +52,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     apiFor: (account) => accounts.apiFor(account),
     observer: {
       stepApplied: (seconds) => metrics.stepLatency.observe(seconds),
+      pollAnsweredDuringWrite: () => metrics.pollsDuringWrite.inc(),
       shiftEnded: (record) => {
         metrics.shiftsEnded.inc({ outcome: record.phase });
         logger.info('shift ended', { shift: record.id, outcome: record.phase, reason: record.failure?.reason, message: record.failure?.message ?? record.rollback?.message });

@@ -112,3 +112,53 @@ it('maps a schema rejection to an error, not to a race', async () => {
   const real = new ClusterVirtualServiceApi(adminKubeConfig());
   await expect(real.patch(namespace, 'schema', [{ op: 'replace', path: '/spec/http/1/route/0/weight', value: 'heavy' }])).rejects.toThrow(/Kubernetes patch failed \(422\)/);
 });
+
+/** The real API, with patches held until the test lets them through (a write stuck in a queue). */
+function gated(real: VirtualServiceApi): VirtualServiceApi & { open: () => void; held: Promise<void> } {
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let holding: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  return {
+    open: () => open(),
+    held,
+    get: (ns, name) => real.get(ns, name),
+    list: (ns) => real.list(ns),
+    patch: async (ns, name, ops) => {
+      holding();
+      await gate;
+      return real.patch(ns, name, ops);
+    },
+  };
+}
+
+it('answers a poll from the stored state, without waiting, while a write of the same VirtualService is held up', async () => {
+  const vs = checkoutVirtualService(namespace);
+  vs.metadata.name = 'slow-write';
+  await applyVirtualService(namespace, vs);
+  const real = new ClusterVirtualServiceApi(adminKubeConfig());
+  const { record } = await new ShiftEngine({ apiFor: () => real }).create(normalized({ virtualService: 'slow-write', steps: [{ weights: [80, 10, 10], pause: '0s' }, { weights: [100, 0, 0] }] }));
+  const ref = { account: 'races', namespace, virtualService: 'slow-write', id: record.id };
+  const api = gated(real);
+  let answeredDuringWrite = 0;
+  const engine = new ShiftEngine({ apiFor: () => api, pollWaitMs: 100, observer: { pollAnsweredDuringWrite: () => answeredDuringWrite++ } });
+
+  // The first poll moves the shift on (its pause is over) and its write is held up...
+  let firstSettled = false;
+  const first = engine.status(ref, { polled: true }).finally(() => (firstSettled = true));
+  await api.held;
+  // ...a second poll answers with the step as stored instead of queueing behind that write.
+  const second = await engine.status(ref, { polled: true });
+  expect(firstSettled).toBe(false);
+  expect(answeredDuringWrite).toBe(1);
+  expect(second?.record.phase).toBe('RUNNING');
+  expect(second?.record.currentStep).toBe(1);
+  expect(primaryWeights(await getVirtualService(namespace, 'slow-write'))).toEqual([80, 10, 10]);
+
+  // Once the write goes through, the shift is where the first poll took it, written once.
+  api.open();
+  expect((await first)?.record.phase).toBe('SUCCEEDED');
+  expect(primaryWeights(await getVirtualService(namespace, 'slow-write'))).toEqual([100, 0, 0]);
+  expect((await engine.status(ref, { polled: true }))?.record.phase).toBe('SUCCEEDED');
+  expect(answeredDuringWrite).toBe(1);
+});

@@ -39,6 +39,8 @@ export interface EngineObserver {
   /** A patch that moved traffic was accepted by the API server after `seconds`. */
   stepApplied?(seconds: number): void;
   shiftEnded?(record: ShiftRecord): void;
+  /** A status poll found a write of its VirtualService queued or running and did not wait for it. */
+  pollAnsweredDuringWrite?(): void;
 }
 
 export interface EngineOptions {
@@ -46,9 +48,18 @@ export interface EngineOptions {
   apiFor(account: string): VirtualServiceApi;
   now?: () => Date;
   observer?: EngineObserver;
+  /** How long a status poll waits for a write of the same VirtualService (default POLL_WAIT_MS). */
+  pollWaitMs?: number;
 }
 
 const MAX_ATTEMPTS = 6;
+/**
+ * A poll waits this long at most for a write of its VirtualService (a step, a create, a renewal)
+ * that is queued or in flight; then it answers with the state as stored. Under load the writes
+ * queue behind the API server (16 in flight), and a poll that waited for them would take seconds:
+ * Orca ends a stage whose poll fails or times out, and its threads are shared by every pipeline.
+ */
+export const POLL_WAIT_MS = 250;
 
 /** What a transaction decided: its result, and the records (plus route change) to write, if any. */
 type Decision<T> = { result: T; write?: { records: ShiftRecord[]; route?: RouteWrite } };
@@ -145,7 +156,12 @@ export class ShiftEngine {
     const key = refKey(ref);
     if (options.polled) this.pollsSeen.set(key, this.now().getTime());
     const watch: WatchContext = { polledNow: options.polled, lastPollSeenHere: this.pollsSeen.get(key) };
-    const snapshot = await this.step(ref, (record, selection, vsName, now) => advance(record, selection, vsName, now, watch));
+    // A poll that finds a write of this VirtualService under way answers from the stored state: the
+    // write lands on its own, and whatever this poll would have moved, the step timer (which knows of
+    // this poll) or the next poll moves. Never sooner, so never unwatched; at most a poll later.
+    const busy = options.polled && !(await this.mutex.idleWithin(lockKey(ref.account, ref.namespace, ref.virtualService), this.options.pollWaitMs ?? POLL_WAIT_MS));
+    if (busy) this.options.observer?.pollAnsweredDuringWrite?.();
+    const snapshot = busy ? await this.peek(ref) : await this.step(ref, (record, selection, vsName, now) => advance(record, selection, vsName, now, watch));
     if (!snapshot || snapshot.record.phase !== 'RUNNING') this.pollsSeen.delete(key);
     return snapshot;
   }
@@ -216,6 +232,15 @@ export class ShiftEngine {
     return { running, unusable };
   }
 
+  /** The shift as stored, without taking the VirtualService's lock and without any transition. */
+  private async peek(ref: ShiftRef): Promise<ShiftSnapshot | undefined> {
+    const object = await this.options.apiFor(ref.account).get(ref.namespace, ref.virtualService);
+    if (!object) return undefined;
+    const state = stateOf(object);
+    const record = shiftOf(ref, state);
+    return record && { record, attempts: attemptsOf(state, record) };
+  }
+
   private async step(
     ref: ShiftRef,
     transition: (record: ShiftRecord, selection: ReturnType<typeof selectRoute>, vsName: string, now: Date) => Transition,
@@ -223,10 +248,8 @@ export class ShiftEngine {
     const name = `${ref.namespace}/${ref.virtualService}`;
     return this.transact<ShiftSnapshot | undefined>(ref.account, ref.namespace, ref.virtualService, (object, state) => {
       if (!object) return { result: undefined };
-      const unusable = state.unusable.get(ref.id);
-      if (unusable) throw new ShiftError('conflict', unusable.problem);
-      const record = state.shifts.get(ref.id);
-      if (!record || record.spec.account !== ref.account) return { result: undefined };
+      const record = shiftOf(ref, state);
+      if (!record) return { result: undefined };
       const selection = selectRoute(object.spec, record.spec.route, name);
       const next = transition(record, selection, name, this.now());
       if (next.kind === 'none') return { result: { record, attempts: attemptsOf(state, record) } };
@@ -246,19 +269,11 @@ export class ShiftEngine {
     decide: (object: VirtualServiceObject | undefined, state: ShiftState) => Decision<T>,
   ): Promise<T> {
     const api = this.options.apiFor(account);
-    return this.mutex.run(`${account}/${namespace}/${name}`, async () => {
+    return this.mutex.run(lockKey(account, namespace, name), async () => {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const object = await api.get(namespace, name);
-        let state: ShiftState = emptyState();
-        let raw: string | undefined;
-        if (object) {
-          try {
-            ({ state, raw } = readState(object));
-          } catch (error) {
-            if (error instanceof CorruptStateError) throw new ShiftError('conflict', error.message);
-            throw error;
-          }
-        }
+        const state = object ? stateOf(object) : emptyState();
+        const raw = object ? readState(object).raw : undefined;
         const decision = decide(object, state);
         if (!decision.write || !object) return decision.result;
         const { records, route } = decision.write;
@@ -283,6 +298,29 @@ export class ShiftEngine {
       throw new ShiftError('unavailable', `VirtualService ${namespace}/${name} kept changing while the shift tried to write it (${MAX_ATTEMPTS} attempts); retry shortly`);
     });
   }
+}
+
+/** The stored shifts of an object; an annotation the service cannot read is a conflict to report. */
+function stateOf(object: VirtualServiceObject): ShiftState {
+  try {
+    return readState(object).state;
+  } catch (error) {
+    if (error instanceof CorruptStateError) throw new ShiftError('conflict', error.message);
+    throw error;
+  }
+}
+
+/** The shift `ref` names, if this account's; a stored record the service cannot use is a conflict. */
+function shiftOf(ref: ShiftRef, state: ShiftState): ShiftRecord | undefined {
+  const unusable = state.unusable.get(ref.id);
+  if (unusable) throw new ShiftError('conflict', unusable.problem);
+  const record = state.shifts.get(ref.id);
+  return record && record.spec.account === ref.account ? record : undefined;
+}
+
+/** One lock per VirtualService: every transaction on it, and what polls check before waiting. */
+function lockKey(account: string, namespace: string, name: string): string {
+  return `${account}/${namespace}/${name}`;
 }
 
 function refKey(ref: ShiftRef): string {

@@ -17,4 +17,28 @@ export class KeyedMutex {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     }
   }
+
+  /**
+   * Whether no work for `key` is running or queued, waiting at most `waitMs` for it to drain:
+   * true as soon as it is idle, false if it is still busy when the time is up.
+   */
+  async idleWithin(key: string, waitMs: number): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const tail = this.tails.get(key);
+      if (!tail) return true;
+      const left = deadline - Date.now();
+      if (left <= 0 || !(await settlesWithin(tail, left))) return false;
+    }
+  }
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timeUp]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
