@@ -98,3 +98,19 @@ describe('compacted ended records', () => {
     expect(ids).toContain((40).toString(16).padStart(20, '0'));
   });
 });
+
+describe('reading the state', () => {
+  it('parses an annotation once for every object of the same identity that carries it, and apart for another object', () => {
+    const raw = writeState(emptyState(), [endedShift(5)]);
+    // A write's answer and the watch event it causes: two objects, one annotation.
+    const answer = readState(objectWith(raw));
+    expect(readState(objectWith(raw))).toBe(answer);
+    // The same text on another object (a copy under another uid) is judged for that object.
+    const copy = objectWith(raw);
+    copy.metadata.uid = 'uid-2';
+    const copied = readState(copy).state;
+    expect(copied).not.toBe(answer.state);
+    expect(copied.shifts.size).toBe(0);
+    expect([...copied.unusable.values()][0].problem).toMatch(/copied here/);
+  });
+});

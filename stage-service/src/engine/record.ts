@@ -141,12 +141,25 @@ function upgradeLegacy(value: unknown, object: VirtualServiceObject): unknown {
  * mutate the state they get (the engine copies its Maps before writing).
  */
 const parsedStates = new WeakMap<VirtualServiceObject, { state: ShiftState; raw: string | undefined }>();
+/**
+ * Parsed states by what parsing depends on (the object's identity and the annotation's text): a
+ * write's answer and the watch event it causes are two objects with the same annotation, and so is
+ * any change of the object that leaves the shifts alone. Bounded, oldest first out.
+ */
+const parsedByText = new Map<string, { state: ShiftState; raw: string | undefined }>();
+const PARSED_BY_TEXT_KEPT = 1024;
 
 export function readState(object: VirtualServiceObject): { state: ShiftState; raw: string | undefined } {
   const parsed = parsedStates.get(object);
   if (parsed) return parsed;
-  const result = parseState(object);
+  const raw = object.metadata.annotations?.[STATE_ANNOTATION];
+  const key = raw === undefined ? undefined : `${object.metadata.namespace}\0${object.metadata.name}\0${object.metadata.uid ?? ''}\0${raw}`;
+  const result = (key !== undefined && parsedByText.get(key)) || parseState(object);
   parsedStates.set(object, result);
+  if (key !== undefined && !parsedByText.has(key)) {
+    if (parsedByText.size >= PARSED_BY_TEXT_KEPT) parsedByText.delete(parsedByText.keys().next().value as string);
+    parsedByText.set(key, result);
+  }
   return result;
 }
 
