@@ -37,6 +37,7 @@ const option = (name, fallback) => {
 const TOKEN = 'bench-token-0123456789';
 const NAMESPACE = 'scale';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const quantile = (samples, q) => [...samples].sort((a, b) => a - b)[Math.min(samples.length - 1, Math.floor(samples.length * q))];
 
 // ------------------------------------------------------------------------------------------
 // The load generator (child process): plays Orca over HTTP with a keep-alive agent.
@@ -88,10 +89,9 @@ if (process.argv[2] === '--load') {
           return body.status === 'SUCCEEDED' ? { ms: Date.now() - started } : { error: `${body.status}: ${body.message}` };
         }
       }));
-      const q = (list, p) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * p))];
       process.send?.({
         results, ms: Date.now() - started, polls: pollMs.length, lastFinishedMs: lastFinished - started,
-        createMs: { p50: q(createMs, 0.5), p99: q(createMs, 0.99), max: Math.max(...createMs) }, pollMs: { p50: q(pollMs, 0.5), p99: q(pollMs, 0.99), max: Math.max(...pollMs) },
+        createMs: { p50: quantile(createMs, 0.5), p99: quantile(createMs, 0.99), max: Math.max(...createMs) }, pollMs: { p50: quantile(pollMs, 0.5), p99: quantile(pollMs, 0.99), max: Math.max(...pollMs) },
       });
     }
   });
@@ -142,7 +142,6 @@ function specOf(raw) {
   return result.spec;
 }
 
-const quantile = (samples, q) => [...samples].sort((a, b) => a - b)[Math.min(samples.length - 1, Math.floor(samples.length * q))];
 const mb = (bytes) => bytes / 1024 / 1024;
 
 async function timed(fn) {
@@ -250,7 +249,7 @@ async function main() {
     };
     const weightOps = (weights) => weights.map((w, j) => ({ op: 'replace', path: `/spec/http/0/route/${j}/weight`, value: w }));
     const barePatch = async (name, ops) => {
-      const r = await admin.request({ method: 'PATCH', path: `${collection}/${name}`, flow: 'bare', body: JSON.stringify(ops), contentType: 'application/json-patch+json' });
+      const r = await admin.request({ method: 'PATCH', path: `${collection}/${name}`, flow: name, body: JSON.stringify(ops), contentType: 'application/json-patch+json' });
       if (r.status !== 200) throw new Error(`bare patch ${r.status} ${r.body.slice(0, 200)}`);
     };
     const engine = new ShiftEngine({ apiFor: () => timedApi });
@@ -337,11 +336,7 @@ async function main() {
     // 16 in flight (the service's transport limit).
     const writes = capacity.flatMap((name) => [[80, 10, 10], [34, 33, 33], [100, 0, 0]].map((weights) => ({ name, weights })));
     const pids = () => ({ apiserver: cluster.pids.apiserver, etcd: cluster.pids.etcd, service: process.pid, orca: load.pid });
-    const capacityRun = await cpuBreakdown(pids(), () => timed(() => bounded(writes, 16, async ({ name, weights }) => {
-      const ops = weights.map((w, j) => ({ op: 'replace', path: `/spec/http/0/route/${j}/weight`, value: w }));
-      const r = await admin.request({ method: 'PATCH', path: `${collection}/${name}`, flow: name, body: JSON.stringify(ops), contentType: 'application/json-patch+json' });
-      if (r.status !== 200) throw new Error(`capacity patch ${r.status}`);
-    })));
+    const capacityRun = await cpuBreakdown(pids(), () => timed(() => bounded(writes, 16, ({ name, weights }) => barePatch(name, weightOps(weights)))));
     const capacityMs = capacityRun.value;
     while (names.some((n) => !serviceCache.watchOf(NAMESPACE).object(n))) await sleep(50);
     gc();

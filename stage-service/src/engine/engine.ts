@@ -236,7 +236,7 @@ export class ShiftEngine {
   private async peek(ref: ShiftRef): Promise<ShiftSnapshot | undefined> {
     const object = await this.options.apiFor(ref.account).get(ref.namespace, ref.virtualService);
     if (!object) return undefined;
-    const state = stateOf(object);
+    const { state } = storedState(object);
     const record = shiftOf(ref, state);
     return record && { record, attempts: attemptsOf(state, record) };
   }
@@ -272,8 +272,7 @@ export class ShiftEngine {
     return this.mutex.run(lockKey(account, namespace, name), async () => {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const object = await api.get(namespace, name);
-        const state = object ? stateOf(object) : emptyState();
-        const raw = object ? readState(object).raw : undefined;
+        const { state, raw } = object ? storedState(object) : { state: emptyState(), raw: undefined };
         const decision = decide(object, state);
         if (!decision.write || !object) return decision.result;
         const { records, route } = decision.write;
@@ -301,9 +300,9 @@ export class ShiftEngine {
 }
 
 /** The stored shifts of an object; an annotation the service cannot read is a conflict to report. */
-function stateOf(object: VirtualServiceObject): ShiftState {
+function storedState(object: VirtualServiceObject): ReturnType<typeof readState> {
   try {
-    return readState(object).state;
+    return readState(object);
   } catch (error) {
     if (error instanceof CorruptStateError) throw new ShiftError('conflict', error.message);
     throw error;
