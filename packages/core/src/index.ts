@@ -19,3 +19,6 @@ export * from './analysis/score';
 export * from './analysis/describe';
 export * from './analysis/judge';
 export * from './analysis/summary';
+export * from './analysis/evidence';
+export * from './analysis/errors';
+export * from './analysis/sequential';

@@ -5,8 +5,7 @@
 import { formatDuration } from './duration';
 import { NormalizedDestination } from './validate';
 import { RouteSelector } from './spec';
-import type { ScoreResult } from './analysis/score';
-import type { StepJudgement } from './analysis/judge';
+import type { StepJudgement, StepResult } from './analysis/judge';
 
 /** Orca's webhook status words (matched case-insensitively by its monitor task). */
 export type ShiftPhase = 'RUNNING' | 'SUCCEEDED' | 'TERMINAL' | 'CANCELED';
@@ -59,7 +58,7 @@ export interface ShiftStatus {
   /** The watch lease: the shift is abandoned (traffic restored) after abandonAfterSeconds without a poll. */
   watch?: { abandonAfterSeconds: number; lastPolledAt: string };
   /** The latest analysis judgement of the shift (shifts with analysis, once one step was judged). */
-  analysis?: { score: number; result: ScoreResult; step: number };
+  analysis?: { score: number; result: StepResult; step: number };
 }
 
 export interface AttemptSummary {

@@ -83,12 +83,15 @@ function statistical(metric: NormalizedMetric, canary: Float64Array, baseline: F
   return { ...decide(metric, side, ratio, evidence), test: { pValue: result.pValue, confInt, estimate } };
 }
 
-function threshold(metric: NormalizedMetric, canaryMean: number, ratio: number): { classification: Classification; reason: string } {
-  const judge: { min?: number; max?: number; minRatio?: number; maxRatio?: number } = metric.judge.type === 'threshold' ? metric.judge : {};
+function threshold(metric: NormalizedMetric, canaryMean: number, baselineMean: number, ratio: number): { classification: Classification; reason: string } {
+  const judge: { min?: number; max?: number; minRatio?: number; maxRatio?: number; maxIncrease?: number } = metric.judge.type === 'threshold' ? metric.judge : {};
   const value = canaryMean.toPrecision(4);
   if (judge.max !== undefined && canaryMean > judge.max) return { classification: 'High', reason: `canary mean ${value} is above max ${judge.max}` };
   if (judge.min !== undefined && canaryMean < judge.min) return { classification: 'Low', reason: `canary mean ${value} is below min ${judge.min}` };
   if (judge.maxRatio !== undefined && ratio > judge.maxRatio) return { classification: 'High', reason: `canary/baseline ${ratio.toPrecision(3)} is above maxRatio ${judge.maxRatio}` };
+  if (judge.maxIncrease !== undefined && canaryMean - baselineMean > judge.maxIncrease) {
+    return { classification: 'High', reason: `canary ${value} is more than ${judge.maxIncrease} above the baseline's ${baselineMean.toPrecision(4)}` };
+  }
   if (judge.minRatio !== undefined && ratio < judge.minRatio) return { classification: 'Low', reason: `canary/baseline ${ratio.toPrecision(3)} is below minRatio ${judge.minRatio}` };
   return { classification: 'Pass', reason: `canary mean ${value} is within the thresholds` };
 }
@@ -99,9 +102,9 @@ export function classifyMetric(metric: NormalizedMetric, canarySamples: readonly
   const summaries = { canary: summarize(canary), baseline: summarize(baseline) };
   const ratio = canary.length > 0 && baseline.length > 0 ? mean(canary) / mean(baseline) : Number.NaN;
   const base = { ...summaries, ratio: finiteOrNull(ratio) };
-  const needsBaseline = metric.judge.type === 'statistical' || metric.judge.minRatio !== undefined || metric.judge.maxRatio !== undefined;
+  const needsBaseline = metric.judge.type !== 'threshold' || metric.judge.minRatio !== undefined || metric.judge.maxRatio !== undefined || metric.judge.maxIncrease !== undefined;
   if (canary.length === 0) return { ...base, ...nodata(metric, 'canary') };
   if (needsBaseline && baseline.length === 0) return { ...base, ...nodata(metric, 'baseline') };
-  if (metric.judge.type === 'threshold') return { ...base, ...threshold(metric, mean(canary), ratio) };
+  if (metric.judge.type === 'threshold') return { ...base, ...threshold(metric, mean(canary), baseline.length > 0 ? mean(baseline) : Number.NaN, ratio) };
   return { ...base, ...statistical(metric, canary, baseline, ratio) };
 }

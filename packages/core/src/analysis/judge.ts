@@ -1,17 +1,44 @@
 /**
- * judgeStep: the pure entry point the engine calls with each step's samples. It classifies every
- * metric, scores the groups and decides: Pass passes; Marginal passes a step that is not the last
- * analysed one (Kayenta: only the final interval must reach `pass`); Fail fails. The result is plain
- * JSON (no NaN or Infinity), persisted in the shift record and shown in the status body.
+ * judgeStep: the pure entry point the runner calls with a step's samples and evidence. In order:
+ * 1. every metric is classified (Kayenta's fixed-window judge; error rates as counts, errors.ts);
+ * 2. in sequential mode, each statistical and error-count metric also gets its anytime-valid
+ *    e-process (sequential.ts); one that reached 1/(alpha / tested metrics) at any look fails;
+ * 3. the evidence gate (evidence.ts): without enough traffic and points the step has no verdict
+ *    (InsufficientData) unless a metric already showed the canary bad;
+ * 4. the groups are scored as Kayenta's WeightedSumScorer does: Pass passes; Marginal passes a step
+ *    that is not the last analysed one; Fail fails.
+ * Mid-window (`midWindow`), only what may stop a step early counts: a sequential test that crossed,
+ * or a critical threshold metric (pod health) that fails. The result is plain JSON (no NaN or
+ * Infinity), persisted in the shift record and shown in the status body.
  */
-import { classifyMetric, MetricClassification } from './classify';
+import { classifyMetric, Classification, MetricClassification } from './classify';
+import { Counts, errorPercent, errorsPath, errorsPValue, totals } from './errors';
+import { alignedCounts, EvidenceGate, evidenceGate, PodEvent, StepEvidence } from './evidence';
 import { BuiltInMetric, ScoreThresholds } from './spec';
-import { NormalizedAnalysis } from './normalized';
+import { ERRORS_JUDGE_DEFAULTS, NormalizedAnalysis, NormalizedMetric } from './normalized';
 import { GroupScore, isFailure, ScoreOutcome, ScoreResult, scoreMetrics } from './score';
+import { pairedPath, pairSamples } from './sequential';
+import { finiteOrNull, sortedUsable, summarize } from './summary';
 
 export interface MetricSamples {
   canary: readonly number[];
   baseline: readonly number[];
+  /** Unix seconds of each sample, to pair canary and baseline intervals; else paired by position. */
+  times?: { canary: readonly number[]; baseline: readonly number[] };
+}
+
+/** A metric's anytime-valid test as it stands after the last look. */
+export interface SequentialResult {
+  /** The e-value after the last look, and the largest at any look. */
+  eValue: number;
+  maxEValue: number;
+  /** 1 / (alpha / tested metrics): the level the e-value must reach to fail the metric. */
+  threshold: number;
+  crossed: boolean;
+  /** 1-based interval at which it crossed. */
+  crossedAt?: number;
+  /** Intervals (pairs) seen. */
+  looks: number;
 }
 
 export interface MetricJudgement extends MetricClassification {
@@ -21,11 +48,20 @@ export interface MetricJudgement extends MetricClassification {
   critical: boolean;
   /** High, Low or NodataFail: counts against the group. */
   failed: boolean;
+  /** Error-count metrics: the window's totals per scope. */
+  counts?: { canary: Counts; baseline: Counts };
+  /** Sequential mode, statistical and error-count metrics. */
+  sequential?: SequentialResult;
+  /** Pod metrics: what the canary's pods did (restarts, OOM kills, not ready). */
+  events?: PodEvent[];
 }
+
+/** Pass/Marginal/Fail from the score, or InsufficientData: the step saw too little to judge. */
+export type StepResult = ScoreResult | 'InsufficientData';
 
 export interface StepJudgement {
   score: number;
-  result: ScoreResult;
+  result: StepResult;
   /** Whether the shift may go on: Pass, or Marginal on a step that is not the last analysed one. */
   passed: boolean;
   /** This was the last analysed step, which must reach `pass`. */
@@ -34,16 +70,22 @@ export interface StepJudgement {
   groups: GroupScore[];
   forcedZero?: ScoreOutcome['forcedZero'];
   metrics: MetricJudgement[];
-  /**
-   * Set when the step failed mid-window (fail fast): per metric that tripped, how many checks in a
-   * row it failed (its failAfterSamples or more).
-   */
+  /** The evidence gate (absent on judgements stored before it existed). */
+  evidence?: EvidenceGate;
+  /** Sequential mode: the error budget and how it was split. */
+  sequential?: { alpha: number; metricAlpha: number; tested: number };
+  /** Failed before the window's end (a sequential test crossed, or pod health failed). */
+  stoppedEarly?: boolean;
+  /** Stored by earlier versions (fail fast by consecutive checks); read, never written. */
   failedChecks?: Record<string, number>;
 }
 
 export interface JudgeOptions {
   /** Index of the step in the shift; decides whether it is the last analysed step. Omitted: final. */
   step?: number;
+  evidence?: StepEvidence;
+  /** A look before the window's end: only early stops count (see the module comment). */
+  midWindow?: boolean;
 }
 
 export function isFinalAnalysedStep(analysis: NormalizedAnalysis, step: number | undefined): boolean {
@@ -51,23 +93,130 @@ export function isFinalAnalysedStep(analysis: NormalizedAnalysis, step: number |
   return !analysis.steps.some((s, i) => i > step && s.analysed);
 }
 
+/** Metrics with an anytime-valid test in sequential mode (the alpha budget is split among them). */
+export function sequentiallyTested(analysis: NormalizedAnalysis): NormalizedMetric[] {
+  if (analysis.mode !== 'sequential') return [];
+  return analysis.metrics.filter((m) => m.judge.type === 'statistical' || m.judge.type === 'errors');
+}
+
+const POD_EVENT_KINDS: Partial<Record<BuiltInMetric | 'custom', PodEvent['kind']>> = { restarts: 'restart', 'oom-killed': 'oom-kill', readiness: 'not-ready' };
+
+/** The error-count judge of one metric (fixed window, or the classification the e-process gives). */
+function judgeErrors(metric: NormalizedMetric, analysis: NormalizedAnalysis, evidence: StepEvidence | undefined, threshold: number): Omit<MetricJudgement, 'name' | 'metric' | 'group' | 'critical' | 'failed'> {
+  const judge: { maxRatio?: number; maxIncrease?: number } = metric.judge.type === 'errors' ? metric.judge : {};
+  const maxRatio = judge.maxRatio ?? ERRORS_JUDGE_DEFAULTS.maxRatio;
+  const maxIncrease = judge.maxIncrease ?? ERRORS_JUDGE_DEFAULTS.maxIncrease;
+  const aligned = evidence?.requests ? alignedCounts(evidence.requests) : { canary: [], baseline: [] };
+  const c = totals(aligned.canary);
+  const b = totals(aligned.baseline);
+  // Success rate per interval (for the summaries people read), and of the whole window (the mean).
+  const perInterval = (list: Counts[]) => list.filter((x) => x.requests > 0).map((x) => 100 - (errorPercent(totals([x])) ?? 0));
+  const summary = (list: Counts[], sum: Counts) => {
+    const s = summarize(sortedUsable(perInterval(list)));
+    return { ...s, mean: sum.requests > 0 ? 100 - (errorPercent(sum) as number) : null };
+  };
+  const base = {
+    canary: summary(aligned.canary, c),
+    baseline: summary(aligned.baseline, b),
+    ratio: c.requests > 0 && b.requests > 0 && b.errors > 0 ? finiteOrNull((c.errors / c.requests) / (b.errors / b.requests)) : null,
+    counts: { canary: c, baseline: b },
+  };
+  const nodataClass: Classification = metric.nodata === 'pass' ? 'Nodata' : 'NodataFail';
+  if (c.requests === 0) return { ...base, classification: nodataClass, reason: `no requests to the canary (nodata: ${metric.nodata})` };
+  if (b.requests === 0) return { ...base, classification: nodataClass, reason: `no requests to the baseline (nodata: ${metric.nodata})` };
+  const rates = `canary ${c.errors}/${c.requests} 5xx, baseline ${b.errors}/${b.requests}`;
+  const gap = (errorPercent(c) as number) - (errorPercent(b) as number);
+  if (analysis.mode === 'sequential') {
+    const path = errorsPath(aligned.canary, aligned.baseline, maxRatio, maxIncrease, threshold);
+    const sequential = sequentialResult(path, threshold);
+    if (sequential.crossed) return { ...base, sequential, classification: 'Low', reason: `error rate above ${maxRatio}x the baseline's with e-value ${formatE(path.max)} >= ${formatE(threshold)} (${rates})` };
+    return { ...base, sequential, classification: 'Pass', reason: `no significant rise of the error rate beyond ${maxRatio}x and +${maxIncrease} points (${rates}; e-value ${formatE(path.value)} < ${formatE(threshold)})` };
+  }
+  const pValue = errorsPValue(c, b, maxRatio);
+  if (pValue < analysis.alpha && gap > maxIncrease) return { ...base, classification: 'Low', reason: `error rate significantly above ${maxRatio}x the baseline's (p = ${pValue.toPrecision(2)} < ${analysis.alpha}; ${rates})` };
+  return { ...base, classification: 'Pass', reason: `error rate within ${maxRatio}x and +${maxIncrease} points of the baseline's (p = ${pValue.toPrecision(2)}; ${rates})` };
+}
+
+function sequentialResult(path: { value: number; max: number; crossedAt?: number; looks: number }, threshold: number): SequentialResult {
+  const result: SequentialResult = { eValue: finiteOrNull(path.value) ?? Number.MAX_VALUE, maxEValue: finiteOrNull(path.max) ?? Number.MAX_VALUE, threshold, crossed: path.crossedAt !== undefined, looks: path.looks };
+  if (path.crossedAt !== undefined) result.crossedAt = path.crossedAt;
+  return result;
+}
+
+export function formatE(value: number): string {
+  if (value >= 1e6) return value.toExponential(1);
+  return value >= 100 ? value.toFixed(0) : String(Number(value.toPrecision(2)));
+}
+
+/** A statistical metric: Kayenta's fixed-window classification, then its e-process in sequential mode. */
+function judgeStatistical(metric: NormalizedMetric, data: MetricSamples | undefined, threshold: number | undefined): Omit<MetricJudgement, 'name' | 'metric' | 'group' | 'critical' | 'failed'> {
+  const fixed = classifyMetric(metric, data?.canary ?? [], data?.baseline ?? []);
+  if (threshold === undefined || metric.judge.type !== 'statistical') return fixed;
+  const pairs = pairSamples(data?.canary ?? [], data?.baseline ?? [], data?.times);
+  const path = pairedPath(pairs, metric.direction, metric.judge.allowedIncrease ?? 1, metric.judge.allowedDecrease ?? 1, threshold);
+  const sequential = sequentialResult(path, threshold);
+  if (!sequential.crossed || fixed.classification === 'Nodata' || fixed.classification === 'NodataFail') return { ...fixed, sequential };
+  const up = metric.direction === 'increase' || (metric.direction === 'either' && (fixed.ratio ?? 1) >= 1);
+  const classification: Classification = up ? 'High' : 'Low';
+  const reason = `canary is ${up ? 'higher' : 'lower'} than baseline interval by interval: e-value ${formatE(path.max)} >= ${formatE(threshold)} after ${path.crossedAt} of ${path.looks} intervals`;
+  return { ...fixed, classification, reason, sequential };
+}
+
+const isPodMetric = (m: NormalizedMetric) => m.metric in POD_EVENT_KINDS;
+
 export function judgeStep(analysis: NormalizedAnalysis, samples: Readonly<Record<string, MetricSamples | undefined>>, options: JudgeOptions = {}): StepJudgement {
-  const metrics = analysis.metrics.map((metric): MetricJudgement => {
+  const tested = sequentiallyTested(analysis);
+  const metricAlpha = analysis.alpha / Math.max(1, tested.length);
+  const threshold = 1 / metricAlpha;
+  const all = analysis.metrics.map((metric): MetricJudgement => {
     const data = samples[metric.name];
-    const classification = classifyMetric(metric, data?.canary ?? [], data?.baseline ?? []);
-    return {
-      name: metric.name,
-      metric: metric.metric,
-      group: metric.group,
-      critical: metric.critical,
-      failed: isFailure(classification.classification),
-      ...classification,
-    };
+    const classification =
+      metric.judge.type === 'errors'
+        ? judgeErrors(metric, analysis, options.evidence, threshold)
+        : judgeStatistical(metric, data, tested.includes(metric) ? threshold : undefined);
+    const judgement: MetricJudgement = { name: metric.name, metric: metric.metric, group: metric.group, critical: metric.critical, failed: isFailure(classification.classification), ...classification };
+    const kind = POD_EVENT_KINDS[metric.metric];
+    const events = kind ? options.evidence?.podEvents?.canary.filter((e) => e.kind === kind) : undefined;
+    if (events && events.length > 0) judgement.events = events;
+    return judgement;
   });
-  const outcome = scoreMetrics(metrics, analysis.groups, analysis.thresholds);
   const final = isFinalAnalysedStep(analysis, options.step);
-  const passed = outcome.result === 'Pass' || (outcome.result === 'Marginal' && !final);
-  const judgement: StepJudgement = { score: outcome.score, result: outcome.result, passed, final, thresholds: { ...analysis.thresholds }, groups: outcome.groups, metrics };
+  const base = { final, thresholds: { ...analysis.thresholds } };
+  const sequential = analysis.mode === 'sequential' ? { sequential: { alpha: analysis.alpha, metricAlpha, tested: tested.length } } : {};
+
+  // What shows the canary bad on positive evidence (not on missing data): this may stop a step early,
+  // and overrides a lack of evidence.
+  const stops = all.filter((m) => m.failed && m.classification !== 'NodataFail' && (m.sequential?.crossed || (m.critical && isThresholdOrPod(analysis, m))));
+  if (options.midWindow) {
+    if (stops.length === 0) return { score: 100, result: 'Pass', passed: true, ...base, groups: [], metrics: [], ...sequential };
+    const outcome = scoreMetrics(stops, analysis.groups, analysis.thresholds);
+    return { score: 0, result: 'Fail', passed: false, ...base, groups: outcome.groups, forcedZero: 'critical', metrics: stops, stoppedEarly: true, ...sequential };
+  }
+
+  const points = analysis.metrics
+    .filter((m) => m.judge.type === 'statistical')
+    .map((m) => ({ name: m.name, canary: sortedUsable(samples[m.name]?.canary ?? []).length, baseline: sortedUsable(samples[m.name]?.baseline ?? []).length }));
+  const gate = evidenceGate(analysis.evidence, options.evidence, points);
+  const outcome = scoreMetrics(all, analysis.groups, analysis.thresholds);
+  const judgement: StepJudgement = { score: outcome.score, result: outcome.result, passed: false, ...base, groups: outcome.groups, metrics: all, evidence: gate, ...sequential };
   if (outcome.forcedZero) judgement.forcedZero = outcome.forcedZero;
+  if (!gate.passed && stops.length === 0) {
+    judgement.result = 'InsufficientData';
+    return judgement;
+  }
+  if (stops.length > 0 && outcome.result !== 'Fail') {
+    // A crossed sequential test fails its metric whatever the group weights say.
+    judgement.score = 0;
+    judgement.result = 'Fail';
+    judgement.forcedZero = 'critical';
+  }
+  judgement.passed = judgement.result === 'Pass' || (judgement.result === 'Marginal' && !final);
   return judgement;
+}
+
+/** Critical metrics judged by fixed rules (thresholds, pod health, error counts in fixed mode) stop a step at once. */
+function isThresholdOrPod(analysis: NormalizedAnalysis, m: MetricJudgement): boolean {
+  const spec = analysis.metrics.find((x) => x.name === m.name);
+  if (!spec) return false;
+  return spec.judge.type === 'threshold' || isPodMetric(spec);
 }

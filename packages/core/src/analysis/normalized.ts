@@ -2,7 +2,7 @@
  * The analysis block after validation: durations in seconds, every default filled in, one timing
  * entry per step. This is what the engine, the query builder and the judge read.
  */
-import { BuiltInMetric, FailDirection, JudgeSpec, NodataPolicy, ScoreThresholds } from './spec';
+import { AnalysisMode, BuiltInMetric, FailDirection, JudgeSpec, NodataPolicy, ScoreThresholds } from './spec';
 
 export interface NormalizedWorkloadScope {
   namespace: string;
@@ -19,8 +19,18 @@ export interface NormalizedMetric {
   critical: boolean;
   nodata: NodataPolicy;
   judge: JudgeSpec;
-  /** Consecutive failing samples that fail the step mid-window; 0 = judge only at the window's end. */
-  failAfterSamples: number;
+  /** Deprecated and ignored (sequential testing replaced it); kept only when a stored spec has it. */
+  failAfterSamples?: number;
+}
+
+/** The evidence gate with its defaults filled in. */
+export interface NormalizedEvidence {
+  minRequests: number;
+  minTrafficShare: number;
+  minPoints: number;
+  /** Seconds past the window's end the step waits for evidence; undefined: one more window. */
+  extendSeconds?: number;
+  onInsufficient: 'fail' | 'hold';
 }
 
 /** How one step is analysed; `analysed: false` for skipped steps and steps without a pause. */
@@ -42,11 +52,21 @@ export interface NormalizedAnalysis {
   groups: Record<string, number>;
   thresholds: ScoreThresholds;
   onFailure: 'rollback' | 'hold';
+  mode: AnalysisMode;
+  alpha: number;
+  evidence: NormalizedEvidence;
   /** Index-aligned with the shift's steps. */
   steps: NormalizedStepAnalysis[];
 }
 
-export const ANALYSIS_DEFAULTS = { warmup: '1m', interval: '30s', onFailure: 'rollback' } as const;
+export const ANALYSIS_DEFAULTS = { warmup: '1m', interval: '30s', onFailure: 'rollback', mode: 'sequential', alpha: 0.01 } as const;
+
+export const EVIDENCE_DEFAULTS: Readonly<NormalizedEvidence> = { minRequests: 50, minTrafficShare: 0.5, minPoints: 3, onInsufficient: 'fail' };
+
+/** How long a step may wait for evidence past its window: `extendUpTo`, else one more window. */
+export function evidenceExtensionSeconds(analysis: NormalizedAnalysis, step: NormalizedStepAnalysis): number {
+  return analysis.evidence.extendSeconds ?? Math.max(step.windowSeconds, 2 * step.intervalSeconds);
+}
 
 export const ANALYSIS_LIMITS = {
   maxMetrics: 30,
@@ -55,6 +75,10 @@ export const ANALYSIS_LIMITS = {
   minIntervalSeconds: 2,
   maxIntervalSeconds: 3600,
   maxFailAfterSamples: 1000,
+  minAlpha: 1e-6,
+  maxAlpha: 0.2,
+  maxMinRequests: 1e9,
+  maxMinPoints: 1000,
 } as const;
 
 /** Metrics read from the Kubernetes API pod status, not from Prometheus. */
@@ -83,7 +107,27 @@ export function defaultGroup(metric: BuiltInMetric | 'custom'): string {
 
 /** The judge a metric gets when none is given: pod status by threshold, the rest statistically. */
 export function defaultJudge(metric: BuiltInMetric | 'custom'): JudgeSpec {
-  if (metric === 'restarts' || metric === 'oom-killed') return { type: 'threshold', max: 0 };
+  // Pod health compares with the baseline's pods: a node drain that restarts both is not the canary's fault.
+  if (metric === 'restarts' || metric === 'oom-killed') return { type: 'threshold', maxIncrease: 0 };
   if (metric === 'readiness') return { type: 'threshold', min: 100 };
+  if (metric === 'success-rate') return { type: 'errors' };
   return { type: 'statistical' };
+}
+
+/** Pod health and the request error counts are gates: critical unless the author says otherwise. */
+export function defaultCritical(metric: BuiltInMetric | 'custom'): boolean {
+  return (POD_STATUS_METRICS as readonly string[]).includes(metric) || metric === 'success-rate';
+}
+
+/** Defaults of the `errors` judge (percentage points for maxIncrease). */
+export const ERRORS_JUDGE_DEFAULTS = { maxRatio: 2, maxIncrease: 0.1 } as const;
+
+/**
+ * Which destinations carry the canary's and the baseline's traffic, for the evidence gate's expected
+ * share: by convention (release, baseline, canary) the last destination is the canary and the one
+ * before it the baseline. With fewer than three destinations there is no separate baseline
+ * destination, and the share is not checked.
+ */
+export function analysedDestinations(destinationCount: number): { canary: number; baseline: number } | undefined {
+  return destinationCount >= 3 ? { canary: destinationCount - 1, baseline: destinationCount - 2 } : undefined;
 }

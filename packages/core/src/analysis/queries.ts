@@ -75,6 +75,16 @@ export function renderQuery(metric: NormalizedMetric, scope: NormalizedWorkloadS
   }
 }
 
+/**
+ * The requests (or 5xx responses) a scope received in each interval, for the evidence gate and the
+ * error-count judge: range query with step = interval, so each point counts the requests of the
+ * interval that ends at it. increase() extrapolates to the range's edges, hence decimals.
+ */
+export function renderRequestCountQuery(scope: NormalizedWorkloadScope, intervalSeconds: number, errorsOnly: boolean): string {
+  const interval = formatDuration(intervalSeconds);
+  return `sum(increase(istio_requests_total{${istioSelector(scope, errorsOnly ? ',response_code=~"5.."' : '')}}[${interval}]))`;
+}
+
 /** Replace the template variables; values are escaped as PromQL string content (they sit in quotes). */
 export function renderTemplate(template: string, scope: NormalizedWorkloadScope, scopeName: ScopeName, interval: string): string {
   const values: Record<string, string> = {

@@ -41,12 +41,29 @@ export type JudgeSpec =
       /** Bounds relative to the baseline: canary / baseline (e.g. p99 maxRatio 1.2). */
       minRatio?: number;
       maxRatio?: number;
+      /**
+       * Bound on canary mean - baseline mean (e.g. restarts `maxIncrease 0`: the canary's pods may not
+       * restart more than the baseline's in the window).
+       */
+      maxIncrease?: number;
     }
   | {
       type: 'statistical';
       /** Kayenta's effect-size gates (mean ratio): fail only beyond these, e.g. 1.1 = +10%. */
       allowedIncrease?: number;
       allowedDecrease?: number;
+    }
+  | {
+      /**
+       * `success-rate` only: the window's request and 5xx totals judged as counts (errors.ts). Fails
+       * when the canary's error rate is significantly above `maxRatio` x the baseline's and more than
+       * `maxIncrease` percentage points above it.
+       */
+      type: 'errors';
+      /** Relative tolerance: the canary may have up to this many times the baseline's error rate (default 2). */
+      maxRatio?: number;
+      /** Absolute tolerance in percentage points of requests (default 0.1). */
+      maxIncrease?: number;
     };
 
 export interface MetricSpec {
@@ -66,8 +83,39 @@ export interface MetricSpec {
   critical?: boolean;
   nodata?: NodataPolicy;
   judge: JudgeSpec;
-  /** Fail mid-window after this many consecutive failing samples (critical metrics: 1 by default). */
+  /**
+   * Replaced by sequential testing (`analysis.mode`); still accepted so that stored shifts and old
+   * pipelines stay valid, and ignored.
+   * @deprecated
+   */
   failAfterSamples?: number;
+}
+
+/**
+ * How a step is judged:
+ * - `sequential` (default): every interval, anytime-valid tests (sequential.ts) may stop a bad canary
+ *   early; over the whole step, all looks and all metrics, the chance that they roll back a canary
+ *   that is as good as its baseline stays below `alpha`. The window's end adds Kayenta's fixed judge.
+ * - `fixed`: Kayenta's behaviour: one judgement over the whole window at its end.
+ * Pod health (critical pod metrics) and the evidence gate apply in both modes.
+ */
+export type AnalysisMode = 'sequential' | 'fixed';
+
+/** No verdict without evidence: what a step must have seen before it may pass. */
+export interface EvidenceSpec {
+  /** Canary requests the window must hold (istio_requests_total; default 50; 0 turns the count off). */
+  minRequests?: number;
+  /**
+   * The canary's requests per weight point, as a share of the baseline's (default 0.5): a canary at
+   * weight 10 beside a baseline at weight 10 must get at least half the baseline's requests.
+   */
+  minTrafficShare?: number;
+  /** Points each statistical metric needs in each scope (default 3). */
+  minPoints?: number;
+  /** How long past the window's end the step waits for evidence (default: one more window). */
+  extendUpTo?: string;
+  /** What too little evidence does once the wait is over: fail the step (default), or hold the weights. */
+  onInsufficient?: 'fail' | 'hold';
 }
 
 export interface ScoreThresholds {
@@ -99,6 +147,11 @@ export interface AnalysisSpec {
   thresholds?: ScoreThresholds;
   /** What a failed judgement does to traffic: restore the weights from before the shift, or hold. */
   onFailure?: 'rollback' | 'hold';
+  /** `sequential` (default) or `fixed` (Kayenta's one judgement at the window's end). */
+  mode?: AnalysisMode;
+  /** Sequential mode: the chance of rolling back a good canary over a whole step (default 0.01). */
+  alpha?: number;
+  evidence?: EvidenceSpec;
 }
 
 /** The reference pipeline's defaults (Descartes Labs / Kayenta): Istio 60 / Kubernetes 40, pass 75, marginal 50. */

@@ -10,6 +10,9 @@ import {
   ANALYSIS_DEFAULTS,
   ANALYSIS_LIMITS,
   BUILT_IN_METRICS,
+  EVIDENCE_DEFAULTS,
+  NormalizedEvidence,
+  defaultCritical,
   DEFAULT_DIRECTION,
   NormalizedAnalysis,
   NormalizedMetric,
@@ -21,11 +24,13 @@ import {
 import { REFERENCE_METRICS } from './preset';
 import { templateVariables, TEMPLATE_VARIABLES } from './queries';
 
-const ANALYSIS_FIELDS = ['source', 'scopes', 'warmup', 'interval', 'metrics', 'groups', 'thresholds', 'onFailure'];
+const ANALYSIS_FIELDS = ['source', 'scopes', 'warmup', 'interval', 'metrics', 'groups', 'thresholds', 'onFailure', 'mode', 'alpha', 'evidence'];
+const EVIDENCE_FIELDS = ['minRequests', 'minTrafficShare', 'minPoints', 'extendUpTo', 'onInsufficient'];
+const ERRORS_JUDGE_FIELDS = ['type', 'maxRatio', 'maxIncrease'];
 const SCOPES_FIELDS = ['canary', 'baseline'];
 const SCOPE_FIELDS = ['namespace', 'workload', 'podSelector'];
 const METRIC_FIELDS = ['name', 'metric', 'query', 'group', 'direction', 'critical', 'nodata', 'judge', 'failAfterSamples'];
-const THRESHOLD_JUDGE_FIELDS = ['type', 'min', 'max', 'minRatio', 'maxRatio'];
+const THRESHOLD_JUDGE_FIELDS = ['type', 'min', 'max', 'minRatio', 'maxRatio', 'maxIncrease'];
 const STATISTICAL_JUDGE_FIELDS = ['type', 'allowedIncrease', 'allowedDecrease'];
 const THRESHOLDS_FIELDS = ['pass', 'marginal'];
 const STEP_ANALYSIS_FIELDS = ['skip', 'warmup', 'interval'];
@@ -193,14 +198,35 @@ function checkJudge(p: Problems, field: string, value: unknown, metric: BuiltInM
         if (n !== undefined) judge[key] = n;
       }
     }
-    if (['min', 'max', 'minRatio', 'maxRatio'].every((key) => absent(value[key]))) {
-      p.add(field, `${field} is a threshold judge without bounds: give at least one of min, max, minRatio, maxRatio`);
+    if (!absent(value.maxIncrease)) {
+      const n = p.number(`${field}.maxIncrease`, value.maxIncrease, 0, Number.MAX_VALUE, "how far the canary's mean may be above the baseline's, e.g. 0 restarts");
+      if (n !== undefined) judge.maxIncrease = n;
+    }
+    if (['min', 'max', 'minRatio', 'maxRatio', 'maxIncrease'].every((key) => absent(value[key]))) {
+      p.add(field, `${field} is a threshold judge without bounds: give at least one of min, max, minRatio, maxRatio, maxIncrease`);
     }
     if (judge.min !== undefined && judge.max !== undefined && judge.min > judge.max) p.add(`${field}.min`, `${field}.min (${judge.min}) is above ${field}.max (${judge.max}): swap them`);
     if (judge.minRatio !== undefined && judge.maxRatio !== undefined && judge.minRatio > judge.maxRatio) p.add(`${field}.minRatio`, `${field}.minRatio (${judge.minRatio}) is above ${field}.maxRatio (${judge.maxRatio}): swap them`);
     return judge;
   }
-  p.add(`${field}.type`, `${field}.type must be statistical or threshold (got ${JSON.stringify(value.type)})`);
+  if (value.type === 'errors') {
+    p.unknownFields(field, value, ERRORS_JUDGE_FIELDS);
+    if (metric !== 'success-rate') {
+      p.add(`${field}.type`, `${field}.type errors judges request and 5xx counts, which only the success-rate metric has: use statistical or threshold, or set the metric to success-rate`);
+      return undefined;
+    }
+    const judge: JudgeSpec = { type: 'errors' };
+    if (!absent(value.maxRatio)) {
+      const n = p.number(`${field}.maxRatio`, value.maxRatio, 1, 1000, "how many times the baseline's error rate the canary may have, e.g. 2");
+      if (n !== undefined) judge.maxRatio = n;
+    }
+    if (!absent(value.maxIncrease)) {
+      const n = p.number(`${field}.maxIncrease`, value.maxIncrease, 0, 100, "how many percentage points the canary's error rate may be above the baseline's, e.g. 0.1");
+      if (n !== undefined) judge.maxIncrease = n;
+    }
+    return judge;
+  }
+  p.add(`${field}.type`, `${field}.type must be statistical, threshold or errors (got ${JSON.stringify(value.type)})`);
   return undefined;
 }
 
@@ -236,17 +262,19 @@ function checkMetric(p: Problems, field: string, value: unknown): NormalizedMetr
   }
   const group = absent(value.group) ? defaultGroup(metric) : p.name(`${field}.group`, value.group, NAME, 63, 'a group name such as istio or kubernetes');
   const direction = p.oneOf(`${field}.direction`, value.direction, DIRECTIONS, DEFAULT_DIRECTION[metric]);
-  const critical = p.boolean(`${field}.critical`, value.critical, false);
+  const critical = p.boolean(`${field}.critical`, value.critical, defaultCritical(metric));
   const nodata = p.oneOf(`${field}.nodata`, value.nodata, NODATA, 'fail');
   const judge = checkJudge(p, `${field}.judge`, value.judge, metric, direction);
-  let failAfterSamples = critical ? 1 : 0;
+  // Deprecated (sequential testing replaced it): still accepted, so stored shifts and old pipelines
+  // stay valid, and kept as given; nothing acts on it.
+  let failAfterSamples: number | undefined;
   if (!absent(value.failAfterSamples)) {
-    const n = p.number(`${field}.failAfterSamples`, value.failAfterSamples, 1, ANALYSIS_LIMITS.maxFailAfterSamples, 'how many consecutive failing samples fail the step before the window ends');
-    if (n !== undefined && !Number.isInteger(n)) p.add(`${field}.failAfterSamples`, `${field}.failAfterSamples must be a whole number (got ${n})`);
-    else if (n !== undefined) failAfterSamples = n;
+    const n = p.number(`${field}.failAfterSamples`, value.failAfterSamples, 0, ANALYSIS_LIMITS.maxFailAfterSamples, 'nothing: it is deprecated and ignored (analysis.mode sequential stops a bad canary early); remove it');
+    if (n !== undefined && Number.isInteger(n)) failAfterSamples = n;
   }
   if (!name || !group || !judge || (metric === 'custom' && !query)) return undefined;
-  const normalized: NormalizedMetric = { name, metric, group, direction, critical, nodata, judge, failAfterSamples };
+  const normalized: NormalizedMetric = { name, metric, group, direction, critical, nodata, judge };
+  if (failAfterSamples !== undefined) normalized.failAfterSamples = failAfterSamples;
   if (query) normalized.query = query;
   return normalized;
 }
@@ -347,6 +375,31 @@ function checkSteps(p: Problems, steps: unknown, warmupSeconds: number, interval
   return result;
 }
 
+function checkEvidence(p: Problems, value: unknown): NormalizedEvidence {
+  const evidence: NormalizedEvidence = { ...EVIDENCE_DEFAULTS };
+  if (absent(value)) return evidence;
+  if (!isPlainObject(value)) {
+    p.add('analysis.evidence', 'analysis.evidence must be an object such as {"minRequests": 50, "minTrafficShare": 0.5}');
+    return evidence;
+  }
+  p.unknownFields('analysis.evidence', value, EVIDENCE_FIELDS);
+  const whole = (field: string, raw: unknown, max: number, describe: string, fallback: number) => {
+    if (absent(raw)) return fallback;
+    const n = p.number(field, raw, 0, max, describe);
+    if (n !== undefined && !Number.isInteger(n)) p.add(field, `${field} must be a whole number (got ${n})`);
+    return n !== undefined && Number.isInteger(n) ? n : fallback;
+  };
+  evidence.minRequests = whole('analysis.evidence.minRequests', value.minRequests, ANALYSIS_LIMITS.maxMinRequests, 'the canary requests a window must hold before it may pass (0: no minimum)', evidence.minRequests);
+  evidence.minPoints = whole('analysis.evidence.minPoints', value.minPoints, ANALYSIS_LIMITS.maxMinPoints, 'the points each statistical metric needs per scope', evidence.minPoints);
+  if (!absent(value.minTrafficShare)) {
+    const n = p.number('analysis.evidence.minTrafficShare', value.minTrafficShare, 0, 1, "the share of its expected traffic the canary must get, e.g. 0.5 (0: not checked)");
+    if (n !== undefined) evidence.minTrafficShare = n;
+  }
+  if (!absent(value.extendUpTo)) evidence.extendSeconds = p.duration('analysis.evidence.extendUpTo', value.extendUpTo, 0, 0, 24 * 3600);
+  evidence.onInsufficient = p.oneOf('analysis.evidence.onInsufficient', value.onInsufficient, ['fail', 'hold'] as const, evidence.onInsufficient);
+  return evidence;
+}
+
 export interface AnalysisContext {
   /** The shift's namespace (the scopes' default), if valid. */
   namespace?: string;
@@ -387,10 +440,15 @@ export function validateAnalysis(value: unknown, context: AnalysisContext): { an
   const groups = checkGroups(p, value.groups, metrics, absent(value.metrics));
   const thresholds = checkThresholds(p, value.thresholds);
   const onFailure = p.oneOf('analysis.onFailure', value.onFailure, ['rollback', 'hold'] as const, ANALYSIS_DEFAULTS.onFailure);
+  const mode = p.oneOf('analysis.mode', value.mode, ['sequential', 'fixed'] as const, ANALYSIS_DEFAULTS.mode);
+  const alpha = absent(value.alpha)
+    ? ANALYSIS_DEFAULTS.alpha
+    : (p.number('analysis.alpha', value.alpha, ANALYSIS_LIMITS.minAlpha, ANALYSIS_LIMITS.maxAlpha, 'the chance of rolling back a good canary over a whole step, e.g. 0.01') ?? ANALYSIS_DEFAULTS.alpha);
+  const evidence = checkEvidence(p, value.evidence);
   const steps = checkSteps(p, context.steps, warmupSeconds, intervalSeconds);
   if (Array.isArray(context.steps) && steps.length > 0 && !steps.some((s) => s.analysed) && p.list.length === 0) {
     p.add('steps', 'analysis is set but no step has a pause to analyse: give the steps to judge a pause longer than the warm-up, or remove analysis');
   }
   if (p.list.length > 0 || !source || !scopes || !metrics) return { problems: p.list };
-  return { analysis: { source, scopes, warmupSeconds, intervalSeconds, metrics, groups, thresholds, onFailure, steps }, problems: [] };
+  return { analysis: { source, scopes, warmupSeconds, intervalSeconds, metrics, groups, thresholds, onFailure, mode, alpha, evidence, steps }, problems: [] };
 }
