@@ -125,16 +125,17 @@ function judgeErrors(metric: NormalizedMetric, analysis: NormalizedAnalysis, evi
   if (c.requests === 0) return { ...base, classification: nodataClass, reason: `no requests to the canary (nodata: ${metric.nodata})` };
   if (b.requests === 0) return { ...base, classification: nodataClass, reason: `no requests to the baseline (nodata: ${metric.nodata})` };
   const rates = `canary ${c.errors}/${c.requests} 5xx, baseline ${b.errors}/${b.requests}`;
+  const limit = maxRatio === 1 ? "the baseline's" : `${maxRatio}x the baseline's`;
   const gap = (errorPercent(c) as number) - (errorPercent(b) as number);
   if (analysis.mode === 'sequential') {
     const path = errorsPath(aligned.canary, aligned.baseline, maxRatio, maxIncrease, threshold);
     const sequential = sequentialResult(path, threshold);
-    if (sequential.crossed) return { ...base, sequential, classification: 'Low', reason: `error rate above ${maxRatio}x the baseline's with e-value ${formatE(path.max)} >= ${formatE(threshold)} (${rates})` };
-    return { ...base, sequential, classification: 'Pass', reason: `no significant rise of the error rate beyond ${maxRatio}x and +${maxIncrease} points (${rates}; e-value ${formatE(path.value)} < ${formatE(threshold)})` };
+    if (sequential.crossed) return { ...base, sequential, classification: 'Low', reason: `error rate above ${limit} with e-value ${formatE(path.max)} >= ${formatE(threshold)} (${rates})` };
+    return { ...base, sequential, classification: 'Pass', reason: `no significant rise of the error rate above ${limit} by more than ${maxIncrease} points (${rates}; e-value ${formatE(path.value)} < ${formatE(threshold)})` };
   }
   const pValue = errorsPValue(c, b, maxRatio);
-  if (pValue < analysis.alpha && gap > maxIncrease) return { ...base, classification: 'Low', reason: `error rate significantly above ${maxRatio}x the baseline's (p = ${pValue.toPrecision(2)} < ${analysis.alpha}; ${rates})` };
-  return { ...base, classification: 'Pass', reason: `error rate within ${maxRatio}x and +${maxIncrease} points of the baseline's (p = ${pValue.toPrecision(2)}; ${rates})` };
+  if (pValue < analysis.alpha && gap > maxIncrease) return { ...base, classification: 'Low', reason: `error rate significantly above ${limit} (p = ${pValue.toPrecision(2)} < ${analysis.alpha}; ${rates})` };
+  return { ...base, classification: 'Pass', reason: `error rate not significantly above ${limit} by more than ${maxIncrease} points (p = ${pValue.toPrecision(2)}; ${rates})` };
 }
 
 function sequentialResult(path: { value: number; max: number; crossedAt?: number; looks: number }, threshold: number): SequentialResult {

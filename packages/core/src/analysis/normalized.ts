@@ -120,7 +120,7 @@ export function defaultCritical(metric: BuiltInMetric | 'custom'): boolean {
 }
 
 /** Defaults of the `errors` judge (percentage points for maxIncrease). */
-export const ERRORS_JUDGE_DEFAULTS = { maxRatio: 2, maxIncrease: 0.1 } as const;
+export const ERRORS_JUDGE_DEFAULTS = { maxRatio: 1, maxIncrease: 0.1 } as const;
 
 /**
  * Which destinations carry the canary's and the baseline's traffic, for the evidence gate's expected

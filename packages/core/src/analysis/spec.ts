@@ -60,7 +60,7 @@ export type JudgeSpec =
        * `maxIncrease` percentage points above it.
        */
       type: 'errors';
-      /** Relative tolerance: the canary may have up to this many times the baseline's error rate (default 2). */
+      /** Relative tolerance: the canary may have up to this many times the baseline's error rate (default 1). */
       maxRatio?: number;
       /** Absolute tolerance in percentage points of requests (default 0.1). */
       maxIncrease?: number;

@@ -43,16 +43,18 @@ describe('analysis validation', () => {
       { analysed: false, warmupSeconds: 60, intervalSeconds: 30, windowSeconds: 0 },
     ]);
     expect(a.metrics.map((m) => [m.name, m.group, m.direction, m.critical, m.judge.type])).toEqual([
-      ['success-rate', 'istio', 'decrease', true, 'threshold'],
+      ['success-rate', 'istio', 'decrease', true, 'errors'],
       ['latency-p99', 'istio', 'increase', false, 'statistical'],
-      ['cpu', 'kubernetes', 'increase', false, 'statistical'],
-      ['memory', 'kubernetes', 'increase', false, 'statistical'],
-      ['restarts', 'kubernetes', 'increase', false, 'threshold'],
-      ['readiness', 'kubernetes', 'decrease', false, 'threshold'],
-      ['oom-killed', 'kubernetes', 'increase', false, 'threshold'],
+      ['cpu', 'kubernetes', 'increase', true, 'statistical'],
+      ['memory', 'kubernetes', 'increase', true, 'statistical'],
+      ['restarts', 'kubernetes', 'increase', true, 'threshold'],
+      ['readiness', 'kubernetes', 'decrease', true, 'threshold'],
+      ['oom-killed', 'kubernetes', 'increase', true, 'threshold'],
     ]);
-    expect(a.metrics[0].failAfterSamples).toBe(1); // critical: fails at the first failing sample
-    expect(a.metrics[1]).toMatchObject({ nodata: 'fail', failAfterSamples: 0 });
+    expect(a.metrics[1]).toMatchObject({ nodata: 'fail' });
+    expect(a.metrics[1].failAfterSamples).toBeUndefined();
+    expect([a.mode, a.alpha]).toEqual(['sequential', 0.01]);
+    expect(a.evidence).toEqual({ minRequests: 50, minTrafficShare: 0.5, minPoints: 3, onInsufficient: 'fail' });
   });
 
   it('fills the reference metrics and groups when metrics are left out', () => {
@@ -79,7 +81,7 @@ describe('analysis validation', () => {
     if (!result.ok) return;
     expect(result.spec.analysis!.metrics.map((m) => [m.group, m.direction, m.judge])).toEqual([
       ['istio', 'increase', { type: 'statistical' }],
-      ['kubernetes', 'increase', { type: 'threshold', max: 0 }],
+      ['kubernetes', 'increase', { type: 'threshold', maxIncrease: 0 }],
       ['custom', 'either', { type: 'statistical' }],
     ]);
     expect(result.spec.analysis!.groups).toEqual({});
@@ -96,10 +98,19 @@ describe('analysis validation', () => {
     ['allowedIncrease below 1', (s) => { s.analysis.metrics[1].judge.allowedIncrease = 0.8; }, 'analysis.metrics[1].judge.allowedIncrease', /is 0.8; it must be between 1 and 100/],
     ['allowedDecrease above 1', (s) => { s.analysis.metrics[0].judge = { type: 'statistical', allowedDecrease: 1.5 }; }, 'analysis.metrics[0].judge.allowedDecrease', /is 1.5; it must be between 0 and 1/],
     ['allowedIncrease on a decrease metric', (s) => { s.analysis.metrics[0].judge = { type: 'statistical', allowedIncrease: 1.1 }; }, 'analysis.metrics[0].judge.allowedIncrease', /has no effect with direction decrease/],
-    ['a statistical field on a threshold judge', (s) => { s.analysis.metrics[0].judge.allowedDecrease = 0.9; }, 'analysis.metrics[0].judge.allowedDecrease', /is not a known field: remove it \(known fields: type, min, max, minRatio, maxRatio\)/],
-    ['a threshold judge without bounds', (s) => { s.analysis.metrics[4].judge = { type: 'threshold' }; }, 'analysis.metrics[4].judge', /without bounds: give at least one of min, max, minRatio, maxRatio/],
+    ['a statistical field on a threshold judge', (s) => { s.analysis.metrics[4].judge.allowedDecrease = 0.9; }, 'analysis.metrics[4].judge.allowedDecrease', /is not a known field: remove it \(known fields: type, min, max, minRatio, maxRatio, maxIncrease\)/],
+    ['a statistical field on an errors judge', (s) => { s.analysis.metrics[0].judge.allowedDecrease = 0.9; }, 'analysis.metrics[0].judge.allowedDecrease', /is not a known field: remove it \(known fields: type, maxRatio, maxIncrease\)/],
+    ['an errors judge on a metric without request counts', (s) => { s.analysis.metrics[1].judge = { type: 'errors' }; }, 'analysis.metrics[1].judge.type', /only the success-rate metric has/],
+    ['an errors maxRatio below 1', (s) => { s.analysis.metrics[0].judge.maxRatio = 0.5; }, 'analysis.metrics[0].judge.maxRatio', /is 0.5; it must be between 1 and 1000/],
+    ['an unknown mode', (s) => { s.analysis.mode = 'bayesian'; }, 'analysis.mode', /must be one of sequential, fixed/],
+    ['an alpha above 0.2', (s) => { s.analysis.alpha = 0.5; }, 'analysis.alpha', /is 0.5; it must be between 0.000001 and 0.2/],
+    ['a fractional minRequests', (s) => { s.analysis.evidence = { minRequests: 2.5 }; }, 'analysis.evidence.minRequests', /must be a whole number/],
+    ['a traffic share above 1', (s) => { s.analysis.evidence = { minTrafficShare: 2 }; }, 'analysis.evidence.minTrafficShare', /is 2; it must be between 0 and 1/],
+    ['an unknown evidence field', (s) => { s.analysis.evidence = { minCanaryRequests: 5 }; }, 'analysis.evidence.minCanaryRequests', /not a known field/],
+    ['an unknown onInsufficient', (s) => { s.analysis.evidence = { onInsufficient: 'pass' }; }, 'analysis.evidence.onInsufficient', /must be one of fail, hold/],
+    ['a threshold judge without bounds', (s) => { s.analysis.metrics[4].judge = { type: 'threshold' }; }, 'analysis.metrics[4].judge', /without bounds: give at least one of min, max, minRatio, maxRatio, maxIncrease/],
     ['min above max', (s) => { s.analysis.metrics[4].judge = { type: 'threshold', min: 5, max: 1 }; }, 'analysis.metrics[4].judge.min', /is above .*max \(1\): swap them/],
-    ['an unknown judge type', (s) => { s.analysis.metrics[4].judge = { type: 'bayesian' }; }, 'analysis.metrics[4].judge.type', /must be statistical or threshold/],
+    ['an unknown judge type', (s) => { s.analysis.metrics[4].judge = { type: 'bayesian' }; }, 'analysis.metrics[4].judge.type', /must be statistical, threshold or errors/],
     ['pass below marginal', (s) => { s.analysis.thresholds = { pass: 40, marginal: 50 }; }, 'analysis.thresholds', /marginal \(50\) is above pass \(40\)/],
     ['a threshold above 100', (s) => { s.analysis.thresholds = { pass: 120, marginal: 50 }; }, 'analysis.thresholds.pass', /is 120; it must be between 0 and 100/],
     ['group weights above 100', (s) => { s.analysis.groups = { istio: 70, kubernetes: 40 }; }, 'analysis.groups', /sum to 110; they must sum to at most 100 \(remove 10\)/],

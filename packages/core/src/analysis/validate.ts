@@ -270,7 +270,8 @@ function checkMetric(p: Problems, field: string, value: unknown): NormalizedMetr
   let failAfterSamples: number | undefined;
   if (!absent(value.failAfterSamples)) {
     const n = p.number(`${field}.failAfterSamples`, value.failAfterSamples, 0, ANALYSIS_LIMITS.maxFailAfterSamples, 'nothing: it is deprecated and ignored (analysis.mode sequential stops a bad canary early); remove it');
-    if (n !== undefined && Number.isInteger(n)) failAfterSamples = n;
+    if (n !== undefined && !Number.isInteger(n)) p.add(`${field}.failAfterSamples`, `${field}.failAfterSamples must be a whole number (got ${n}); it is deprecated and ignored: remove it`);
+    else if (n !== undefined) failAfterSamples = n;
   }
   if (!name || !group || !judge || (metric === 'custom' && !query)) return undefined;
   const normalized: NormalizedMetric = { name, metric, group, direction, critical, nodata, judge };
