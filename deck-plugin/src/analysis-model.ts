@@ -18,8 +18,8 @@ import type {
   Classification,
   MetricJudgement,
   Problem,
-  ScoreResult,
   ShiftStatus,
+  StepResult,
   StepJudgement,
   StepRecord,
   WorkloadScope,
@@ -434,12 +434,20 @@ export interface StepJudgementView {
 }
 
 export interface AnalysisView {
-  overall?: { score: number; result: ScoreResult };
+  overall?: { score: number; result: StepResult };
   steps: StepJudgementView[];
   /** The failure message when analysis failed the shift (what happened to traffic is in it). */
   failure?: string;
   /** ANALYSIS_FAILED or ANALYSIS_UNAVAILABLE, with failure. */
   failureReason?: string;
+}
+
+/**
+ * A number from a stored judgement, or null. Judgements are plain JSON written by the service (and by
+ * older versions of it): a summary may be `{"count": 0}` without a mean, a ratio may be missing.
+ */
+export function finite(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 function round(value: number): string {
@@ -450,7 +458,8 @@ function round(value: number): string {
 }
 
 /** A metric's value with its unit, as the table shows it. */
-export function formatValue(metric: string, value: number | null): string {
+export function formatValue(metric: string, raw: unknown): string {
+  const value = finite(raw);
   if (value === null) return 'no data';
   switch (metric) {
     case 'success-rate':
@@ -469,7 +478,8 @@ export function formatValue(metric: string, value: number | null): string {
   }
 }
 
-function change(ratio: number | null): string {
+function change(raw: unknown): string {
+  const ratio = finite(raw);
   if (ratio === null) return '—';
   const pct = (ratio - 1) * 100;
   const digits = Math.abs(pct) < 10 ? pct.toFixed(1) : pct.toFixed(0);
@@ -487,8 +497,8 @@ export function judgementRows(judgement: StepJudgement): JudgementRow[] {
       metric: m.metric,
       group: m.group,
       critical: m.critical,
-      canary: formatValue(m.metric, m.canary.mean),
-      baseline: formatValue(m.metric, m.baseline.mean),
+      canary: formatValue(m.metric, m.canary?.mean),
+      baseline: formatValue(m.metric, m.baseline?.mean),
       change: change(m.ratio),
       classification: m.classification,
       failed: m.failed,
