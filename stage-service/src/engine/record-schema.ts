@@ -15,8 +15,10 @@ import {
 
 const SHIFT_ID = /^[0-9a-f]{20}$/;
 const PHASES = ['RUNNING', 'SUCCEEDED', 'TERMINAL', 'CANCELED'];
-const FAILURE_REASONS = ['ROUTE_MISSING', 'ROUTE_CHANGED', 'ABANDONED', 'SUPERSEDED', 'ANALYSIS_FAILED', 'ANALYSIS_UNAVAILABLE'];
-const SCORE_RESULTS = ['Pass', 'Marginal', 'Fail'];
+/** Every failure.reason the service writes (record.ts's FailureReason; the OpenAPI lists them). */
+export const FAILURE_REASONS = ['ROUTE_MISSING', 'ROUTE_CHANGED', 'ABANDONED', 'SUPERSEDED', 'ANALYSIS_FAILED', 'ANALYSIS_UNAVAILABLE', 'ANALYSIS_INSUFFICIENT_DATA'] as const;
+/** Every judgement result (core's StepResult): InsufficientData ends a shift that waited for evidence in vain. */
+export const STEP_RESULTS = ['Pass', 'Marginal', 'Fail', 'InsufficientData'] as const;
 const ROLLBACK_RESULTS = ['restored', 'held', 'conflict'];
 const HOST = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -27,19 +29,31 @@ const isInt = (v: unknown, min: number, max: number) => typeof v === 'number' &&
 
 /**
  * A normalized analysis block as a create body: durations back to strings, per-step timing as
- * per-step overrides, and failAfterSamples 0 (the "judge only at the end" default) left out.
+ * per-step overrides, the evidence gate's wait as `extendUpTo`.
  */
 function analysisAsCreateBody(analysis: Obj): Obj {
-  const { warmupSeconds, intervalSeconds, steps: _steps, metrics, ...rest } = analysis;
+  const { warmupSeconds, intervalSeconds, steps: _steps, evidence, ...rest } = analysis;
   const body: Obj = { ...rest, warmup: String(warmupSeconds), interval: String(intervalSeconds) };
-  body.metrics = Array.isArray(metrics)
-    ? metrics.map((m) => {
-        if (!isObject(m) || m.failAfterSamples !== 0) return m;
-        const { failAfterSamples: _none, ...others } = m;
-        return others;
-      })
-    : metrics;
+  if (isObject(evidence)) {
+    const { extendSeconds, ...settings } = evidence;
+    body.evidence = extendSeconds === undefined ? settings : { ...settings, extendUpTo: String(extendSeconds) };
+  } else if (evidence !== undefined) body.evidence = evidence;
   return body;
+}
+
+/**
+ * Analysis fields added after records were first written (sequential testing, the evidence gate).
+ * A record written before them has none of them, where the validator fills in defaults: such a
+ * record is compared without them (the runner judges it as it was created, see effectiveAnalysis).
+ */
+const LATER_ANALYSIS_FIELDS = ['mode', 'alpha', 'evidence'];
+
+function inStoredForm(validated: NormalizedShiftSpec, stored: Obj): unknown {
+  const analysis = stored.analysis;
+  if (!isObject(analysis) || !validated.analysis || !LATER_ANALYSIS_FIELDS.every((field) => !(field in analysis))) return validated;
+  const older: Obj = { ...validated.analysis };
+  for (const field of LATER_ANALYSIS_FIELDS) delete older[field];
+  return { ...validated, analysis: older };
 }
 
 /** The spec as a create body, so the create validator can judge it. */
@@ -65,7 +79,7 @@ function specProblem(value: unknown): string | undefined {
   if (!isObject(value)) return 'spec is not an object';
   const result = validateShiftSpec(asCreateBody(value));
   if (!result.ok) return `spec is invalid: ${result.problems.map((p) => p.message).join('; ')}`;
-  if (!isDeepStrictEqual(result.spec, value)) return 'spec is not in the form the service writes';
+  if (!isDeepStrictEqual(inStoredForm(result.spec, value), value)) return 'spec is not in the form the service writes';
   return undefined;
 }
 
@@ -98,7 +112,7 @@ function fieldsProblem(id: string, r: Obj): string | undefined {
   if (typeof r.phase !== 'string' || !PHASES.includes(r.phase)) return `phase must be one of ${PHASES.join(', ')}`;
   for (const field of ['polledAt', 'createdAt', 'updatedAt']) if (!isTime(r[field])) return `${field} is not a time`;
   if (r.finishedAt !== undefined && !isTime(r.finishedAt)) return 'finishedAt is not a time';
-  if (r.failure !== undefined && !(isObject(r.failure) && FAILURE_REASONS.includes(r.failure.reason as string) && typeof r.failure.message === 'string')) return 'failure is malformed';
+  if (r.failure !== undefined && !(isObject(r.failure) && (FAILURE_REASONS as readonly string[]).includes(r.failure.reason as string) && typeof r.failure.message === 'string')) return 'failure is malformed';
   if (r.rollback !== undefined && !(isObject(r.rollback) && ROLLBACK_RESULTS.includes(r.rollback.result as string) && typeof r.rollback.message === 'string')) return 'rollback is malformed';
   return undefined;
 }
@@ -128,7 +142,7 @@ function judgementsProblem(r: Obj, spec: NormalizedShiftSpec): string | undefine
     if (!spec.analysis?.steps[i]?.analysed) return `${field} judges a step the spec does not analyse`;
     if (!isObject(entry) || !isTime(entry.at) || !isObject(entry.judgement)) return `${field} must be {at, judgement}`;
     const j = entry.judgement;
-    if (!isScore(j.score) || !SCORE_RESULTS.includes(j.result as string) || typeof j.passed !== 'boolean' || typeof j.final !== 'boolean') return `${field}.judgement must carry a score from 0 to 100, a result (${SCORE_RESULTS.join(', ')}), passed and final`;
+    if (!isScore(j.score) || !(STEP_RESULTS as readonly string[]).includes(j.result as string) || typeof j.passed !== 'boolean' || typeof j.final !== 'boolean') return `${field}.judgement must carry a score from 0 to 100, a result (${STEP_RESULTS.join(', ')}), passed and final`;
     if (!Array.isArray(j.metrics) || !j.metrics.every((m) => isObject(m) && typeof m.name === 'string' && typeof m.classification === 'string' && typeof m.failed === 'boolean')) return `${field}.judgement.metrics must list each metric's name, classification and failed`;
   }
   return undefined;

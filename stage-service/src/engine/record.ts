@@ -11,7 +11,9 @@
  */
 import { IstioRouteDestination, NormalizedShiftSpec, ShiftPhase, StepJudgement, weightsOf } from '@istio-shift/core';
 import { VirtualServiceObject } from '../kube/types';
-import { recordProblem } from './record-schema';
+import { FAILURE_REASONS, recordProblem } from './record-schema';
+
+export { FAILURE_REASONS };
 
 export const STATE_ANNOTATION = 'traffic-shift.spinnaker.io/shifts';
 const STATE_FORMAT = 1;
@@ -38,10 +40,12 @@ export interface ObjectBinding {
 }
 
 /**
- * ANALYSIS_FAILED: a step's judgement failed; ANALYSIS_UNAVAILABLE: the analysis could not run
- * (metrics source down past the grace, query rejected, missing data under nodata: wait).
+ * Why a shift ended TERMINAL. ANALYSIS_FAILED: a step's judgement failed; ANALYSIS_UNAVAILABLE: the
+ * analysis could not run (metrics source down past the grace, query rejected, missing data under
+ * nodata: wait); ANALYSIS_INSUFFICIENT_DATA: the step saw too little traffic or too few points to be
+ * judged, even after waiting `evidence.extendUpTo` for more.
  */
-export type FailureReason = 'ROUTE_MISSING' | 'ROUTE_CHANGED' | 'ABANDONED' | 'SUPERSEDED' | 'ANALYSIS_FAILED' | 'ANALYSIS_UNAVAILABLE';
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** A step's analysis judgement as persisted: taken once, never re-taken (it is the guard). */
 export interface StepVerdict {

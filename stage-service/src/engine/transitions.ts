@@ -187,6 +187,8 @@ export function awaitingJudgement(record: ShiftRecord): boolean {
  * no longer current, or already judged (by another replica), is dropped. A pass moves the shift on
  * in the same write when the pause is over and a caller watches (else the next poll does); a fail
  * ends it TERMINAL and restores (or, with onFailure: hold, holds) the weights from before the shift.
+ * InsufficientData (recorded once the wait for evidence is over) ends it the same way, as
+ * ANALYSIS_INSUFFICIENT_DATA, and holds the weights with evidence.onInsufficient: hold.
  */
 export function judged(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date, stepIndex: number, judgement: StepJudgement, watch: WatchContext = NOT_POLLED): Transition {
   if (record.phase !== 'RUNNING' || record.currentStep - 1 !== stepIndex || !awaitingJudgement(record)) return { kind: 'none' };
@@ -196,6 +198,11 @@ export function judged(record: ShiftRecord, selection: RouteSelection, vsName: s
   if (judgement.passed) {
     const next = advance(withVerdict, selection, vsName, now, watch);
     return next.kind === 'write' ? next : { kind: 'write', record: withVerdict };
+  }
+  if (judgement.result === 'InsufficientData') {
+    // Too little to judge is not a verdict on the canary: onInsufficient may hold where onFailure would restore.
+    const hold = record.spec.analysis?.evidence?.onInsufficient === 'hold' ? 'evidence.onInsufficient: hold' : undefined;
+    return analysisStop(withVerdict, selection, vsName, now, 'ANALYSIS_INSUFFICIENT_DATA', describeJudgement(judgement, stepIndex + 1), hold);
   }
   return analysisStop(withVerdict, selection, vsName, now, 'ANALYSIS_FAILED', describeJudgement(judgement, stepIndex + 1));
 }
@@ -210,9 +217,10 @@ export function analysisUnavailable(record: ShiftRecord, selection: RouteSelecti
   return analysisStop(record, selection, vsName, now, 'ANALYSIS_UNAVAILABLE', `step ${stepIndex + 1} analysis could not run: ${why}`);
 }
 
-function analysisStop(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date, reason: FailureReason, why: string): Transition {
-  const hold = record.spec.analysis?.onFailure === 'hold';
-  const transition = stop(record, selection, vsName, now, { phase: 'TERMINAL', why, hold: hold ? 'onFailure: hold' : false });
+/** Ends the shift TERMINAL for its analysis: weights restored, or held as `holdBy` or onFailure: hold asks. */
+function analysisStop(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date, reason: FailureReason, why: string, holdBy?: string): Transition {
+  const hold = holdBy ?? (record.spec.analysis?.onFailure === 'hold' ? 'onFailure: hold' : false);
+  const transition = stop(record, selection, vsName, now, { phase: 'TERMINAL', why, hold });
   if (transition.kind !== 'write') return transition;
   return { ...transition, record: { ...transition.record, failure: { reason, message: transition.record.rollback?.message ?? why } } };
 }

@@ -1,3 +1,5 @@
+import { FAILURE_REASONS, STEP_RESULTS } from '../engine/record-schema';
+
 /** The OpenAPI 3 document the service serves at /openapi.json. */
 export function openApiDocument(baseUrl: string): Record<string, unknown> {
   const error = { $ref: '#/components/responses/Error' };
@@ -79,8 +81,13 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
             currentWeights: { type: 'array', items: { type: 'integer' } },
             originalWeights: { type: 'array', items: { type: 'integer' } },
             steps: { type: 'array', items: { type: 'object' } },
-            failure: { type: 'object', properties: { reason: { type: 'string' }, message: { type: 'string' } } },
+            failure: { type: 'object', properties: { reason: { type: 'string', enum: [...FAILURE_REASONS] }, message: { type: 'string' } } },
             rollback: { type: 'object', properties: { result: { type: 'string', enum: ['restored', 'held', 'conflict'] }, message: { type: 'string' } } },
+            analysis: {
+              type: 'object',
+              description: 'the latest analysis judgement (each step\'s in steps[i].analysis)',
+              properties: { score: { type: 'number' }, result: { type: 'string', enum: [...STEP_RESULTS] }, step: { type: 'integer' } },
+            },
             restartedAt: { type: 'integer' },
             attempts: { type: 'array', description: 'every attempt of this Orca stage (Restart stage), oldest first', items: { type: 'object', properties: { id: { type: 'string' }, restartedAt: { type: 'integer' }, status: { type: 'string' }, message: { type: 'string' } } } },
             watch: { type: 'object', properties: { abandonAfterSeconds: { type: 'integer' }, lastPolledAt: { type: 'string', format: 'date-time' } } },
