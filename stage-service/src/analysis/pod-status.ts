@@ -1,12 +1,13 @@
 /**
  * The pod-status metrics (restarts, readiness, OOM kills) from the Kubernetes API rather than
  * Prometheus: they need no metrics pipeline and are exactly what the kubelet reported. One list
- * call per scope and sample; reads go through the small PodReader interface so the Kubernetes
+ * call per scope and look; reads go through the small PodReader interface so the Kubernetes
  * client behind it can change without touching the metrics.
  */
 import { ClientSource, clientFactory } from '../kube/cluster-api';
 import type { KubeHttpClient } from '../kube/http-client';
-import { MetricsError, PodReader, PodState } from './provider';
+import type { PodEvent } from '@istio-shift/core';
+import { ContainerState, MetricsError, PodReader, PodState } from './provider';
 
 /** The fields of a Pod object this module reads (any Kubernetes client's JSON fits). */
 export interface PodObject {
@@ -15,29 +16,38 @@ export interface PodObject {
     conditions?: Array<{ type?: string; status?: string }>;
     containerStatuses?: Array<{
       name?: string;
+      ready?: boolean;
       restartCount?: number;
-      state?: { terminated?: { reason?: string } };
+      state?: { terminated?: { reason?: string }; waiting?: { reason?: string } };
       lastState?: { terminated?: { reason?: string } };
     }>;
   };
 }
 
+type ContainerStatus = NonNullable<NonNullable<PodObject['status']>['containerStatuses']>[number];
+
+function containerState(status: ContainerStatus): ContainerState {
+  const restartCount = status.restartCount ?? 0;
+  const down = status.state?.terminated;
+  // The latest termination is the current state when the container is down, else lastState.
+  const latest = down ?? status.lastState?.terminated;
+  const container: ContainerState = { name: status.name ?? '', restartCount, ready: status.ready === true, terminations: restartCount + (down ? 1 : 0) };
+  if (latest?.reason) container.lastTermination = latest.reason;
+  if (status.state?.waiting?.reason) container.waiting = status.state.waiting.reason;
+  return container;
+}
+
 export function podState(pod: PodObject): PodState {
-  const containers = pod.status?.containerStatuses ?? [];
   return {
     uid: pod.metadata?.uid ?? '',
     name: pod.metadata?.name ?? '',
     ready: (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-    restarts: containers.reduce((sum, c) => sum + (c.restartCount ?? 0), 0),
-    // The latest termination is the current state when the container is down, else lastState.
-    oomKilledContainers: containers
-      .filter((c) => (c.state?.terminated ?? c.lastState?.terminated)?.reason === 'OOMKilled')
-      .map((c) => c.name ?? ''),
+    containers: (pod.status?.containerStatuses ?? []).map(containerState),
     terminating: pod.metadata?.deletionTimestamp !== undefined && pod.metadata?.deletionTimestamp !== null,
   };
 }
 
-/** The pod-status metric values of one scope at one moment. */
+/** The pod-status metric values of one scope at one look. */
 export interface PodStatusValues {
   /** Pods selected (terminating ones included). */
   pods: number;
@@ -45,8 +55,39 @@ export interface PodStatusValues {
   restarts: number;
   /** Percent of the non-terminating pods that are Ready; undefined (nodata) when there are none. */
   readinessPercent: number | undefined;
-  /** Containers whose latest termination was an OOM kill. */
+  /** Containers OOM-killed since the window started. */
   oomKilled: number;
+  /** Per pod and container: restarts and OOM kills since the window started, and what is not ready now. */
+  events: PodEvent[];
+}
+
+function event(pod: PodState, container: ContainerState | undefined, kind: PodEvent['kind'], count: number, reason: string | undefined): PodEvent {
+  const e: PodEvent = { pod: pod.name, kind, count };
+  if (container) e.container = container.name;
+  if (reason) e.reason = reason;
+  return e;
+}
+
+/**
+ * A container's restarts and OOM kill since the window opened (`before`: the container in the list
+ * taken then, if it was there). An OOM kill counts only when it happened in the window: its latest
+ * termination is OOMKilled and it terminated since (or is new); an OOM kill from before the window
+ * stays the latest termination of a container that has run fine since, and is not the canary's doing
+ * in this step.
+ */
+function containerEvents(pod: PodState, container: ContainerState, before: ContainerState | undefined): PodEvent[] {
+  const events: PodEvent[] = [];
+  const restarts = container.restartCount - (before?.restartCount ?? 0);
+  if (restarts > 0) events.push(event(pod, container, 'restart', restarts, container.lastTermination ?? container.waiting));
+  if (container.lastTermination === 'OOMKilled' && container.terminations > (before?.terminations ?? 0)) events.push(event(pod, container, 'oom-kill', 1, 'OOMKilled'));
+  return events;
+}
+
+/** Why a pod is not ready: its containers that are not (with why they wait), else the pod itself (readiness gates). */
+function notReadyEvents(pod: PodState): PodEvent[] {
+  const down = pod.containers.filter((c) => !c.ready);
+  if (down.length === 0) return [event(pod, undefined, 'not-ready', 1, undefined)];
+  return down.map((c) => event(pod, c, 'not-ready', 1, c.waiting));
 }
 
 /**
@@ -54,13 +95,19 @@ export interface PodStatusValues {
  * with it; a replacement pod counts its own from zero, so crash loops still show.
  */
 export function podStatusValues(atStart: PodState[], now: PodState[]): PodStatusValues {
-  const before = new Map(atStart.map((p) => [p.uid, p.restarts]));
+  const before = new Map(atStart.map((p) => [p.uid, new Map(p.containers.map((c) => [c.name, c]))]));
   const live = now.filter((p) => !p.terminating);
+  const events = [
+    ...now.flatMap((pod) => pod.containers.flatMap((c) => containerEvents(pod, c, before.get(pod.uid)?.get(c.name)))),
+    ...live.filter((p) => !p.ready).flatMap(notReadyEvents),
+  ];
+  const total = (kind: PodEvent['kind']) => events.filter((e) => e.kind === kind).reduce((sum, e) => sum + e.count, 0);
   return {
     pods: now.length,
-    restarts: now.reduce((sum, p) => sum + Math.max(0, p.restarts - (before.get(p.uid) ?? 0)), 0),
+    restarts: total('restart'),
     readinessPercent: live.length === 0 ? undefined : (100 * live.filter((p) => p.ready).length) / live.length,
-    oomKilled: now.reduce((sum, p) => sum + p.oomKilledContainers.length, 0),
+    oomKilled: total('oom-kill'),
+    events,
   };
 }
 

@@ -54,16 +54,27 @@ export interface MetricsProvider {
   rangeQuery(promql: string, window: QueryWindow, signal?: AbortSignal): Promise<RangeResult>;
 }
 
+/** One container of a pod, as the pod-status metrics need it. */
+export interface ContainerState {
+  name: string;
+  restartCount: number;
+  ready: boolean;
+  /** Terminations so far: restartCount, plus one while the container is down (not restarted yet). */
+  terminations: number;
+  /** Reason of the latest termination (OOMKilled, Error, ...): the current state when down, else lastState. */
+  lastTermination?: string;
+  /** Why the container waits to run again (CrashLoopBackOff, ...). */
+  waiting?: string;
+}
+
 /** A pod as the pod-status metrics need it, distilled from the Kubernetes object. */
 export interface PodState {
   uid: string;
   name: string;
   /** The pod's Ready condition is True. */
   ready: boolean;
-  /** Sum of restartCount over its containers (init containers excluded: they restart by design). */
-  restarts: number;
-  /** Containers whose latest termination was an OOM kill. */
-  oomKilledContainers: string[];
+  /** Its app containers (init containers excluded: they restart by design). */
+  containers: ContainerState[];
   /** deletionTimestamp is set: the pod is going away and no longer counts. */
   terminating: boolean;
 }

@@ -1,44 +1,57 @@
 /**
- * Runs the analysis of a shift's current step (I/O; the decisions are pure, in judge.ts and
+ * Runs the analysis of a shift's current step (I/O; the decisions are pure, in core's judge.ts and
  * transitions.ts). Called from the scheduler's timer path, never from a poll, so a slow Prometheus
- * never delays a status answer:
- * - during the window (step start + warm-up .. pause end), every interval: the metrics with a
- *   `failAfterSamples` (critical ones: 1 by default), over window start..now; a metric that failed
- *   that many checks in a row ends the step at once (fail fast). A check where it passes resets its
- *   count; one without data neither counts nor resets (the data may still arrive). The counts live
- *   in this replica's memory: a restart starts them again, which only delays a fail-fast;
- * - once the window has ended: every metric over the whole window, one range query per metric and
- *   scope, judged and recorded in one guarded write (pass: next step; fail: restore or hold).
+ * never delays a status answer. A step is looked at:
+ * - when its window opens (pod metrics only: restarts and OOM kills count from the pod list then);
+ * - every interval from one interval into the window until its end: window start..now is read and
+ *   judged with `midWindow`, where only what may stop a step counts (a sequential test that crossed,
+ *   a critical threshold or pod metric that fails; judge.ts decides). A stop is recorded at once
+ *   (TERMINAL, weights restored or held), with `stoppedEarly` and only the metrics that stopped it.
+ *   Read errors mid-window are left to the next interval;
+ * - at the window's end: every metric over exactly the window, judged and recorded in one guarded
+ *   write (pass: next step; fail: restore or hold). If the step saw too little to judge
+ *   (InsufficientData), it waits for more: every interval the window grows to now, until
+ *   `evidence.extendUpTo` past its end; then the InsufficientData judgement is recorded and the
+ *   engine ends the shift (ANALYSIS_INSUFFICIENT_DATA, never promoted).
  * The persisted judgement is the guard against judging twice (the write re-checks it under the
  * engine's mutex, and the guarded patch settles a race with another replica).
  *
- * Outages: a source that does not answer is retried every interval until the window's end plus
- * OUTAGE_GRACE_INTERVALS intervals (at least MIN_OUTAGE_GRACE_SECONDS); after that the step ends
- * TERMINAL "analysis could not run" (never promote on missing data). `nodata: wait` metrics are
- * retried the same way, then judged (missing data fails them).
+ * Outages: a source that does not answer is retried every interval until the judgement's due time
+ * (the window's end, or the end of the wait for evidence) plus OUTAGE_GRACE_INTERVALS intervals (at
+ * least MIN_OUTAGE_GRACE_SECONDS); after that the step ends TERMINAL "analysis could not run" (never
+ * promote on missing data). `nodata: wait` metrics are retried the same way, then judged (missing
+ * data fails them).
  */
 import {
+  ANALYSIS_DEFAULTS,
+  IntervalCounts,
   MetricSamples,
   NormalizedAnalysis,
   NormalizedMetric,
   NormalizedShiftSpec,
   POD_STATUS_METRICS,
+  PodEvent,
   ScopeName,
+  StepEvidence,
+  alignedCounts,
+  analysedDestinations,
+  evidenceExtensionSeconds,
   judgeStep,
   renderQuery,
+  renderRequestCountQuery,
+  sequentiallyTested,
+  totals,
 } from '@istio-shift/core';
 import { ShiftError } from '../engine/errors';
 import { ShiftEngine, ShiftRef } from '../engine/engine';
 import { ShiftRecord } from '../engine/record';
 import { awaitingJudgement } from '../engine/transitions';
-import { podStatusValues } from './pod-status';
-import { MetricsError, MetricsProvider, PodReader, PodState } from './provider';
+import { PodStatusValues, podStatusValues } from './pod-status';
+import { MetricsError, MetricsProvider, PodReader, PodState, QueryWindow, RangeResult, Sample } from './provider';
 import { MetricsSources } from './sources';
 
 export const OUTAGE_GRACE_INTERVALS = 3;
 export const MIN_OUTAGE_GRACE_SECONDS = 6;
-/** Fail fast needs a few samples: the first check comes two intervals into the window. */
-const FAIL_FAST_MIN_INTERVALS = 2;
 
 export interface AnalysisWindow {
   stepIndex: number;
@@ -46,8 +59,27 @@ export interface AnalysisWindow {
   start: number;
   end: number;
   intervalSeconds: number;
-  /** The last moment an outage or missing data is retried before the step ends (ms). */
-  giveUpAt: number;
+  /** How long an outage or missing data is retried past the judgement's due time (ms). */
+  graceMs: number;
+  /** The end of the wait for evidence: `end` + evidenceExtensionSeconds (ms since epoch). */
+  extendUntil: number;
+}
+
+/**
+ * Records written before sequential testing and the evidence gate existed have no mode, alpha or
+ * evidence in their stored spec. Such a shift goes on as it was created: Kayenta's fixed judgement
+ * and no evidence gate (its pipeline never asked for one, and a running step should not start
+ * waiting for requests it was never going to count).
+ */
+export function effectiveAnalysis(analysis: NormalizedAnalysis): NormalizedAnalysis {
+  const stored: Partial<NormalizedAnalysis> = analysis;
+  if (stored.mode && stored.alpha !== undefined && stored.evidence) return analysis;
+  return {
+    ...analysis,
+    mode: stored.mode ?? 'fixed',
+    alpha: stored.alpha ?? ANALYSIS_DEFAULTS.alpha,
+    evidence: stored.evidence ?? { minRequests: 0, minTrafficShare: 0, minPoints: 0, extendSeconds: 0, onInsufficient: 'fail' },
+  };
 }
 
 /** The window of the current step when it is analysed and not judged yet. */
@@ -60,32 +92,84 @@ export function pendingWindow(record: ShiftRecord): AnalysisWindow | undefined {
   const start = Date.parse(times.appliedAt) + step.warmupSeconds * 1000;
   const end = Date.parse(times.pauseUntil);
   const grace = Math.max(MIN_OUTAGE_GRACE_SECONDS, OUTAGE_GRACE_INTERVALS * step.intervalSeconds);
-  return { stepIndex, start, end, intervalSeconds: step.intervalSeconds, giveUpAt: end + grace * 1000 };
+  const extension = evidenceExtensionSeconds(effectiveAnalysis(record.spec.analysis), step);
+  return { stepIndex, start, end, intervalSeconds: step.intervalSeconds, graceMs: grace * 1000, extendUntil: end + extension * 1000 };
 }
 
-/** Metrics checked during the window (fail fast): critical ones by default, others when asked. */
-const checkedMidWindow = (analysis: NormalizedAnalysis) => analysis.metrics.filter((m) => m.failAfterSamples > 0);
+const isPodMetric = (m: NormalizedMetric) => (POD_STATUS_METRICS as readonly string[]).includes(m.metric);
+/** Error-count metrics are judged from the request counts: they have no query of their own. */
+const isErrorsMetric = (m: NormalizedMetric) => m.judge.type === 'errors';
+const hasOwnQuery = (m: NormalizedMetric) => !isPodMetric(m) && !isErrorsMetric(m);
 const hasPodMetric = (analysis: NormalizedAnalysis) => analysis.metrics.some(isPodMetric);
+/** The window's request and 5xx counts: for the evidence gate, and for error-count metrics. */
+const needsCounts = (analysis: NormalizedAnalysis) => analysis.evidence.minRequests > 0 || analysis.evidence.minTrafficShare > 0 || analysis.metrics.some(isErrorsMetric);
+
+/**
+ * What a look before the window's end reads: the metrics that may stop the step early (as judge.ts
+ * decides: sequentially tested ones, critical threshold and pod metrics) and every pod metric
+ * (readiness is sampled at each look). Nothing in fixed mode without critical thresholds: no look.
+ */
+function midWindowMetrics(analysis: NormalizedAnalysis): NormalizedMetric[] {
+  const tested = sequentiallyTested(analysis);
+  return analysis.metrics.filter((m) => isPodMetric(m) || tested.includes(m) || (m.critical && m.judge.type === 'threshold'));
+}
 
 /** When the runner next has work for this shift (ms since epoch), for the scheduler's timer. */
 export function nextAnalysisCheck(record: ShiftRecord, now: number): number | undefined {
   const window = pendingWindow(record);
   if (!window || !record.spec.analysis) return undefined;
+  const analysis = effectiveAnalysis(record.spec.analysis);
   const interval = window.intervalSeconds * 1000;
-  // Pod status metrics count from the pod list taken when the window opens: look in at its start.
-  if (now < window.start && hasPodMetric(record.spec.analysis)) return window.start;
-  if (now < window.end && checkedMidWindow(record.spec.analysis).length > 0) {
-    const first = window.start + FAIL_FAST_MIN_INTERVALS * interval;
-    return Math.min(window.end, now < first ? first : now + interval);
-  }
-  // At the window's end, then every interval while an outage or missing data is retried.
-  return now < window.end ? window.end : now + interval;
+  // Looks keep to a grid (from + k intervals), so timers that fire late do not shift later looks.
+  const next = (from: number) => from + (Math.floor((now - from) / interval) + 1) * interval;
+  // Past the window's end: every interval while an outage, missing data or too little evidence
+  // waits, and a look when the wait for evidence ends.
+  if (now >= window.end) return Math.min(next(window.end), now < window.extendUntil ? window.extendUntil : Infinity);
+  if (midWindowMetrics(analysis).length === 0) return window.end;
+  // Pod status counts from the pod list taken when the window opens: the first look is then.
+  if (now < window.start) return hasPodMetric(analysis) ? window.start : Math.min(window.end, window.start + interval);
+  return Math.min(window.end, next(window.start));
 }
 
 type SampleSet = Record<string, MetricSamples>;
-type PodStatusValues = ReturnType<typeof podStatusValues>;
 const SCOPES: ScopeName[] = ['canary', 'baseline'];
-const isPodMetric = (m: NormalizedMetric) => (POD_STATUS_METRICS as readonly string[]).includes(m.metric);
+const perScope = <T>(make: () => T): Record<ScopeName, T> => ({ canary: make(), baseline: make() });
+
+/**
+ * What this replica remembers of a shift's current step between looks. Only its own looks: a
+ * replica that takes a step over (restart, failover) counts restarts and OOM kills from the first
+ * pod list it reads, and has the readiness samples of its own looks since then (at least the one it
+ * judges at). That can only miss a failure, never invent one.
+ */
+interface StepMemory {
+  stepIndex: number;
+  /** The pod lists restarts and OOM kills count from: the first this replica read in the window. */
+  podsAtStart: Partial<Record<ScopeName, PodState[]>>;
+  /** A Deployment's selector cannot change (apps/v1): read once per step. */
+  selectors: Partial<Record<ScopeName, Record<string, string>>>;
+  /** Readiness percent, one sample per look. */
+  readiness: Record<ScopeName, number[]>;
+  /** Pods (and containers) found not ready, with the number of looks they were not ready at. */
+  notReady: Record<ScopeName, Map<string, PodEvent>>;
+  /** The window's own judgement was InsufficientData: the following looks read window start..now. */
+  extending: boolean;
+}
+
+/** One look at a step: everything the reads and the decision need. */
+interface Look {
+  ref: ShiftRef;
+  record: ShiftRecord;
+  analysis: NormalizedAnalysis;
+  window: AnalysisWindow;
+  now: number;
+  memory: StepMemory;
+}
+
+/** What one look read: per-metric samples, and the counts, weights and pod events for the judge. */
+interface StepData {
+  samples: SampleSet;
+  evidence: StepEvidence;
+}
 
 export interface AnalysisRunnerOptions {
   engine: ShiftEngine;
@@ -98,10 +182,8 @@ export interface AnalysisRunnerOptions {
 
 export class AnalysisRunner {
   private readonly running = new Set<string>();
-  /** Pod lists taken at window start (per shift and step), so restarts count from there. */
-  private readonly podsAtStart = new Map<string, PodState[]>();
-  /** Consecutive failing mid-window checks per shift, step and metric. */
-  private readonly failedChecks = new Map<string, number>();
+  /** Per shift: what this replica saw of its current step. */
+  private readonly memory = new Map<string, StepMemory>();
   private readonly now: () => number;
 
   constructor(private readonly options: AnalysisRunnerOptions) {
@@ -121,173 +203,260 @@ export class AnalysisRunner {
       const record = await this.options.engine.read(ref);
       const window = record && pendingWindow(record);
       if (!record || !window || !record.spec.analysis) {
-        for (const k of this.podsAtStart.keys()) if (k.startsWith(`${key}/`)) this.podsAtStart.delete(k);
-        for (const k of this.failedChecks.keys()) if (k.startsWith(`${key}/`)) this.failedChecks.delete(k);
+        this.memory.delete(key);
         return;
       }
       const now = this.now();
       if (now < window.start) return;
-      await this.snapshotPods(record, window, key);
-      if (now < window.end) await this.failFast(ref, record, window, now, key);
-      else await this.judge(ref, record, window, now, key);
+      const look: Look = { ref, record, analysis: effectiveAnalysis(record.spec.analysis), window, now, memory: this.memoryOf(key, window.stepIndex) };
+      if (now < window.end) await this.lookMidWindow(look);
+      else if (await this.judge(look)) this.memory.delete(key);
     } finally {
       this.running.delete(key);
     }
   }
 
-  private async failFast(ref: ShiftRef, record: ShiftRecord, window: AnalysisWindow, now: number, key: string): Promise<void> {
-    const analysis = record.spec.analysis as NormalizedAnalysis;
-    const checked = checkedMidWindow(analysis);
-    if (checked.length === 0 || now < window.start + FAIL_FAST_MIN_INTERVALS * window.intervalSeconds * 1000) return;
-    let samples: SampleSet;
+  private memoryOf(key: string, stepIndex: number): StepMemory {
+    let memory = this.memory.get(key);
+    if (!memory || memory.stepIndex !== stepIndex) {
+      memory = { stepIndex, podsAtStart: {}, selectors: {}, readiness: perScope(() => []), notReady: perScope(() => new Map()), extending: false };
+      this.memory.set(key, memory);
+    }
+    return memory;
+  }
+
+  /** A look before the window's end: records a stop, if the judge finds one. */
+  private async lookMidWindow(look: Look): Promise<void> {
+    const metrics = midWindowMetrics(look.analysis);
+    // The look when the window opens only takes the pod lists (and a readiness sample).
+    const judging = look.now >= look.window.start + look.window.intervalSeconds * 1000;
+    const read = judging ? metrics : metrics.filter(isPodMetric);
+    if (read.length === 0) return;
+    let data: StepData;
     try {
-      samples = await this.fetch(record.spec, analysis, checked, window, now, key);
+      data = await this.read(look, read, look.now, read.some(isErrorsMetric));
     } catch (error) {
-      // Mid-window trouble is retried at the next interval; only the end-of-window judgement acts on it.
+      // Mid-window trouble is retried at the next interval; only the judgement at the end acts on it.
       if (error instanceof MetricsError || error instanceof ShiftError) return;
       throw error;
     }
-    const judgement = judgeStep({ ...analysis, metrics: checked }, samples, { step: window.stepIndex });
-    const tripped = new Map<string, number>();
-    for (const metric of checked) {
-      const result = judgement.metrics.find((m) => m.name === metric.name);
-      // Missing data mid-window may still arrive: it neither counts nor resets.
-      if (!result || result.classification === 'NodataFail' || result.classification === 'Nodata') continue;
-      const countKey = `${key}/${window.stepIndex}/${metric.name}`;
-      const count = result.failed ? (this.failedChecks.get(countKey) ?? 0) + 1 : 0;
-      this.failedChecks.set(countKey, count);
-      if (count >= metric.failAfterSamples) tripped.set(metric.name, count);
-    }
-    if (tripped.size === 0) return;
-    // The step's judgement is that of the metrics that tripped: each failed, so it fails.
-    const failing = judgeStep({ ...analysis, metrics: checked.filter((m) => tripped.has(m.name)) }, samples, { step: window.stepIndex });
-    if (failing.passed) return;
-    await this.options.engine.recordJudgement(ref, window.stepIndex, { ...failing, failedChecks: Object.fromEntries(tripped) });
+    if (!judging) return;
+    const judgement = judgeStep(look.analysis, data.samples, { step: look.window.stepIndex, evidence: data.evidence, midWindow: true });
+    if (!judgement.passed) await this.options.engine.recordJudgement(look.ref, look.window.stepIndex, judgement);
   }
 
-  private async judge(ref: ShiftRef, record: ShiftRecord, window: AnalysisWindow, now: number, key: string): Promise<void> {
-    const analysis = record.spec.analysis as NormalizedAnalysis;
-    let samples: SampleSet;
+  /**
+   * The judgement from the window's end on. Returns whether the step is settled (recorded, or ended
+   * as unavailable); false while it retries or waits for evidence.
+   */
+  private async judge(look: Look): Promise<boolean> {
+    const { analysis, window, memory, now } = look;
+    // The window's own judgement covers exactly the window; while waiting for evidence it grows to now.
+    const until = memory.extending ? Math.min(now, window.extendUntil) : window.end;
+    const giveUpAt = (memory.extending ? window.extendUntil : window.end) + window.graceMs;
+    let data: StepData;
     try {
-      samples = await this.fetch(record.spec, analysis, analysis.metrics, window, window.end, key);
+      data = await this.read(look, analysis.metrics, until, needsCounts(analysis));
     } catch (error) {
-      if (error instanceof ShiftError) {
-        // The source left the configuration (or the account lost it) since the create.
-        await this.options.engine.analysisUnavailable(ref, window.stepIndex, error.message);
-        return;
-      }
-      if (!(error instanceof MetricsError)) throw error;
-      if (error.retryable && now < window.giveUpAt) {
-        this.options.log.warn('analysis metrics unavailable; will retry', { shift: ref.id, source: error.source, error: error.message });
-        return;
-      }
-      const why = error.retryable ? `${error.message} (still failing ${Math.round((now - window.end) / 1000)}s after the window ended)` : error.message;
-      await this.options.engine.analysisUnavailable(ref, window.stepIndex, `${error.kind === 'invalid-query' ? 'the metrics source rejected a query: ' : ''}${why}`);
-      return;
+      return this.readFailed(look, error, giveUpAt);
     }
-    const waiting = analysis.metrics.filter((m) => m.nodata === 'wait' && (samples[m.name].canary.length === 0 || samples[m.name].baseline.length === 0));
-    if (waiting.length > 0 && now < window.giveUpAt) return;
-    const judgement = judgeStep(analysis, samples, { step: window.stepIndex });
-    await this.options.engine.recordJudgement(ref, window.stepIndex, judgement);
-    this.podsAtStart.delete(`${key}/${window.stepIndex}/canary`);
-    this.podsAtStart.delete(`${key}/${window.stepIndex}/baseline`);
-    for (const metric of analysis.metrics) this.failedChecks.delete(`${key}/${window.stepIndex}/${metric.name}`);
+    const waiting = analysis.metrics.filter((m) => m.nodata === 'wait' && lacksData(m, data));
+    if (waiting.length > 0 && now < giveUpAt) return false;
+    const judgement = judgeStep(analysis, data.samples, { step: window.stepIndex, evidence: data.evidence });
+    if (judgement.result === 'InsufficientData' && now < window.extendUntil) {
+      memory.extending = true;
+      return false;
+    }
+    await this.options.engine.recordJudgement(look.ref, window.stepIndex, judgement);
+    return true;
+  }
+
+  /** A read at judgement time failed: retry an outage within the grace, else end the step as unavailable. */
+  private async readFailed(look: Look, error: unknown, giveUpAt: number): Promise<boolean> {
+    const { ref, window, now } = look;
+    if (error instanceof ShiftError) {
+      // The source left the configuration (or the account lost it) since the create.
+      await this.options.engine.analysisUnavailable(ref, window.stepIndex, error.message);
+      return true;
+    }
+    if (!(error instanceof MetricsError)) throw error;
+    if (error.retryable && now < giveUpAt) {
+      this.options.log.warn('analysis metrics unavailable; will retry', { shift: ref.id, source: error.source, error: error.message });
+      return false;
+    }
+    const why = error.retryable ? `${error.message} (still failing ${Math.round((now - window.end) / 1000)}s after the window ended)` : error.message;
+    await this.options.engine.analysisUnavailable(ref, window.stepIndex, `${error.kind === 'invalid-query' ? 'the metrics source rejected a query: ' : ''}${why}`);
+    return true;
   }
 
   /**
-   * One range query per metric and scope over window start..end; the pod status metrics all come
-   * from one pod read per scope.
+   * One range query per metric with a query of its own and scope over window start..`until`, the
+   * request and 5xx counts per scope when `counts`, and one pod list read per scope when a pod metric
+   * is read.
    */
-  private async fetch(spec: NormalizedShiftSpec, analysis: NormalizedAnalysis, metrics: NormalizedMetric[], window: AnalysisWindow, end: number, key: string): Promise<SampleSet> {
-    const provider: MetricsProvider = this.options.sources.forAccount(spec.account, analysis.source);
-    const range = { start: new Date(window.start), end: new Date(end), stepSeconds: window.intervalSeconds };
-    const podReads = new Map<ScopeName, Promise<PodStatusValues | undefined>>();
-    const podStatus = (scopeName: ScopeName) => {
-      if (!podReads.has(scopeName)) podReads.set(scopeName, this.podStatus(spec.account, analysis.scopes[scopeName], `${key}/${window.stepIndex}/${scopeName}`));
-      return podReads.get(scopeName) as Promise<PodStatusValues | undefined>;
-    };
-    const samples: SampleSet = {};
-    await Promise.all(
-      metrics.map(async (metric) => {
-        const values = await Promise.all(
-          SCOPES.map(async (scopeName) => {
-            if (isPodMetric(metric)) return podMetricValue(metric, await podStatus(scopeName));
-            const result = await provider.rangeQuery(renderQuery(metric, analysis.scopes[scopeName], scopeName, window.intervalSeconds) as string, range);
-            return result.kind === 'series' ? result.samples.map((s) => s.value) : [];
-          }),
-        );
-        samples[metric.name] = { canary: values[0], baseline: values[1] };
-      }),
-    );
-    return samples;
+  private async read(look: Look, metrics: NormalizedMetric[], until: number, counts: boolean): Promise<StepData> {
+    const { analysis, window, record } = look;
+    const range: QueryWindow = { start: new Date(window.start), end: new Date(until), stepSeconds: window.intervalSeconds };
+    const provider = () => this.options.sources.forAccount(record.spec.account, analysis.source);
+    const [series, requests, pods] = await Promise.all([
+      Promise.all(metrics.filter(hasOwnQuery).map(async (m) => [m.name, await metricSeries(provider(), analysis, m, range)] as const)),
+      counts ? requestCounts(provider(), analysis, range) : undefined,
+      metrics.some(isPodMetric) ? this.readPods(look) : undefined,
+    ]);
+    const samples: SampleSet = Object.fromEntries(series);
+    for (const metric of metrics.filter(isPodMetric)) samples[metric.name] = podSamples(metric, pods, look.memory);
+    const evidence: StepEvidence = {};
+    if (requests) evidence.requests = requests;
+    const weights = stepWeights(record, window.stepIndex);
+    if (weights) evidence.weights = weights;
+    if (pods) evidence.podEvents = { canary: podEvents(pods.canary, look.memory.notReady.canary), baseline: podEvents(pods.baseline, look.memory.notReady.baseline) };
+    return { samples, evidence };
   }
 
-  /**
-   * Takes the pod lists restarts are counted from, once per step, as soon as the window opens.
-   * Without this the first list was taken at the first fail-fast check (two intervals in) or, with
-   * no critical metric, at the window's end: restarts before then were never counted.
-   * A failed read is left to the next check (which then takes the list).
-   */
-  private async snapshotPods(record: ShiftRecord, window: AnalysisWindow, key: string): Promise<void> {
-    const analysis = record.spec.analysis as NormalizedAnalysis;
-    if (!hasPodMetric(analysis)) return;
-    await Promise.all(
-      SCOPES.filter((scopeName) => !this.podsAtStart.has(`${key}/${window.stepIndex}/${scopeName}`)).map((scopeName) =>
-        this.podStatus(record.spec.account, analysis.scopes[scopeName], `${key}/${window.stepIndex}/${scopeName}`).catch((error: unknown) => {
-          if (!(error instanceof MetricsError)) throw error;
-        }),
-      ),
-    );
-  }
-
-  /** The scope's pod status now, against the pod list taken when this replica first looked in the window. */
-  private async podStatus(account: string, scope: NormalizedAnalysis['scopes']['canary'], key: string): Promise<PodStatusValues | undefined> {
-    const reader = this.options.podReaderFor?.(account);
+  /** Both scopes' pod status at this look, against the lists this replica took when the window opened. */
+  private async readPods(look: Look): Promise<Record<ScopeName, PodStatusValues> | undefined> {
+    const reader = this.options.podReaderFor?.(look.record.spec.account);
     if (!reader) return undefined;
-    const selector = scope.podSelector ?? (await reader.workloadSelector(scope.namespace, scope.workload));
+    const [canary, baseline] = await Promise.all(SCOPES.map((scope) => this.readScopePods(reader, look, scope)));
+    return { canary, baseline };
+  }
+
+  private async readScopePods(reader: PodReader, look: Look, scopeName: ScopeName): Promise<PodStatusValues> {
+    const { memory } = look;
+    const scope = look.analysis.scopes[scopeName];
+    const selector = scope.podSelector ?? (memory.selectors[scopeName] ??= await reader.workloadSelector(scope.namespace, scope.workload));
     const pods = await reader.listPods(scope.namespace, selector);
-    if (!this.podsAtStart.has(key)) this.podsAtStart.set(key, pods);
-    return podStatusValues(this.podsAtStart.get(key) as PodState[], pods);
+    const atStart = (memory.podsAtStart[scopeName] ??= pods);
+    const values = podStatusValues(atStart, pods);
+    if (values.readinessPercent !== undefined) memory.readiness[scopeName].push(values.readinessPercent);
+    for (const event of values.events.filter((e) => e.kind === 'not-ready')) {
+      const id = `${event.pod}/${event.container ?? ''}`;
+      const seen = memory.notReady[scopeName].get(id);
+      memory.notReady[scopeName].set(id, { ...event, count: (seen?.count ?? 0) + 1 });
+    }
+    return values;
   }
 }
 
-/** One pod status metric from a scope's pod status (no pods: no data). */
-function podMetricValue(metric: NormalizedMetric, values: PodStatusValues | undefined): number[] {
-  if (!values || values.pods === 0) return [];
-  if (metric.metric === 'restarts') return [values.restarts];
-  if (metric.metric === 'oom-killed') return [values.oomKilled];
-  return values.readinessPercent === undefined ? [] : [values.readinessPercent];
+/** One metric's samples of both scopes, with their times so the judge pairs them by interval. */
+async function metricSeries(provider: MetricsProvider, analysis: NormalizedAnalysis, metric: NormalizedMetric, range: QueryWindow): Promise<MetricSamples> {
+  const [canary, baseline] = await Promise.all(
+    SCOPES.map(async (scopeName) => pointsOf(await provider.rangeQuery(renderQuery(metric, analysis.scopes[scopeName], scopeName, range.stepSeconds) as string, range))),
+  );
+  return { canary: canary.map((s) => s.value), baseline: baseline.map((s) => s.value), times: { canary: canary.map((s) => s.time), baseline: baseline.map((s) => s.time) } };
+}
+
+const pointsOf = (result: RangeResult): Sample[] => (result.kind === 'series' ? result.samples : []);
+
+/** Requests and 5xx per interval of both scopes (four range queries), on the same intervals. */
+async function requestCounts(provider: MetricsProvider, analysis: NormalizedAnalysis, range: QueryWindow): Promise<{ canary: IntervalCounts; baseline: IntervalCounts }> {
+  const [canary, baseline] = await Promise.all(
+    SCOPES.map(async (scopeName) => {
+      const [all, errors] = await Promise.all([false, true].map((errorsOnly) => provider.rangeQuery(renderRequestCountQuery(analysis.scopes[scopeName], range.stepSeconds, errorsOnly), range)));
+      return { requests: pointsOf(all), errors: pointsOf(errors) };
+    }),
+  );
+  const times = [...new Set([...canary.requests, ...baseline.requests].map((s) => s.time))].sort((a, b) => a - b);
+  return { canary: intervalCounts(times, canary.requests, canary.errors), baseline: intervalCounts(times, baseline.requests, baseline.errors) };
+}
+
+/**
+ * A scope's counts at each of `times` (the intervals either scope has points for). Istio creates a
+ * series with its first request of that kind: a scope without a point at some time had no
+ * requests then (no traffic yet, or no 5xx at all), which is 0, not a gap. Both scopes on the same
+ * intervals keep an idle canary's window from hiding the baseline's requests.
+ */
+export function intervalCounts(times: number[], requests: Sample[], errors: Sample[]): IntervalCounts {
+  const at = (samples: Sample[]) => {
+    const byTime = new Map(samples.map((s) => [s.time, s.value]));
+    return times.map((t) => byTime.get(t) ?? 0);
+  };
+  return { requests: at(requests), errors: at(errors), times };
+}
+
+/** The current step's weights of the canary's and the baseline's destinations, for the traffic share. */
+function stepWeights(record: ShiftRecord, stepIndex: number): StepEvidence['weights'] {
+  const indexes = analysedDestinations(record.spec.destinations.length);
+  const weights = record.spec.steps[stepIndex]?.weights;
+  if (!indexes || !weights) return undefined;
+  return { canary: weights[indexes.canary], baseline: weights[indexes.baseline] };
+}
+
+/** One pod status metric of both scopes: restarts and OOM kills at this look, readiness at every look. */
+function podSamples(metric: NormalizedMetric, pods: Record<ScopeName, PodStatusValues> | undefined, memory: StepMemory): MetricSamples {
+  const of = (scopeName: ScopeName): number[] => {
+    const values = pods?.[scopeName];
+    if (!values) return [];
+    if (metric.metric === 'readiness') return [...memory.readiness[scopeName]];
+    if (values.pods === 0) return [];
+    return [metric.metric === 'restarts' ? values.restarts : values.oomKilled];
+  };
+  return { canary: of('canary'), baseline: of('baseline') };
+}
+
+/** A scope's pod events: restarts and OOM kills since the window opened, and every not-ready sighting. */
+function podEvents(values: PodStatusValues, notReady: Map<string, PodEvent>): PodEvent[] {
+  return [...values.events.filter((e) => e.kind !== 'not-ready'), ...notReady.values()];
+}
+
+/** No data to judge `metric` on yet (for `nodata: wait`). */
+function lacksData(metric: NormalizedMetric, data: StepData): boolean {
+  if (isErrorsMetric(metric)) {
+    const requests = data.evidence.requests;
+    if (!requests) return true;
+    const aligned = alignedCounts(requests);
+    return totals(aligned.canary).requests === 0 || totals(aligned.baseline).requests === 0;
+  }
+  const samples = data.samples[metric.name];
+  return !samples || samples.canary.length === 0 || samples.baseline.length === 0;
+}
+
+/** A query the create checks evaluate: `field` and `name` say which in the problem reported. */
+interface PreflightQuery {
+  field: string;
+  name: string;
+  scopeName: ScopeName;
+  query: string;
+}
+
+/** Every query a judgement of this analysis runs, once per scope (pod metrics have none). */
+function preflightQueries(analysis: NormalizedAnalysis): PreflightQuery[] {
+  const own = analysis.metrics.flatMap((metric, i) =>
+    hasOwnQuery(metric)
+      ? SCOPES.map((scopeName) => {
+          const field = `analysis.metrics[${i}]${metric.metric === 'custom' ? '.query' : ''}`;
+          return { field, name: metric.name, scopeName, query: renderQuery(metric, analysis.scopes[scopeName], scopeName, analysis.intervalSeconds) as string };
+        })
+      : [],
+  );
+  if (!needsCounts(analysis)) return own;
+  const counts = SCOPES.map((scopeName) => ({ field: 'analysis', name: 'request counts', scopeName, query: renderRequestCountQuery(analysis.scopes[scopeName], analysis.intervalSeconds, false) }));
+  return [...own, ...counts];
 }
 
 /**
  * Create-time checks, before the VirtualService is touched: the source exists (422 naming
  * analysis.source) and the account may use it (403), and Prometheus accepts every rendered query
- * (one cheap evaluation at one instant per metric and scope; a rejection is a 422 naming the metric).
+ * (one cheap evaluation at one instant per query and scope; a rejection is a 422 naming the metric).
  * Scopes that match no series are only knowable later (the nodata policy decides at judgement).
  */
 export async function preflightAnalysis(spec: NormalizedShiftSpec, sources: MetricsSources): Promise<void> {
-  const analysis = spec.analysis;
-  if (!analysis) return;
+  if (!spec.analysis) return;
+  const analysis = effectiveAnalysis(spec.analysis);
   const provider = sources.forAccount(spec.account, analysis.source);
   const now = new Date();
-  const checks = analysis.metrics.flatMap((metric, i) =>
-    isPodMetric(metric)
-      ? []
-      : SCOPES.map(async (scopeName) => {
-          const query = renderQuery(metric, analysis.scopes[scopeName], scopeName, analysis.intervalSeconds) as string;
-          try {
-            await provider.rangeQuery(query, { start: now, end: now, stepSeconds: analysis.intervalSeconds });
-          } catch (error) {
-            if (!(error instanceof MetricsError)) throw error;
-            const field = `analysis.metrics[${i}]${metric.metric === 'custom' ? '.query' : ''}`;
-            if (error.kind === 'invalid-query' || error.kind === 'ambiguous') {
-              const message = `${field} (${metric.name}, ${scopeName}): ${error.message}`;
-              throw new ShiftError('invalid', message, [{ field, message }]);
-            }
-            throw new ShiftError('unavailable', `metrics source "${analysis.source}" cannot check ${field} (${metric.name}) now: ${error.message}; retry when it answers`);
-          }
-        }),
-  );
+  const checks = preflightQueries(analysis).map(async ({ field, name, scopeName, query }) => {
+    try {
+      await provider.rangeQuery(query, { start: now, end: now, stepSeconds: analysis.intervalSeconds });
+    } catch (error) {
+      if (!(error instanceof MetricsError)) throw error;
+      if (error.kind === 'invalid-query' || error.kind === 'ambiguous') {
+        const message = `${field} (${name}, ${scopeName}): ${error.message}`;
+        throw new ShiftError('invalid', message, [{ field, message }]);
+      }
+      throw new ShiftError('unavailable', `metrics source "${analysis.source}" cannot check ${field} (${name}) now: ${error.message}; retry when it answers`);
+    }
+  });
   // All at once, but the problem reported is the first in spec order (metric, then canary before baseline).
   const failed = (await Promise.allSettled(checks)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;

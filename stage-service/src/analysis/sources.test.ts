@@ -9,7 +9,7 @@ import { join } from 'path';
 import { ConfigError, MetricsSourceConfig, parseConfig } from '../config';
 import { ShiftError } from '../engine/errors';
 import { labelSelector, podState, podStatusValues } from './pod-status';
-import { MetricsError, MetricsProvider, PodState } from './provider';
+import { ContainerState, MetricsError, MetricsProvider, PodState } from './provider';
 import { MetricsSources } from './sources';
 
 const hash = (t: string) => `h(${t})`;
@@ -155,30 +155,85 @@ describe('MetricsSources.forAccount', () => {
 });
 
 describe('pod-status arithmetic', () => {
-  const pod = (uid: string, restarts: number, ready = true, extra: Partial<PodState> = {}): PodState => ({ uid, name: uid, ready, restarts, oomKilledContainers: [], terminating: false, ...extra });
+  const container = (extra: Partial<ContainerState> = {}): ContainerState => ({ name: 'app', restartCount: 0, ready: true, terminations: 0, ...extra });
+  const pod = (uid: string, restarts: number, ready = true, extra: Partial<PodState> = {}): PodState => ({
+    uid,
+    name: uid,
+    ready,
+    containers: [container({ restartCount: restarts, terminations: restarts, ready })],
+    terminating: false,
+    ...extra,
+  });
 
   it('counts restarts since the window opened, new pods in full, and readiness over live pods', () => {
     const start = [pod('a', 3), pod('b', 0)];
     const now = [pod('a', 5), pod('b', 0, false), pod('c', 1), pod('d', 7, false, { terminating: true })];
-    expect(podStatusValues(start, now)).toEqual({ pods: 4, restarts: 2 + 1 + 7, readinessPercent: (100 * 2) / 3, oomKilled: 0 });
+    expect(podStatusValues(start, now)).toMatchObject({ pods: 4, restarts: 2 + 1 + 7, readinessPercent: (100 * 2) / 3, oomKilled: 0 });
   });
 
   it('has no readiness (nodata) without live pods', () => {
     expect(podStatusValues([], []).readinessPercent).toBeUndefined();
   });
 
-  it('reads the latest termination: the current state when the container is down, else lastState', () => {
+  it('names pod, container and reason of each restart, and counts only OOM kills that happened in the window', () => {
+    const oomBefore = container({ restartCount: 2, terminations: 2, lastTermination: 'OOMKilled' });
+    const start: PodState[] = [
+      // OOM-killed before the window, running since: not this window's.
+      pod('old-oom', 0, true, { containers: [oomBefore] }),
+      pod('crash', 0),
+      pod('oom-now', 0, true, { containers: [container({ restartCount: 4, terminations: 4, lastTermination: 'Error' })] }),
+      pod('down', 0),
+    ];
+    const now: PodState[] = [
+      pod('old-oom', 0, true, { containers: [oomBefore] }),
+      // Crash-looping: restarted twice since, its last exit an Error, waiting to run again.
+      pod('crash', 0, false, { containers: [container({ restartCount: 2, terminations: 2, ready: false, lastTermination: 'Error', waiting: 'CrashLoopBackOff' })] }),
+      pod('oom-now', 0, true, { containers: [container({ restartCount: 5, terminations: 5, lastTermination: 'OOMKilled' })] }),
+      // OOM-killed just now and not restarted yet: down, the same restartCount.
+      pod('down', 0, false, { containers: [container({ terminations: 1, ready: false, lastTermination: 'OOMKilled' })] }),
+      // A pod created in the window that was OOM-killed once.
+      pod('new', 0, true, { containers: [container({ restartCount: 1, terminations: 1, lastTermination: 'OOMKilled' })] }),
+    ];
+    const values = podStatusValues(start, now);
+    expect(values).toMatchObject({ pods: 5, restarts: 2 + 1 + 1, oomKilled: 3, readinessPercent: 60 });
+    expect(values.events).toEqual([
+      { pod: 'crash', container: 'app', kind: 'restart', reason: 'Error', count: 2 },
+      { pod: 'oom-now', container: 'app', kind: 'restart', reason: 'OOMKilled', count: 1 },
+      { pod: 'oom-now', container: 'app', kind: 'oom-kill', reason: 'OOMKilled', count: 1 },
+      { pod: 'down', container: 'app', kind: 'oom-kill', reason: 'OOMKilled', count: 1 },
+      { pod: 'new', container: 'app', kind: 'restart', reason: 'OOMKilled', count: 1 },
+      { pod: 'new', container: 'app', kind: 'oom-kill', reason: 'OOMKilled', count: 1 },
+      { pod: 'crash', container: 'app', kind: 'not-ready', reason: 'CrashLoopBackOff', count: 1 },
+      { pod: 'down', container: 'app', kind: 'not-ready', count: 1 },
+    ]);
+  });
+
+  it('names a pod that is not ready while its containers are (a readiness gate)', () => {
+    const gated = pod('gated', 0, false, { containers: [container()] });
+    expect(podStatusValues([gated], [gated]).events).toEqual([{ pod: 'gated', kind: 'not-ready', count: 1 }]);
+  });
+
+  it('reads the latest termination (the current state when the container is down, else lastState) and why it waits', () => {
     const state = podState({
       metadata: { uid: 'u', name: 'p' },
       status: {
         conditions: [{ type: 'Ready', status: 'False' }],
         containerStatuses: [
-          { name: 'app', restartCount: 2, lastState: { terminated: { reason: 'OOMKilled' } } },
-          { name: 'sidecar', restartCount: 1, state: { terminated: { reason: 'Error' } }, lastState: { terminated: { reason: 'OOMKilled' } } },
+          { name: 'app', ready: false, restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { reason: 'OOMKilled' } } },
+          { name: 'sidecar', ready: false, restartCount: 1, state: { terminated: { reason: 'Error' } }, lastState: { terminated: { reason: 'OOMKilled' } } },
         ],
       },
     });
-    expect(state).toEqual({ uid: 'u', name: 'p', ready: false, restarts: 3, oomKilledContainers: ['app'], terminating: false });
+    expect(state).toEqual({
+      uid: 'u',
+      name: 'p',
+      ready: false,
+      containers: [
+        { name: 'app', restartCount: 2, ready: false, terminations: 2, lastTermination: 'OOMKilled', waiting: 'CrashLoopBackOff' },
+        { name: 'sidecar', restartCount: 1, ready: false, terminations: 2, lastTermination: 'Error' },
+      ],
+      terminating: false,
+    });
   });
 
   it('builds label selectors and refuses empty or malformed ones', () => {

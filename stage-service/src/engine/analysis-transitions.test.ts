@@ -3,7 +3,7 @@
  * moves on only when watched, a fail restores (or holds) in the same write, and a record carrying
  * judgements survives the schema check while a tampered one does not.
  */
-import { NormalizedShiftSpec, RouteSelection, StepJudgement, judgeStep, planShift, selectRoute, validateShiftSpec } from '@istio-shift/core';
+import { NormalizedShiftSpec, RouteSelection, StepEvidence, StepJudgement, judgeStep, planShift, selectRoute, validateShiftSpec } from '@istio-shift/core';
 import { checkoutVirtualService } from '../kube/seed';
 import { ShiftRecord } from './record';
 import { recordProblem } from './record-schema';
@@ -18,7 +18,7 @@ const WATCHED = { polledNow: true };
 
 const SUCCESS_METRIC = { name: 'success', metric: 'success-rate', critical: true, judge: { type: 'threshold', min: 99 } };
 
-function spec(onFailure: 'rollback' | 'hold' = 'rollback', metrics: Array<Record<string, unknown>> = [SUCCESS_METRIC]): NormalizedShiftSpec {
+function spec(onFailure: 'rollback' | 'hold' = 'rollback', metrics: Array<Record<string, unknown>> = [SUCCESS_METRIC], more: Record<string, unknown> = {}): NormalizedShiftSpec {
   const result = validateShiftSpec({
     account: 'prod',
     namespace: NS,
@@ -33,6 +33,7 @@ function spec(onFailure: 'rollback' | 'hold' = 'rollback', metrics: Array<Record
       interval: '2s',
       onFailure,
       metrics,
+      ...more,
     },
   });
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
@@ -52,8 +53,18 @@ function started(s = spec()): { record: ShiftRecord; selection: RouteSelection }
   return { record, selection: selectRoute(live, s.route, VS_NAME) };
 }
 
-const judgement = (s: NormalizedShiftSpec, canary: number[]): StepJudgement =>
-  judgeStep(s.analysis!, { success: { canary, baseline: [99.9, 99.9, 99.9] } }, { step: 0 });
+/** Three intervals of 100 requests to each of canary and baseline (weights 10/10): enough evidence. */
+const TRAFFIC: StepEvidence = {
+  requests: { canary: { requests: [100, 100, 100], errors: [0, 0, 0] }, baseline: { requests: [100, 100, 100], errors: [0, 0, 0] } },
+  weights: { canary: 10, baseline: 10 },
+};
+
+const judgement = (s: NormalizedShiftSpec, canary: number[], evidence: StepEvidence = TRAFFIC): StepJudgement =>
+  judgeStep(s.analysis!, { success: { canary, baseline: [99.9, 99.9, 99.9] } }, { step: 0, evidence });
+
+/** The canary got no requests: the step cannot be judged. */
+const insufficient = (s: NormalizedShiftSpec): StepJudgement =>
+  judgement(s, [], { ...TRAFFIC, requests: { canary: { requests: [], errors: [] }, baseline: TRAFFIC.requests!.baseline } });
 
 describe('analysis transitions', () => {
   it('does not advance an analysed step past its pause until it is judged', () => {
@@ -124,23 +135,64 @@ describe('analysis transitions', () => {
     expect(recordProblem(record.id, wrongStep)).toMatch(/judgements\[1\] judges a step the spec does not analyse/);
   });
 
-  it('times the runner: fail-fast checks from two intervals into the window, then the end, then retries until the grace', () => {
-    const { record } = started();
-    const window = pendingWindow(record) as AnalysisWindow;
-    expect(window).toEqual({ stepIndex: 0, start: at(2).getTime(), end: at(10).getTime(), intervalSeconds: 2, giveUpAt: at(16).getTime() });
-    expect(nextAnalysisCheck(record, at(0).getTime())).toBe(at(6).getTime());
-    expect(nextAnalysisCheck(record, at(7).getTime())).toBe(at(9).getTime());
-    expect(nextAnalysisCheck(record, at(9.5).getTime())).toBe(at(10).getTime());
-    expect(nextAnalysisCheck(record, at(11).getTime())).toBe(at(13).getTime());
+  it.each([
+    ['restores by default', {}, 'rollback', '; weights restored to release 100, baseline 0, canary 0'],
+    ['holds with onFailure: hold', {}, 'hold', '; weights held at release 80, baseline 10, canary 10 as the spec asks (onFailure: hold)'],
+    ['holds with evidence.onInsufficient: hold', { evidence: { onInsufficient: 'hold' } }, 'rollback', '; weights held at release 80, baseline 10, canary 10 as the spec asks (evidence.onInsufficient: hold)'],
+  ] as const)('ends TERMINAL ANALYSIS_INSUFFICIENT_DATA when the wait for evidence was in vain: %s', (_case, more, onFailure, ending) => {
+    const s = spec(onFailure, [SUCCESS_METRIC], more);
+    const { record, selection } = started(s);
+    const verdict = insufficient(s);
+    expect(verdict.result).toBe('InsufficientData');
+    const next = judged(record, selection, VS_NAME, at(20), 0, verdict, WATCHED);
+    if (next.kind !== 'write') throw new Error('expected a write');
+    expect(next.record).toMatchObject({ phase: 'TERMINAL', failure: { reason: 'ANALYSIS_INSUFFICIENT_DATA' } });
+    expect(next.record.failure?.message.endsWith(ending)).toBe(true);
+    expect(next.target).toEqual(ending.includes('restored') ? record.original : undefined);
+    expect(recordProblem(next.record.id, JSON.parse(JSON.stringify(next.record)))).toBeUndefined();
   });
 
-  it('looks in when the window opens if a pod status metric needs its pod list from then (restarts count from the window start)', () => {
-    const { record } = started(spec('rollback', [{ name: 'restarts', metric: 'restarts', judge: { type: 'threshold', max: 0 } }]));
+  it('still reads a record written before sequential testing: failAfterSamples numbers, no mode, alpha or evidence', () => {
+    const { record } = started();
+    const legacy = JSON.parse(JSON.stringify(record));
+    delete legacy.spec.analysis.mode;
+    delete legacy.spec.analysis.alpha;
+    delete legacy.spec.analysis.evidence;
+    legacy.spec.analysis.metrics[0].failAfterSamples = 1;
+    legacy.judgements = [{ at: T0.toISOString(), judgement: { ...judgement(spec(), [92]), evidence: undefined, failedChecks: { success: 1 } } }];
+    expect(recordProblem(record.id, JSON.parse(JSON.stringify(legacy)))).toBeUndefined();
+    // Only all three missing is the older form; one missing is a record the service never wrote.
+    const partial = JSON.parse(JSON.stringify(record));
+    delete partial.spec.analysis.evidence;
+    expect(recordProblem(record.id, partial)).toMatch(/spec is not in the form the service writes/);
+    // A record written now, with a deprecated failAfterSamples a pipeline still carries, round-trips too.
+    const withOld = started(spec('rollback', [{ ...SUCCESS_METRIC, failAfterSamples: 0 }], { evidence: { extendUpTo: '30s', minRequests: 10 } })).record;
+    expect(recordProblem(withOld.id, JSON.parse(JSON.stringify(withOld)))).toBeUndefined();
+  });
+
+  it('times the runner: a look every interval from one interval into the window, the end, then every interval until the wait for evidence ends', () => {
+    const { record } = started();
+    const window = pendingWindow(record) as AnalysisWindow;
+    // Window 2..10s; the wait for evidence defaults to one more window (8s).
+    expect(window).toEqual({ stepIndex: 0, start: at(2).getTime(), end: at(10).getTime(), intervalSeconds: 2, graceMs: 6000, extendUntil: at(18).getTime() });
+    expect(nextAnalysisCheck(record, at(0).getTime())).toBe(at(4).getTime());
+    expect(nextAnalysisCheck(record, at(4.005).getTime())).toBe(at(6).getTime());
+    expect(nextAnalysisCheck(record, at(7).getTime())).toBe(at(8).getTime());
+    expect(nextAnalysisCheck(record, at(9.5).getTime())).toBe(at(10).getTime());
+    expect(nextAnalysisCheck(record, at(11).getTime())).toBe(at(12).getTime());
+    const odd = started(spec('rollback', [SUCCESS_METRIC], { evidence: { extendUpTo: '3s' } })).record;
+    expect(nextAnalysisCheck(odd, at(12.5).getTime())).toBe(at(13).getTime());
+    expect(nextAnalysisCheck(odd, at(13.005).getTime())).toBe(at(14).getTime());
+  });
+
+  it('looks in when the window opens if a pod status metric needs its pod list from then, and not mid-window when nothing could stop the step', () => {
+    const { record } = started(spec('rollback', [{ name: 'restarts', metric: 'restarts', critical: false, judge: { type: 'threshold', max: 0 } }]));
     expect(nextAnalysisCheck(record, at(0).getTime())).toBe(at(2).getTime());
-    // No critical metric: nothing more until the window's end.
-    expect(nextAnalysisCheck(record, at(2).getTime())).toBe(at(10).getTime());
-    const critical = started(spec('rollback', [SUCCESS_METRIC, { name: 'restarts', metric: 'restarts', critical: true, judge: { type: 'threshold', max: 0 } }])).record;
-    expect(nextAnalysisCheck(critical, at(0).getTime())).toBe(at(2).getTime());
-    expect(nextAnalysisCheck(critical, at(2).getTime())).toBe(at(6).getTime());
+    // Pod metrics are sampled at every look.
+    expect(nextAnalysisCheck(record, at(2).getTime())).toBe(at(4).getTime());
+    const fixed = started(spec('rollback', [{ name: 'p99', metric: 'latency-p99' }], { mode: 'fixed' })).record;
+    expect(nextAnalysisCheck(fixed, at(0).getTime())).toBe(at(10).getTime());
+    const sequential = started(spec('rollback', [{ name: 'p99', metric: 'latency-p99' }])).record;
+    expect(nextAnalysisCheck(sequential, at(0).getTime())).toBe(at(4).getTime());
   });
 });
