@@ -7,8 +7,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { judgeStep, renderRequestCountQuery, validateShiftSpec } from '@istio-shift/core';
 import { PrometheusProvider } from '../../stage-service/src/analysis/prometheus';
-import { MetricsError, QueryWindow, RangeResult } from '../../stage-service/src/analysis/provider';
+import { MetricsError, QueryWindow, RangeResult, Sample } from '../../stage-service/src/analysis/provider';
+import { intervalCounts } from '../../stage-service/src/analysis/runner';
 import { secretReader } from '../../stage-service/src/analysis/sources';
 import { CountingProxy, startCountingProxy } from './counting-proxy';
 import { RunningPrometheus, startPrometheus } from './harness';
@@ -110,6 +112,47 @@ describe('Prometheus provider on backfilled data', () => {
     expect(results.filter((r) => r.kind === 'series').map((r) => series(r).length)).toEqual([101, 101, 101, 101, 101]);
     expect(results[5]).toEqual({ kind: 'nodata' }); // no memory series for the baseline in this data
     console.log(`[prometheus] one judgement window, 3 metrics x 2 scopes: ${proxy.requests.length} HTTP requests, ${elapsedMs.toFixed(0)} ms in parallel`);
+  });
+
+  /** A scope's requests (or 5xx) per 1m interval over minutes 10..20, as the runner queries them. */
+  const counts = async (workload: string, errorsOnly: boolean): Promise<Sample[]> => {
+    const result = await provider.rangeQuery(renderRequestCountQuery({ namespace: NS, workload }, 60, errorsOnly), window(10, 20));
+    return result.kind === 'series' ? result.samples : [];
+  };
+
+  it("counts each interval's requests and 5xx with the judge's count queries; a scope that never failed has no 5xx series", async () => {
+    const [canary, canaryErrors, baseline, baselineErrors] = await Promise.all([counts('checkout-canary', false), counts('checkout-canary', true), counts('checkout-baseline', false), counts('checkout-baseline', true)]);
+    // 40 rps over each 1m interval (reporter="destination" only: the source reporter's copies are not counted twice).
+    expect(canary).toHaveLength(11);
+    for (const s of [...canary, ...baseline]) expect(s.value).toBeCloseTo(2400, 6);
+    for (const s of canaryErrors) expect(s.value).toBeCloseTo(48, 6);
+    // Istio creates a code's series with its first such response: the baseline never answered 5xx.
+    expect(baselineErrors).toEqual([]);
+    const times = canary.map((s) => s.time);
+    expect(intervalCounts(times, baseline, baselineErrors).errors).toEqual(times.map(() => 0));
+  });
+
+  it('judges those counts: a canary failing 2% of requests against a clean baseline fails its success rate (the reference preset)', async () => {
+    const validated = validateShiftSpec({
+      account: 'prod',
+      namespace: NS,
+      virtualService: 'checkout',
+      route: { protocol: 'http', name: 'primary' },
+      destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
+      steps: [{ weights: [80, 10, 10], pause: '11m' }, { weights: [100, 0, 0] }],
+      analysis: { source: 'mesh', scopes: { canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }, interval: '1m' },
+    });
+    if (!validated.ok) throw new Error(JSON.stringify(validated.problems));
+    const analysis = validated.spec.analysis!;
+    const scopeCounts = async (workload: string) => {
+      const [all, errors] = await Promise.all([counts(workload, false), counts(workload, true)]);
+      return intervalCounts(all.map((s) => s.time), all, errors);
+    };
+    const requests = { canary: await scopeCounts('checkout-canary'), baseline: await scopeCounts('checkout-baseline') };
+    const judgement = judgeStep(analysis, {}, { step: 0, evidence: { requests, weights: { canary: 10, baseline: 10 } } });
+    const success = judgement.metrics.find((m) => m.name === 'success-rate');
+    expect(success).toMatchObject({ classification: 'Low', failed: true, counts: { canary: { requests: 26400, errors: 528 }, baseline: { requests: 26400, errors: 0 } } });
+    expect(judgement).toMatchObject({ result: 'Fail', passed: false, evidence: { requests: { canary: 26400, baseline: 26400 }, trafficShare: 1 } });
   });
 
   it('reports a scope that matches no series as nodata', async () => {
