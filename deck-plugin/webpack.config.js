@@ -45,6 +45,31 @@ class OnlyOurCodePlugin {
   }
 }
 
+/**
+ * The judge's run-time code (statistics, e-processes, error counts, the evidence gate and the scorer)
+ * runs in the service only: the views import its types (`import type`) and never its functions.
+ */
+const STATISTICS = /[\\/]packages[\\/]core[\\/]src[\\/]analysis[\\/](judge|sequential|errors|evidence|mann-whitney|classify|score|summary|normal|zeroin|precise-math)\.ts$/;
+
+/** Fails the build if a module of the judge's run time ends up in the bundle (also inside a concatenated module). */
+class NoStatisticsPlugin {
+  apply(compiler) {
+    compiler.hooks.afterCompile.tap('NoStatisticsPlugin', (compilation) => {
+      const bundled = new Set();
+      const visit = (module) => {
+        if (module.modules) module.modules.forEach(visit);
+        if (module.resource && STATISTICS.test(module.resource)) bundled.add(path.relative(__dirname, module.resource));
+      };
+      for (const chunk of compilation.chunks) for (const module of compilation.chunkGraph.getChunkModulesIterable(chunk)) visit(module);
+      for (const file of bundled) {
+        compilation.errors.push(
+          new webpack.WebpackError(`${file} would be bundled: the judge runs in the service; import only its types (import type), or move what Deck needs out of that module`),
+        );
+      }
+    });
+  }
+}
+
 module.exports = (_env, argv = {}) => ({
   mode: argv.mode || 'production',
   context: __dirname,
@@ -82,8 +107,9 @@ module.exports = (_env, argv = {}) => ({
     ],
   },
   optimization: { splitChunks: false, runtimeChunk: false },
-  plugins: [new webpack.optimize.LimitChunkCountPlugin({ maxChunks: 1 }), new OnlyOurCodePlugin()],
+  plugins: [new webpack.optimize.LimitChunkCountPlugin({ maxChunks: 1 }), new OnlyOurCodePlugin(), new NoStatisticsPlugin()],
   performance: { hints: false },
 });
 
 module.exports.SHARED_LIBRARIES = SHARED_LIBRARIES;
+module.exports.STATISTICS = STATISTICS;

@@ -76,9 +76,11 @@ describe('the section\'s operations', () => {
   });
 
   it('changing a row to custom asks for a query and resets the judge; the name follows an unrenamed kind', () => {
-    const metric = { name: 'restarts', metric: 'restarts' as const, judge: { type: 'threshold', max: 0 } };
+    const metric = { name: 'restarts', metric: 'restarts' as const, judge: { type: 'threshold', maxIncrease: 0 } };
     expect(changeMetricKind(metric, 'custom', ['restarts'])).toEqual({ name: 'custom', metric: 'custom', query: '', judge: { type: 'statistical' } });
-    expect(changeMetricKind({ ...metric, name: 'pod-restarts' }, 'oom-killed', [])).toMatchObject({ name: 'pod-restarts', judge: { type: 'threshold', max: 0 } });
+    expect(changeMetricKind({ ...metric, name: 'pod-restarts' }, 'oom-killed', [])).toMatchObject({ name: 'pod-restarts', judge: { type: 'threshold', maxIncrease: 0 } });
+    // success-rate gets the error-count judge; a deprecated failAfterSamples is left as it was.
+    expect(changeMetricKind({ ...metric, failAfterSamples: 3 }, 'success-rate', [])).toEqual({ name: 'success-rate', metric: 'success-rate', judge: { type: 'errors' }, failAfterSamples: 3 });
   });
 
   it('skips a paused step; steps without a pause are not analysed; turning analysis off clears both', () => {
@@ -106,13 +108,13 @@ describe('validator problems in the form\'s words', () => {
     const block = analysis(payload);
     block.source = 'http://prometheus:9090';
     block.metrics[1].judge = { type: 'threshold', max: 'lots' };
-    block.metrics[2].failAfterSamples = 0;
+    block.metrics[2].failAfterSamples = 1.5;
     block.thresholds = { pass: 40, marginal: 60 };
     const problems = analysisProblems(payload);
     expect(problems.map((p) => [p.place, p.message])).toEqual([
       ['analysis.source', expect.stringMatching(/^Metrics source "http:\/\/prometheus:9090" looks like an address: give the name of a metrics source/)],
       ['analysis.metrics[1].judge.max', 'Metric 2, threshold max must be a number (got "lots"): give an absolute bound on the canary\'s mean value'],
-      ['analysis.metrics[2]', expect.stringMatching(/^Metric 3, fail after samples is 0; it must be between 1 and 1000/)],
+      ['analysis.metrics[2]', 'Metric 3, fail after samples (deprecated, ignored) must be a whole number (got 1.5); it is deprecated and ignored: remove it'],
       ['analysis', 'Marginal score (60) is above pass (40): marginal must be at most pass'],
     ]);
   });
@@ -121,13 +123,15 @@ describe('validator problems in the form\'s words', () => {
 describe('judgement rows from the status body', () => {
   it('builds one row per metric from core\'s judgeStep output, with units and group scores', () => {
     const { failed } = judgements();
-    const view = analysisView(analysisFailedStage().context.webhook.monitor.body as never)!;
-    expect(view.overall).toEqual({ score: 0, result: 'Fail' });
-    expect(view.failure).toMatch(/^step 2 failed analysis: canary 5xx rate 7\.9% vs baseline 0\.2% \(critical\), canary p99 latency 4\d\d ms vs baseline 1\d\d ms \(\+1\d\d%\); score 0\/75; weights restored/);
-    expect(view.steps.map((s) => [s.step, s.judgement.result])).toEqual([[1, 'Pass'], [2, 'Fail']]);
+    const stage = analysisFailedStage();
+    const view = analysisView(stage.context.webhook.monitor.body as never, stage.context.payload)!;
+    expect(view.overall).toEqual({ score: 0, result: 'Fail', text: 'Fail, score 0' });
+    expect(view.failure).toMatch(/^step 2 failed analysis: canary 5xx .*\(critical\), canary p99 latency 4\d\d ms vs baseline 1\d\d ms \(\+1\d\d%\).*; score 0\/75; weights restored/);
+    expect(view.steps.map((s) => [s.step, s.state, s.judgement?.result])).toEqual([[1, 'judged', 'Pass'], [2, 'judged', 'Fail'], [3, 'not-analysed', undefined]]);
     const rows = view.steps[1].rows;
     expect(rows.map((r) => r.name)).toEqual(failed.metrics.map((m) => m.name));
-    expect(rows[0]).toMatchObject({ name: 'success-rate', critical: true, classification: 'Low', failed: true, canary: expect.stringMatching(/^92\.\d%$/), baseline: expect.stringMatching(/^99\.\d%$/) });
+    expect(rows[0]).toMatchObject({ name: 'success-rate', critical: true, classification: 'Low', failed: true, canary: expect.stringMatching(/^91\.\d%$/), baseline: expect.stringMatching(/^99\.\d%$/) });
+    expect(rows[0].counts).toEqual({ canary: '523 of 6,075 failed', baseline: '11 of 5,980 failed' });
     expect(rows[1]).toMatchObject({ name: 'latency-p99', classification: 'High', canary: expect.stringMatching(/^4\d\d ms$/), change: expect.stringMatching(/^\+1\d\d%$/) });
     expect(rows[3]).toMatchObject({ name: 'memory', classification: 'Pass', canary: expect.stringMatching(/^23\d MiB$/) });
     expect(rows[0].groupScore).toBe('0 (0/2, weight 60)');

@@ -6,8 +6,8 @@
  */
 import {
   BUILT_IN_METRICS,
+  ERRORS_JUDGE_DEFAULTS,
   defaultJudge,
-  describeJudgement,
   isExpression,
   parseDurationSeconds,
   referenceAnalysis,
@@ -15,12 +15,8 @@ import {
 } from '@istio-shift/core';
 import type {
   BuiltInMetric,
-  Classification,
-  MetricJudgement,
   Problem,
   ShiftStatus,
-  StepResult,
-  StepJudgement,
   StepRecord,
   WorkloadScope,
 } from '@istio-shift/core';
@@ -36,7 +32,17 @@ export interface MetricDraft {
   critical?: boolean;
   nodata?: string;
   judge: { type: string; [bound: string]: unknown };
+  /** Deprecated and ignored by the service; the form has no input for it and leaves a stored value as it is. */
   failAfterSamples?: unknown;
+}
+
+/** `analysis.evidence` as the form holds it. */
+export interface EvidenceDraft {
+  minRequests?: unknown;
+  minTrafficShare?: unknown;
+  minPoints?: unknown;
+  extendUpTo?: unknown;
+  onInsufficient?: unknown;
 }
 
 export interface AnalysisDraft {
@@ -48,6 +54,9 @@ export interface AnalysisDraft {
   groups?: Record<string, unknown>;
   thresholds?: { pass?: unknown; marginal?: unknown };
   onFailure?: string;
+  mode?: string;
+  alpha?: unknown;
+  evidence?: EvidenceDraft;
 }
 
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -68,19 +77,40 @@ export const METRIC_LABELS: Readonly<Record<BuiltInMetric | 'custom', string>> =
   custom: 'Custom PromQL query',
 };
 
-/** The bounds each judge type takes, with their labels in the form. */
-export const JUDGE_BOUNDS = {
+export type JudgeType = 'statistical' | 'threshold' | 'errors';
+export const JUDGE_TYPES: readonly JudgeType[] = ['statistical', 'threshold', 'errors'];
+
+/** The bounds each judge type takes, with their labels in the form (and the service's default as placeholder). */
+export const JUDGE_BOUNDS: Readonly<Record<JudgeType, ReadonlyArray<{ key: string; label: string; placeholder?: string }>>> = {
   threshold: [
     { key: 'min', label: 'min' },
     { key: 'max', label: 'max' },
     { key: 'minRatio', label: 'min ratio' },
     { key: 'maxRatio', label: 'max ratio' },
+    { key: 'maxIncrease', label: 'max increase' },
   ],
   statistical: [
     { key: 'allowedIncrease', label: 'allowed increase' },
     { key: 'allowedDecrease', label: 'allowed decrease' },
   ],
-} as const;
+  errors: [
+    { key: 'maxRatio', label: 'max ratio', placeholder: String(ERRORS_JUDGE_DEFAULTS.maxRatio) },
+    { key: 'maxIncrease', label: 'max increase', placeholder: String(ERRORS_JUDGE_DEFAULTS.maxIncrease) },
+  ],
+};
+
+/**
+ * The judge types a metric row offers: the error-count judge reads request and 5xx totals, which only
+ * success-rate has; a row that already has it elsewhere keeps it on offer (the validator says why it is wrong).
+ */
+export function judgeTypesFor(metric: Pick<MetricDraft, 'metric' | 'judge'>): JudgeType[] {
+  return JUDGE_TYPES.filter((type) => type !== 'errors' || metric.metric === 'success-rate' || metric.judge?.type === 'errors');
+}
+
+/** The judge type a row shows: its own when known, else statistical. */
+export function judgeTypeOf(judge: MetricDraft['judge'] | undefined): JudgeType {
+  return (JUDGE_TYPES as readonly unknown[]).includes(judge?.type) ? (judge!.type as JudgeType) : 'statistical';
+}
 
 // ---------------------------------------------------------------------------------------------
 // Scopes from the destinations
@@ -197,7 +227,7 @@ export function changeMetricKind(metric: MetricDraft, kind: BuiltInMetric | 'cus
   return next;
 }
 
-export function changeJudgeType(judge: MetricDraft['judge'], type: 'threshold' | 'statistical'): MetricDraft['judge'] {
+export function changeJudgeType(judge: MetricDraft['judge'], type: JudgeType): MetricDraft['judge'] {
   return judge?.type === type ? judge : { type };
 }
 
@@ -274,6 +304,7 @@ const BOUND_LABELS: Record<string, string> = {
   max: 'threshold max',
   minRatio: 'threshold min ratio',
   maxRatio: 'threshold max ratio',
+  maxIncrease: 'threshold max increase',
   allowedIncrease: 'allowed increase',
   allowedDecrease: 'allowed decrease',
   type: 'judge type',
@@ -288,7 +319,7 @@ const METRIC_FIELD_LABELS: Record<string, string> = {
   critical: 'critical',
   nodata: 'no-data policy',
   judge: 'judge',
-  failAfterSamples: 'fail after samples',
+  failAfterSamples: 'fail after samples (deprecated, ignored)',
 };
 
 const TOP_LABELS: Record<string, string> = {
@@ -311,16 +342,36 @@ const TOP_LABELS: Record<string, string> = {
   'analysis.thresholds.pass': 'Pass score',
   'analysis.thresholds.marginal': 'Marginal score',
   'analysis.onFailure': 'On failure',
+  'analysis.mode': 'Mode',
+  'analysis.alpha': 'Alpha',
+  'analysis.evidence': 'Evidence',
+  'analysis.evidence.minRequests': 'Minimum canary requests',
+  'analysis.evidence.minTrafficShare': 'Minimum canary traffic share',
+  'analysis.evidence.minPoints': 'Minimum points per metric',
+  'analysis.evidence.extendUpTo': 'Wait for evidence up to',
+  'analysis.evidence.onInsufficient': 'On too little evidence',
 };
 
-/** A validator field path in the form's words: `analysis.metrics[1].judge.max` -> "Metric 2, threshold max". */
-export function fieldLabel(field: string): string {
+/** The judge type of metric `index` in a payload, when it has one. */
+function judgeTypeAt(payload: unknown, index: number): unknown {
+  const analysis = (payload as { analysis?: { metrics?: unknown } } | undefined)?.analysis;
+  const metrics = analysis && typeof analysis === 'object' ? (analysis as { metrics?: unknown }).metrics : undefined;
+  const metric = Array.isArray(metrics) ? (metrics[index] as { judge?: { type?: unknown } } | undefined) : undefined;
+  return metric && typeof metric === 'object' ? metric.judge?.type : undefined;
+}
+
+/**
+ * A validator field path in the form's words: `analysis.metrics[1].judge.max` -> "Metric 2, threshold max".
+ * With the payload, the bounds of an error-count judge read "errors max ratio" (else "threshold max ratio").
+ */
+export function fieldLabel(field: string, payload?: unknown): string {
   if (TOP_LABELS[field]) return TOP_LABELS[field];
   const metric = /^analysis\.metrics\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?/.exec(field);
   if (metric) {
     const [, index, key, bound] = metric;
     const row = `Metric ${Number(index) + 1}`;
     if (!key) return row;
+    if (key === 'judge' && bound && judgeTypeAt(payload, Number(index)) === 'errors' && (bound === 'maxRatio' || bound === 'maxIncrease')) return `${row}, errors ${bound === 'maxRatio' ? 'max ratio' : 'max increase'}`;
     if (key === 'judge' && bound) return `${row}, ${BOUND_LABELS[bound] ?? bound}`;
     return `${row}, ${METRIC_FIELD_LABELS[key] ?? key}`;
   }
@@ -336,7 +387,7 @@ export function fieldLabel(field: string): string {
   }
   // A field the form has no words for (e.g. an unknown key): its parent's label, then its own name.
   const child = /^((?:steps\[\d+\]\.)?analysis.*)\.([^.]+)$/.exec(field);
-  if (child) return `${fieldLabel(child[1])}, ${child[2]}`;
+  if (child) return `${fieldLabel(child[1], payload)}, ${child[2]}`;
   return field;
 }
 
@@ -347,8 +398,8 @@ export function fieldLabel(field: string): string {
 const ANALYSIS_PATH = /\b(?:steps\[\d+\]\.analysis(?:\.[A-Za-z0-9_-]+|\[\d+\])*|analysis(?:\.[A-Za-z0-9_-]+|\[\d+\])+)/g;
 
 /** The problem's message with every analysis field path in it put in the form's words. */
-export function formMessage(message: string): string {
-  return message.replace(ANALYSIS_PATH, (token) => fieldLabel(token));
+export function formMessage(message: string, payload?: unknown): string {
+  return message.replace(ANALYSIS_PATH, (token) => fieldLabel(token, payload));
 }
 
 export interface AnalysisProblem {
@@ -362,12 +413,13 @@ export interface AnalysisProblem {
 
 /** Fields the section has an input for; problems elsewhere go to their row, or to the section. */
 const INPUT_FIELDS = [
-  /^analysis\.(source|warmup|interval|onFailure)$/,
+  /^analysis\.(source|warmup|interval|onFailure|mode|alpha)$/,
+  /^analysis\.evidence\.(minRequests|minTrafficShare|minPoints|extendUpTo|onInsufficient)$/,
   /^analysis\.scopes\.(canary|baseline)\.(workload|namespace|podSelector)$/,
   /^analysis\.thresholds\.(pass|marginal)$/,
   /^analysis\.groups\.[^.]+$/,
   /^analysis\.metrics\[\d+\]\.(name|metric|query|group|critical|nodata|judge)$/,
-  /^analysis\.metrics\[\d+\]\.judge\.(min|max|minRatio|maxRatio|allowedIncrease|allowedDecrease|type)$/,
+  /^analysis\.metrics\[\d+\]\.judge\.(min|max|minRatio|maxRatio|maxIncrease|allowedIncrease|allowedDecrease|type)$/,
   /^steps\[\d+\]\.analysis$/,
 ];
 
@@ -388,138 +440,29 @@ export function isAnalysisField(field: string): boolean {
   return /^analysis(\.|\[|$)/.test(field) || /^steps\[\d+\]\.analysis/.test(field);
 }
 
-export function toAnalysisProblems(problems: Problem[]): AnalysisProblem[] {
+export function toAnalysisProblems(problems: Problem[], payload?: unknown): AnalysisProblem[] {
   return problems
     .filter((problem) => isAnalysisField(problem.field) || (problem.field === 'steps' && /analysis/.test(problem.message)))
-    .map((problem) => ({ field: problem.field, place: problem.field === 'steps' ? 'analysis' : placeOf(problem.field), label: fieldLabel(problem.field), message: formMessage(problem.message) }));
+    .map((problem) => ({
+      field: problem.field,
+      place: problem.field === 'steps' ? 'analysis' : placeOf(problem.field),
+      label: fieldLabel(problem.field, payload),
+      message: formMessage(problem.message, payload),
+    }));
 }
 
 /** The shared validator's verdict on the payload, as the section shows it (SpEL allowed, as in the stage's validateFn). */
 export function analysisProblems(payload: unknown): AnalysisProblem[] {
-  return toAnalysisProblems(validateShiftSpec(payload, { allowExpressions: true }).problems);
+  return toAnalysisProblems(validateShiftSpec(payload, { allowExpressions: true }).problems, payload);
 }
 
 // ---------------------------------------------------------------------------------------------
-// The execution view: judgement rows from the status body
+// The execution view: its model lives in execution/analysis-view.ts
 // ---------------------------------------------------------------------------------------------
+
+export { ANALYSIS_FAILED, ANALYSIS_FAILURES, ANALYSIS_INSUFFICIENT_DATA, analysisView, finite, formatChange, formatValue, judgementRows } from './execution/analysis-view';
+export type { AnalysisView, JudgementRow, MetricState, StepAnalysisView, StepJudgementView, StepState } from './execution/analysis-view';
 
 /** The status body (core's ShiftStatus carries each step's judgement and the running score). */
 export type AnalysedStepRecord = StepRecord;
 export type AnalysedStatus = ShiftStatus;
-
-export const ANALYSIS_FAILED = 'ANALYSIS_FAILED';
-/** The failure reasons the analysis part of the view explains (the judgement failed, or could not be made). */
-export const ANALYSIS_FAILURES = [ANALYSIS_FAILED, 'ANALYSIS_UNAVAILABLE'];
-
-export interface JudgementRow {
-  name: string;
-  metric: string;
-  group: string;
-  critical: boolean;
-  canary: string;
-  baseline: string;
-  change: string;
-  classification: Classification;
-  failed: boolean;
-  /** The score of the metric's group in this step. */
-  groupScore: string;
-  reason: string;
-}
-
-export interface StepJudgementView {
-  step: number;
-  judgement: StepJudgement;
-  summary: string;
-  rows: JudgementRow[];
-}
-
-export interface AnalysisView {
-  overall?: { score: number; result: StepResult };
-  steps: StepJudgementView[];
-  /** The failure message when analysis failed the shift (what happened to traffic is in it). */
-  failure?: string;
-  /** ANALYSIS_FAILED or ANALYSIS_UNAVAILABLE, with failure. */
-  failureReason?: string;
-}
-
-/**
- * A number from a stored judgement, or null. Judgements are plain JSON written by the service (and by
- * older versions of it): a summary may be `{"count": 0}` without a mean, a ratio may be missing.
- */
-export function finite(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-function round(value: number): string {
-  if (value === 0) return '0';
-  const abs = Math.abs(value);
-  if (abs >= 100) return value.toFixed(0);
-  return String(Number(value.toPrecision(3)));
-}
-
-/** A metric's value with its unit, as the table shows it. */
-export function formatValue(metric: string, raw: unknown): string {
-  const value = finite(raw);
-  if (value === null) return 'no data';
-  switch (metric) {
-    case 'success-rate':
-    case 'readiness':
-      return `${round(value)}%`;
-    case 'latency-p50':
-    case 'latency-p95':
-    case 'latency-p99':
-      return `${round(value)} ms`;
-    case 'cpu':
-      return `${round(value)} cores`;
-    case 'memory':
-      return `${round(value / 1048576)} MiB`;
-    default:
-      return round(value);
-  }
-}
-
-function change(raw: unknown): string {
-  const ratio = finite(raw);
-  if (ratio === null) return '—';
-  const pct = (ratio - 1) * 100;
-  const digits = Math.abs(pct) < 10 ? pct.toFixed(1) : pct.toFixed(0);
-  // -0.04% rounds to "-0.0": no change is shown unsigned.
-  if (Number(digits) === 0) return `${Math.abs(Number(digits)).toFixed(Math.abs(pct) < 10 ? 1 : 0)}%`;
-  return `${pct > 0 ? '+' : ''}${digits}%`;
-}
-
-export function judgementRows(judgement: StepJudgement): JudgementRow[] {
-  const groups = new Map(judgement.groups.map((g) => [g.name, g]));
-  return judgement.metrics.map((m: MetricJudgement) => {
-    const group = groups.get(m.group);
-    return {
-      name: m.name,
-      metric: m.metric,
-      group: m.group,
-      critical: m.critical,
-      canary: formatValue(m.metric, m.canary?.mean),
-      baseline: formatValue(m.metric, m.baseline?.mean),
-      change: change(m.ratio),
-      classification: m.classification,
-      failed: m.failed,
-      groupScore: group ? `${round(group.score)} (${group.passed}/${group.counted}, weight ${round(group.weight)})` : '—',
-      reason: m.reason,
-    };
-  });
-}
-
-function isJudgement(value: unknown): value is StepJudgement {
-  return !!value && typeof value === 'object' && Array.isArray((value as StepJudgement).metrics) && Array.isArray((value as StepJudgement).groups);
-}
-
-/** Everything the execution view shows about analysis; undefined when the shift is not analysed. */
-export function analysisView(status: ShiftStatus | undefined): AnalysisView | undefined {
-  if (!status) return undefined;
-  const analysed = status as unknown as AnalysedStatus;
-  const steps = (Array.isArray(analysed.steps) ? analysed.steps : [])
-    .filter((step) => isJudgement(step.analysis))
-    .map((step) => ({ step: step.index, judgement: step.analysis!, summary: describeJudgement(step.analysis!, step.index), rows: judgementRows(step.analysis!) }));
-  const failed = status.failure && ANALYSIS_FAILURES.includes(status.failure.reason) ? status.failure : undefined;
-  if (steps.length === 0 && !analysed.analysis && !failed) return undefined;
-  return { overall: analysed.analysis, steps, failure: failed?.message, failureReason: failed?.reason };
-}

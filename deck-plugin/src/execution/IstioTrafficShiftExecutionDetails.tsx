@@ -12,7 +12,7 @@ import type { IExecutionDetailsSectionProps } from '@spinnaker/core';
 import { defaultLabel, formatDuration } from '@istio-shift/core';
 import type { ShiftStatus, StepRecord } from '@istio-shift/core';
 import { Outcome, failureReasons, rollbackTrigger, stageOutcome } from './outcome';
-import { analysisView } from '../analysis-model';
+import { analysisView } from './analysis-view';
 import { AnalysisJudgements } from './AnalysisJudgements';
 
 export { failureReasons, latestStatus } from './outcome';
@@ -122,7 +122,7 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
   const progress = webhook.monitor?.progressMessage ?? status?.message;
   const percent = typeof status?.percentComplete === 'number' ? status.percentComplete : webhook.monitor?.percentComplete;
   // The analysis part already shows an analysis failure's message (with what happened to traffic): once is enough.
-  const shownByAnalysis = analysisView(status)?.failure;
+  const shownByAnalysis = analysisView(status, stage.context?.payload)?.failure;
   const reasons = failureReasons(stage).filter((reason) => reason !== shownByAnalysis);
   const payload = (stage.context?.payload ?? {}) as { account?: string; namespace?: string; virtualService?: string };
   const progressLabel = outcome.kind === 'running' ? 'Progress' : outcome.kind === 'stopped' ? 'Last report' : 'Result';
@@ -189,7 +189,7 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
               Steps ({Math.min(status.currentStep, status.totalSteps)} of {status.totalSteps} applied)
             </h5>
             <StepTimeline status={status} outcome={outcome} />
-            <AnalysisJudgements status={status} />
+            <AnalysisJudgements status={status} payload={stage.context?.payload} />
             {status.rollback && (
               <div className={`its-rollback its-rollback-${status.rollback.result}`} data-testid="rollback">
                 <strong>{rollbackTrigger(status)}:</strong> {status.rollback.message}

@@ -5,10 +5,11 @@
  */
 import React from 'react';
 import { render, screen } from '@testing-library/react';
-import type { MetricJudgement } from '@istio-shift/core';
+import type { MetricJudgement, ShiftStatus } from '@istio-shift/core';
 import { AnalysisJudgements } from './AnalysisJudgements';
 import { analysisView, formatValue } from '../analysis-model';
 import { judgement, metric, statusWith } from '../../test/fixtures/judgement-shapes';
+import { analysisPassedStage, insufficientDataStage, noDataStage, stoppedEarlyStage } from '../../test/fixtures/analysis';
 
 const cells = (step: number, name: string) => Array.from(screen.getByTestId(`judgement-${step}-${name}`).querySelectorAll('td')).map((td) => td.textContent);
 
@@ -30,5 +31,94 @@ describe('a judged metric without data', () => {
     const m = { name: 'x', metric: 'cpu', group: 'kubernetes' } as unknown as MetricJudgement;
     const view = analysisView(statusWith([judgement({ metrics: [m], groups: [] })]))!;
     expect(view.steps[0].rows[0]).toMatchObject({ canary: 'no data', baseline: 'no data', change: '—' });
+  });
+});
+
+const show = (stage: { context: { payload: unknown; webhook: { monitor: { body: unknown } } } }) =>
+  render(<AnalysisJudgements status={stage.context.webhook.monitor.body as ShiftStatus} payload={stage.context.payload} />);
+const text = (testId: string) => screen.getByTestId(testId).textContent;
+const state = (testId: string) => screen.getByTestId(testId).getAttribute('data-state');
+
+describe('every state of a step and a metric has its own display', () => {
+  it('judged, passed: the evidence gate, the sequential tests as e-value bars, error counts and pod events above the table', () => {
+    show(analysisPassedStage());
+    expect(text('analysis-overall')).toBe('Pass, score 100');
+    expect(screen.getByTestId('judgement-2').querySelector('h6')!.textContent).toBe('Step 2: Pass, score 100 (pass 75, marginal 50)');
+    expect(state('judgement-2')).toBe('judged');
+    expect(text('evidence-2')).toMatch(/^Evidence: enough to judgeRequestscanary 5,982 \/ baseline 6,022 \(the canary needs 50\)5xxcanary 22 \/ baseline 12Canary traffic\d+% of its expected share \(at least 50%; weights canary\/baseline 1\)$/);
+    expect(screen.queryByTestId('evidence-problems-2')).toBeNull();
+    expect(text('sequential-2')).toContain('Sequential tests: alpha 0.01 split over 4 tested metrics; each fails at e-value 400.');
+    expect(text('sequential-2-latency-p99')).toMatch(/^latency-p99e-value 0\.\d+ \/ 40020 intervals(, peak [\d.]+)?$/);
+    expect(screen.getByRole('meter', { name: 'Step 2 latency-p99 e-value' }).getAttribute('aria-valuenow')).toBe('0');
+    // A canary pod restarted once, like a baseline pod: listed, and the metric passes (maxIncrease 0).
+    expect(Array.from(screen.getByTestId('pod-events-2').querySelectorAll('tbody td')).map((td) => td.textContent)).toEqual(['checkout-canary-7d9f8-x2kq', 'app', 'restart', 'Evicted', '1', 'restarts']);
+    expect(cells(2, 'restarts')[4]).toBe('Pass');
+    expect(cells(2, 'success-rate')[1]).toMatch(/^99\.\d+%22 of 5,982 failed$/);
+    expect(screen.queryByTestId('pod-events-1')).toBeNull();
+    expect(text('judgement-3')).toBe('Step 3: not analysed (no pause)');
+  });
+
+  it('stopped early by the sequential tests: which crossed and when; the metrics not judged say so', () => {
+    show(stoppedEarlyStage());
+    expect(state('judgement-2')).toBe('stopped-early');
+    expect(screen.getByTestId('judgement-2').querySelector('h6')!.textContent).toBe('Step 2: Fail, score 0 (pass 75, marginal 50) — forced to 0 by a failing critical metric');
+    expect(screen.getByTestId('judgement-2').textContent).toContain('Stopped before the window ended: the sequential test of success-rate, latency-p99 crossed its threshold. The other metrics were not judged.');
+    expect(text('sequential-2-success-rate')).toMatch(/^success-ratee-value [\d.e+]+ \/ 400crossed at interval 6 of 14, peak [\d.e+]+$/);
+    expect(text('sequential-2-latency-p99')).toMatch(/^latency-p99e-value \d+ \/ 400crossed at interval 12 of 14, peak \d+$/);
+    expect(screen.getByRole('meter', { name: 'Step 2 latency-p99 e-value' }).getAttribute('aria-valuenow')).toBe('1');
+    expect(cells(2, 'latency-p99')[4]).toBe('High: stopped the step');
+    expect(screen.getByTestId('judgement-2-latency-p99').getAttribute('data-state')).toBe('stopped-early');
+    expect(cells(2, 'cpu')).toEqual(['cpu', '—', '—', '—', 'Not judged yet', '—']);
+    expect(screen.getByTestId('judgement-2-cpu').getAttribute('title')).toBe('the step stopped before its window ended, before this metric was judged');
+    // A mid-window judgement has no evidence gate: none is shown.
+    expect(screen.queryByTestId('evidence-2')).toBeNull();
+  });
+
+  it('no data: the metrics Prometheus had nothing for read "No data (fails)"', () => {
+    show(noDataStage());
+    expect(cells(1, 'latency-p99')).toEqual(['latency-p99', 'no data', 'no data', '—', 'No data (fails)', 'istio 50 (1/2, weight 60)']);
+    expect(cells(1, 'cpu')[4]).toBe('No data (fails)');
+    expect(screen.getByTestId('judgement-1-cpu').getAttribute('data-state')).toBe('no-data');
+    expect(text('judgement-2')).toBe('Step 2: not judged yet');
+    expect(document.body.textContent).not.toMatch(/NaN|undefined|Infinity/);
+  });
+
+  it('not enough data: no verdict, the gate\'s numbers and problems, the short metrics; later steps not judged yet', () => {
+    show(insufficientDataStage());
+    expect(text('analysis-overall')).toBe('Not enough data, score 100');
+    expect(state('judgement-1')).toBe('insufficient');
+    expect(screen.getByTestId('judgement-1').querySelector('h6')!.textContent).toBe('Step 1: Not enough data, no verdict (score 100 not counted; pass 75)');
+    expect(text('evidence-1')).toMatch(/^Evidence: not enough to judgeRequestscanary 7 \/ baseline \d+ \(the canary needs 50\)/);
+    expect(text('evidence-1')).toContain('Canary traffic2.3% of its expected share (at least 50%; weights canary/baseline 1)');
+    expect(text('evidence-1')).toContain('Short metricslatency-p99: 2 canary and 2 baseline points (needs 3 each); cpu: 2 canary and 2 baseline points (needs 3 each)');
+    expect(screen.getByTestId('evidence-problems-1').querySelectorAll('li')).toHaveLength(5);
+    expect(text('evidence-problems-1')).toContain('the canary received 7 requests; at least 50 are needed (evidence.minRequests)');
+    expect(cells(1, 'latency-p99')[4]).toBe('Not enough data (2 of 3 canary, 2 of 3 baseline points)');
+    expect(screen.getByTestId('judgement-1-latency-p99').getAttribute('data-state')).toBe('insufficient');
+    expect(text('judgement-2')).toBe('Step 2: not judged yet');
+    expect(text('judgement-3')).toBe('Step 3: not analysed (no pause)');
+  });
+
+  it('skipped and not judged yet: a shift with analysis and no judgement lists its steps', () => {
+    const payload = { steps: [{ weights: [90, 5, 5], pause: '10m', analysis: { skip: true } }, { weights: [34, 33, 33], pause: '20m' }, { weights: [100, 0, 0] }], analysis: { source: 'prometheus', metrics: [] } };
+    const status = statusWith([null, null, null]);
+    status.steps[2].pauseSeconds = 0;
+    render(<AnalysisJudgements status={status} payload={payload} />);
+    expect(screen.getByTestId('analysis-judgements').textContent).toBe(
+      'AnalysisNo step has been judged yet.Step 1: analysis skipped (skip analysis is set)Step 2: not judged yetStep 3: not analysed (no pause)',
+    );
+    expect(state('judgement-1')).toBe('skipped');
+  });
+
+  it('a shift without analysis shows nothing', () => {
+    const { container } = render(<AnalysisJudgements status={statusWith([null])} payload={{ steps: [{ weights: [100], pause: '1m' }] }} />);
+    expect(container.innerHTML).toBe('');
+  });
+
+  it('hand-made judgement: counts, gate and sequential budget from the stored fields only', () => {
+    render(<AnalysisJudgements status={statusWith([judgement()])} />);
+    expect(cells(1, 'success-rate')).toEqual(['success-rate critical', '99.9%6 of 6,012 failed', '99.9%5 of 5,990 failed', '5xx ×1.2', 'Pass', 'istio 100 (2/2, weight 60)']);
+    expect(text('sequential-1-success-rate')).toBe('success-ratee-value 0.4 / 40018 intervals, peak 1.3');
+    expect(text('evidence-1')).toBe('Evidence: enough to judgeRequestscanary 6,012 / baseline 5,990 (the canary needs 50)5xxcanary 6 / baseline 5Canary traffic100% of its expected share (at least 50%; weights canary/baseline 1)');
   });
 });

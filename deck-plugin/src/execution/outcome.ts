@@ -189,6 +189,8 @@ export function rollbackTrigger(status: ShiftStatus): string {
       return 'On analysis failure';
     case 'ANALYSIS_UNAVAILABLE':
       return 'When analysis could not run';
+    case 'ANALYSIS_INSUFFICIENT_DATA':
+      return 'With too little evidence to judge';
     case 'ABANDONED':
       return 'On abandonment';
     default:
