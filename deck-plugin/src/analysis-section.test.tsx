@@ -7,7 +7,7 @@ import { fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { AccountService, ManifestReader } from '@spinnaker/core';
 import type { Application, IExecutionStage, IPipeline, IStage } from '@spinnaker/core';
-import { referenceAnalysis, validateShiftSpec } from '@istio-shift/core';
+import { ERRORS_JUDGE_DEFAULTS, referenceAnalysis, validateShiftSpec } from '@istio-shift/core';
 import { istioTrafficShiftStage } from './index';
 import { IstioTrafficShiftExecutionDetails } from './execution/IstioTrafficShiftExecutionDetails';
 import { analysisFailedStage } from '../test/fixtures/analysis';
@@ -85,12 +85,12 @@ describe('the analysis section of the editor', () => {
     const { stage, user } = renderEditor({ ...PAYLOAD, analysis: referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }) });
     await screen.findByTestId('analysis-section');
     await replace(user, 'Metrics source', 'http://prometheus:9090');
-    await replace(user, 'Metric 5 threshold min', '5');
+    await replace(user, 'Metric 6 threshold max', '50');
     await replace(user, 'Baseline workload', 'checkout-canary');
     fireEvent.change(section().getByLabelText('Metric 2 judge'), { target: { value: 'threshold' } });
     await replace(user, 'Metric 2 threshold max ratio', 'x1.2');
     expect(messageAt('analysis.source')).toMatch(/^Metrics source "http:\/\/prometheus:9090" looks like an address: give the name of a metrics source configured in the stage service/);
-    expect(messageAt('analysis.metrics[4].judge.min')).toBe('Metric 5, threshold min (5) is above Metric 5, threshold max (0): swap them');
+    expect(messageAt('analysis.metrics[5].judge.min')).toBe('Metric 6, threshold min (100) is above Metric 6, threshold max (50): swap them');
     expect(messageAt('analysis.metrics[1].judge.maxRatio')).toBe('Metric 2, threshold max ratio must be a number (got "x1.2"): give a bound on canary mean / baseline mean, e.g. 1.2');
     expect(messageAt('analysis')).toBe('Baseline scope is the same workload as the canary (shop/checkout-canary): compare the canary with a separate baseline Deployment');
     expect(input('Metrics source').getAttribute('aria-invalid')).toBe('true');
@@ -99,11 +99,91 @@ describe('the analysis section of the editor', () => {
     expect(screen.queryByTestId('other-problems')).toBeNull();
     // Fixing the inputs clears the messages.
     await replace(user, 'Metrics source', 'prometheus');
-    await replace(user, 'Metric 5 threshold min', '');
+    await replace(user, 'Metric 6 threshold max', '');
     await replace(user, 'Baseline workload', 'checkout-baseline');
     await replace(user, 'Metric 2 threshold max ratio', '1.2');
     expect(screen.queryAllByTestId(/^analysis-message-/)).toEqual([]);
     expect(stage.payload.analysis.metrics[1].judge).toEqual({ type: 'threshold', maxRatio: 1.2 });
+  });
+
+  it('sets the mode, alpha and the evidence rules with labelled inputs; the service\'s defaults are the placeholders', async () => {
+    const preset = referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } });
+    delete preset.evidence;
+    delete preset.alpha;
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis: preset });
+    await screen.findByTestId('analysis-section');
+    const select = (label: string) => section().getByLabelText(label) as HTMLSelectElement;
+    expect(select('Mode').value).toBe('sequential');
+    expect(Array.from(select('Mode').options).map((o) => o.value)).toEqual(['sequential', 'fixed']);
+    fireEvent.change(select('Mode'), { target: { value: 'fixed' } });
+    expect(stage.payload.analysis.mode).toBe('fixed');
+    expect([input('Alpha'), input('Minimum canary requests'), input('Minimum canary traffic share'), input('Minimum points per metric'), input('Wait for evidence up to')].map((i) => [i.value, i.placeholder])).toEqual([
+      ['', '0.01'],
+      ['', '50'],
+      ['', '0.5'],
+      ['', '3'],
+      ['', 'one window'],
+    ]);
+    await user.type(input('Alpha'), '0.5');
+    expect(messageAt('analysis.alpha')).toMatch(/^Alpha is 0\.5; it must be between 0\.000001 and 0\.2/);
+    await replace(user, 'Alpha', '0.005');
+    await user.type(input('Minimum canary requests'), '200');
+    await user.type(input('Minimum canary traffic share'), '0.25');
+    await user.type(input('Minimum points per metric'), '2.5');
+    expect(messageAt('analysis.evidence.minPoints')).toBe('Minimum points per metric must be a whole number (got 2.5)');
+    await replace(user, 'Minimum points per metric', '4');
+    await user.type(input('Wait for evidence up to'), '10m');
+    expect(select('On too little evidence').value).toBe('fail');
+    fireEvent.change(select('On too little evidence'), { target: { value: 'hold' } });
+    expect(stage.payload.analysis).toMatchObject({ mode: 'fixed', alpha: 0.005, evidence: { minRequests: 200, minTrafficShare: 0.25, minPoints: 4, extendUpTo: '10m', onInsufficient: 'hold' } });
+    expect(screen.queryAllByTestId(/^analysis-message-/)).toEqual([]);
+    expect(validateShiftSpec(stage.payload, { allowExpressions: true }).problems).toEqual([]);
+    // Emptied, a rule goes back to the service's default.
+    await replace(user, 'Minimum canary requests', '');
+    expect(stage.payload.analysis.evidence).not.toHaveProperty('minRequests');
+  });
+
+  it('offers the errors judge for success rate only, with max ratio and max increase; threshold judges take max increase', async () => {
+    const analysis = referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } });
+    // A deprecated failAfterSamples from an older pipeline: no input, and kept as it is.
+    analysis.metrics[1].failAfterSamples = 4;
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis });
+    await screen.findByTestId('analysis-section');
+    const options = (label: string) => Array.from((section().getByLabelText(label) as HTMLSelectElement).options).map((o) => o.value);
+    expect((section().getByLabelText('Metric 1 judge') as HTMLSelectElement).value).toBe('errors');
+    expect(options('Metric 1 judge')).toEqual(['statistical', 'threshold', 'errors']);
+    expect(options('Metric 2 judge')).toEqual(['statistical', 'threshold']);
+    const preset = analysis.metrics[0].judge as { maxRatio: number; maxIncrease: number };
+    expect([input('Metric 1 errors max ratio').value, input('Metric 1 errors max increase').value]).toEqual([String(preset.maxRatio), String(preset.maxIncrease)]);
+    expect(input('Metric 5 threshold max increase').value).toBe('0');
+    expect(section().queryByLabelText(/fail after/i)).toBeNull();
+    await replace(user, 'Metric 1 errors max ratio', '0.5');
+    expect(messageAt('analysis.metrics[0].judge.maxRatio')).toMatch(/^Metric 1, errors max ratio is 0\.5; it must be between 1 and 1000/);
+    await replace(user, 'Metric 1 errors max ratio', '3');
+    await replace(user, 'Metric 5 threshold max increase', '1');
+    expect(stage.payload.analysis.metrics[0].judge).toEqual({ type: 'errors', maxRatio: 3, maxIncrease: 0.1 });
+    expect(stage.payload.analysis.metrics[4].judge).toEqual({ type: 'threshold', maxIncrease: 1 });
+    expect(stage.payload.analysis.metrics[1].failAfterSamples).toBe(4);
+    // Switching success rate to a statistical judge and back starts each judge afresh (defaults as placeholders).
+    fireEvent.change(section().getByLabelText('Metric 1 judge'), { target: { value: 'statistical' } });
+    expect(stage.payload.analysis.metrics[0].judge).toEqual({ type: 'statistical' });
+    fireEvent.change(section().getByLabelText('Metric 1 judge'), { target: { value: 'errors' } });
+    expect(stage.payload.analysis.metrics[0].judge).toEqual({ type: 'errors' });
+    expect([input('Metric 1 errors max ratio').placeholder, input('Metric 1 errors max increase').placeholder]).toEqual([String(ERRORS_JUDGE_DEFAULTS.maxRatio), String(ERRORS_JUDGE_DEFAULTS.maxIncrease)]);
+    // Changing the metric away from success rate takes its default judge; errors is no longer offered.
+    fireEvent.change(section().getByLabelText('Metric 1 metric'), { target: { value: 'latency-p95' } });
+    expect(stage.payload.analysis.metrics[0].judge).toEqual({ type: 'statistical' });
+    expect(options('Metric 1 judge')).toEqual(['statistical', 'threshold']);
+    expect(screen.queryAllByTestId(/^analysis-message-/)).toEqual([]);
+  });
+
+  it('an errors judge on another metric (from a JSON edit) stays on offer, with the validator\'s message', async () => {
+    const analysis = referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } });
+    analysis.metrics[1].judge = { type: 'errors' };
+    renderEditor({ ...PAYLOAD, analysis });
+    await screen.findByTestId('analysis-section');
+    expect((section().getByLabelText('Metric 2 judge') as HTMLSelectElement).value).toBe('errors');
+    expect(messageAt('analysis.metrics[1].judge.type')).toMatch(/^Metric 2, judge type errors judges request and 5xx counts, which only the success-rate metric has/);
   });
 
   it('takes each scope\'s optional pod labels as key=value text; empty leaves the Deployment\'s selector', async () => {
@@ -146,13 +226,13 @@ describe('the judgement tables of the execution view', () => {
     const stage = analysisFailedStage() as unknown as IExecutionStage;
     render(<IstioTrafficShiftExecutionDetails stage={stage} name="istioTrafficShift" current="istioTrafficShift" application={{} as Application} execution={{} as never} provider="" detailsSections={[]} config={{} as never} />);
     expect(screen.getByTestId('analysis-overall').textContent).toBe('Fail, score 0');
-    expect(screen.getByTestId('analysis-failure').textContent).toMatch(/^Analysis failed the shift: step 2 failed analysis: canary 5xx rate 7\.9% vs baseline 0\.2% \(critical\).*; score 0\/75; weights restored to 100\/0\/0/);
+    expect(screen.getByTestId('analysis-failure').textContent).toMatch(/^Analysis failed the shift: step 2 failed analysis: canary 5xx .*\(critical\).*; score 0\/75; weights restored to 100\/0\/0/);
     expect(screen.getByTestId('judgement-1').querySelector('h6')!.textContent).toBe('Step 1: Pass, score 100 (pass 75, marginal 50)');
     expect(screen.getByTestId('judgement-2').querySelector('h6')!.textContent).toBe('Step 2: Fail, score 0 (pass 75, marginal 50) — forced to 0 by a failing critical metric');
     const cells = (name: string) => Array.from(screen.getByTestId(`judgement-2-${name}`).querySelectorAll('td')).map((td) => td.textContent);
-    expect(cells('success-rate')).toEqual(['success-rate critical', expect.stringMatching(/^92\.\d%$/), expect.stringMatching(/^99\.\d%$/), expect.stringMatching(/^-7\.\d%$/), 'Low', 'istio 0 (0/2, weight 60)']);
+    expect(cells('success-rate')).toEqual(['success-rate critical', expect.stringMatching(/^91\.\d%523 of 6,075 failed$/), expect.stringMatching(/^99\.\d%11 of 5,980 failed$/), expect.stringMatching(/^5xx ×4\d\.?\d?$/), 'Low', 'istio 0 (0/2, weight 60)']);
     expect(cells('latency-p99')).toEqual(['latency-p99', expect.stringMatching(/^4\d\d ms$/), expect.stringMatching(/^1\d\d ms$/), expect.stringMatching(/^\+1\d\d%$/), 'High', 'istio 0 (0/2, weight 60)']);
-    expect(cells('restarts')).toEqual(['restarts', '0', '0', '—', 'Pass', 'kubernetes 100 (5/5, weight 40)']);
+    expect(cells('restarts')).toEqual(['restarts critical', '0', '0', '—', 'Pass', 'kubernetes 100 (5/5, weight 40)']);
     expect(screen.getByTestId('judgement-2-success-rate').className).toBe('its-judge-row-failed');
     expect(screen.getByTestId('judgement-2-success-rate').getAttribute('title')).toBeTruthy();
   });

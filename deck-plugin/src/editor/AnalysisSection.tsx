@@ -11,6 +11,7 @@ import {
   AnalysisDraft,
   AnalysisProblem,
   JUDGE_BOUNDS,
+  JudgeType,
   METRIC_KINDS,
   METRIC_LABELS,
   MetricDraft,
@@ -21,6 +22,8 @@ import {
   changeJudgeType,
   changeMetricKind,
   formatPodSelector,
+  judgeTypeOf,
+  judgeTypesFor,
   parseDecimal,
   parsePodSelector,
   removeAnalysis,
@@ -49,8 +52,21 @@ const TIMING_HELP =
 const METRICS_HELP =
   'Built-in metrics need no PromQL (request metrics from Istio, CPU and memory from cAdvisor, restarts, readiness and OOM kills from the pod status). ' +
   'A custom query may use {{namespace}}, {{workload}}, {{interval}} and {{scope}} and must return one series. ' +
-  'Threshold judges bound the canary (min/max) or canary ÷ baseline (ratios); statistical ones run a Mann-Whitney test and fail only beyond the allowed change (e.g. 1.2 = +20%). ' +
+  'Threshold judges bound the canary (min/max), canary ÷ baseline (ratios) or canary - baseline (max increase, e.g. 0 restarts more than the baseline). ' +
+  'Statistical ones compare canary and baseline interval by interval (and with a Mann-Whitney test at the window\'s end) and fail only beyond the allowed change (e.g. 1.2 = +20%). ' +
+  "The errors judge (success rate only) compares the window's 5xx counts: it fails when the canary's error rate is significantly above max ratio × the baseline's (default 2) and more than max increase percentage points above it (default 0.1). " +
   'A failing critical metric fails the step at once.';
+const MODE_HELP =
+  'Sequential (default): every interval, anytime-valid tests may stop a bad canary before the window ends; over a whole step, all looks and all metrics, ' +
+  'the chance of rolling back a canary as good as its baseline stays below alpha. Fixed: one judgement over the whole window at its end, as Kayenta does. ' +
+  'Alpha (default 0.01, from 0.000001 to 0.2) is that chance; in fixed mode it is the error-count test\'s level. Pod health and the evidence rules apply in both modes.';
+const EVIDENCE_HELP =
+  'No verdict without evidence: a step passes only when the canary received at least min requests (default 50; 0: no minimum), ' +
+  "at least min traffic share of what its weight should bring next to the baseline's (default 0.5: at equal weights, half the baseline's requests; less points at a broken route or selector; 0: not checked), " +
+  'and every statistical metric has min points in each scope (default 3).';
+const INSUFFICIENT_HELP =
+  'With too little evidence the step has no verdict and waits past its window for more, up to this long (default: one more window; write 30s, 10m or 1h). ' +
+  'Then it fails the step (default) or holds the weights for a person to decide. It never promotes a canary it could not judge.';
 const SCORE_HELP =
   'Each group scores the share of its metrics that pass; the step score is the weighted sum. A step passes at the pass score; between marginal and pass it continues, except on the last analysed step.';
 
@@ -88,10 +104,17 @@ interface InputProps {
   className?: string;
 }
 
-/** A text input bound to `payload.<field>`; numbers are stored as numbers, an emptied input removes the key. */
+/**
+ * A text input bound to `payload.<field>`; numbers are stored as numbers, an emptied input removes the key.
+ * A numeric input keeps the text as typed while it means the stored number, so "0.0" on the way to
+ * "0.005" is not shown back as "0".
+ */
 function AnalysisInput({ formik, problems, field, label, placeholder, numeric, className }: InputProps) {
   const path = `payload.${field}`;
   const bad = problems.some((p) => p.place === field);
+  const stored = getIn(formik.values, path);
+  const [draft, setDraft] = React.useState<string | undefined>(undefined);
+  const shown = numeric && draft !== undefined && parseDecimal(draft) === stored ? draft : text(stored);
   return (
     <div className={`its-cell ${className ?? ''}`}>
       <input
@@ -101,9 +124,10 @@ function AnalysisInput({ formik, problems, field, label, placeholder, numeric, c
         aria-invalid={bad}
         placeholder={placeholder}
         inputMode={numeric ? 'decimal' : undefined}
-        value={text(getIn(formik.values, path))}
+        value={shown}
         onChange={(event) => {
           const raw = event.target.value;
+          if (numeric) setDraft(raw);
           formik.setFieldValue(path, numeric ? parseDecimal(raw) : raw === '' ? undefined : raw);
         }}
       />
@@ -180,7 +204,7 @@ function MetricRow({ formik, problems, metric, index, names }: { formik: StageFo
   const base = `analysis.metrics[${index}]`;
   const n = index + 1;
   const payload = getIn(formik.values, 'payload') as PayloadDraft;
-  const judgeType = metric.judge?.type === 'threshold' ? 'threshold' : 'statistical';
+  const judgeType = judgeTypeOf(metric.judge);
   const input = (field: string, label: string, extra: Partial<InputProps> = {}) => <AnalysisInput formik={formik} problems={problems} field={`${base}.${field}`} label={`Metric ${n} ${label}`} {...extra} />;
   return (
     <>
@@ -217,8 +241,8 @@ function MetricRow({ formik, problems, metric, index, names }: { formik: StageFo
             field={`${base}.judge.type`}
             label={`Metric ${n} judge`}
             value={judgeType}
-            options={[['statistical', 'statistical'], ['threshold', 'threshold']]}
-            onChange={(type) => formik.setFieldValue(`payload.${base}.judge`, changeJudgeType(metric.judge, type as 'threshold' | 'statistical'))}
+            options={judgeTypesFor(metric).map((type) => [type, type === 'errors' ? 'errors (5xx counts)' : type])}
+            onChange={(type) => formik.setFieldValue(`payload.${base}.judge`, changeJudgeType(metric.judge, type as JudgeType))}
           />
           <Messages problems={problems} place={`${base}.judge`} />
           <Messages problems={problems} place={`${base}.judge.type`} />
@@ -227,7 +251,7 @@ function MetricRow({ formik, problems, metric, index, names }: { formik: StageFo
           {JUDGE_BOUNDS[judgeType].map((bound) => (
             <label key={bound.key} className="its-inline-label">
               {bound.label}
-              {input(`judge.${bound.key}`, `${judgeType} ${bound.label}`, { numeric: true, className: 'its-bound' })}
+              {input(`judge.${bound.key}`, `${judgeType} ${bound.label}`, { numeric: true, className: 'its-bound', placeholder: bound.placeholder })}
             </label>
           ))}
         </td>
@@ -346,6 +370,54 @@ export function AnalysisSection({ formik }: { formik: StageFormik }) {
       </Row>
       <Row label="On failure" help="What a failed judgement does to traffic: restore the weights from before the shift, or hold the current ones for a person to decide.">
         <Select formik={formik} field="analysis.onFailure" label="On failure" options={[['rollback', 'Roll back to the weights before the shift'], ['hold', 'Hold the current weights']]} />
+      </Row>
+      <Row label="Mode / alpha" help={MODE_HELP}>
+        <label className="its-inline-label">
+          mode
+          <Select
+            formik={formik}
+            field="analysis.mode"
+            label="Mode"
+            value={text(analysis.mode) || 'sequential'}
+            options={[['sequential', 'Sequential: may stop a bad canary at any interval'], ['fixed', "Fixed window: one judgement at the window's end"]]}
+          />
+        </label>
+        <label className="its-inline-label">
+          alpha
+          {input('analysis.alpha', 'Alpha', { numeric: true, placeholder: '0.01', className: 'its-bound' })}
+        </label>
+        <Messages problems={problems} place="analysis.mode" />
+      </Row>
+      <Row label="Evidence needed" help={EVIDENCE_HELP}>
+        <label className="its-inline-label">
+          min requests
+          {input('analysis.evidence.minRequests', 'Minimum canary requests', { numeric: true, placeholder: '50', className: 'its-bound' })}
+        </label>
+        <label className="its-inline-label">
+          min traffic share
+          {input('analysis.evidence.minTrafficShare', 'Minimum canary traffic share', { numeric: true, placeholder: '0.5', className: 'its-bound' })}
+        </label>
+        <label className="its-inline-label">
+          min points
+          {input('analysis.evidence.minPoints', 'Minimum points per metric', { numeric: true, placeholder: '3', className: 'its-bound' })}
+        </label>
+      </Row>
+      <Row label="Too little evidence" help={INSUFFICIENT_HELP}>
+        <label className="its-inline-label">
+          wait up to
+          {input('analysis.evidence.extendUpTo', 'Wait for evidence up to', { placeholder: 'one window', className: 'its-bound' })}
+        </label>
+        <label className="its-inline-label">
+          then
+          <Select
+            formik={formik}
+            field="analysis.evidence.onInsufficient"
+            label="On too little evidence"
+            value={text(analysis.evidence?.onInsufficient) || 'fail'}
+            options={[['fail', 'Fail the step'], ['hold', 'Hold the weights']]}
+          />
+        </label>
+        <Messages problems={problems} place="analysis.evidence.onInsufficient" />
       </Row>
       <h5 className="its-heading">
         Metrics <HelpField content={METRICS_HELP} />

@@ -80,10 +80,10 @@ it('fills the reference preset with one click and shows a bad input\'s problem o
   expect(await page.locator('[data-testid^="analysis-message-"]').count()).toBe(0);
   await screenshot('[data-testid="analysis-section"]', 'deck-analysis-editor.png');
 
-  await replaceText(page, 'Metric 5 threshold min', '5');
-  const message = page.getByTestId('analysis-message-analysis.metrics[4].judge.min');
+  await replaceText(page, 'Metric 6 threshold max', '50');
+  const message = page.getByTestId('analysis-message-analysis.metrics[5].judge.min');
   await message.waitFor();
-  expect(await message.textContent()).toContain('Metric 5, threshold min (5) is above Metric 5, threshold max (0): swap them');
+  expect(await message.textContent()).toContain('Metric 6, threshold min (100) is above Metric 6, threshold max (50): swap them');
   expect(errors).toEqual([]);
 }, 90_000);
 
