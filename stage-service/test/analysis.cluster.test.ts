@@ -2,7 +2,7 @@
  * Automated canary analysis end to end: the service on the real kube-apiserver, a real Prometheus
  * scraping the live mesh exporter every second, and shifts created and polled as Orca does. Each
  * test uses its own canary/baseline workloads so traffic changes never leak between tests.
- * Windows are short (warm-up 2s, interval 2s, pause 10s: an 8s window of four samples).
+ * Windows are short (warm-up 2s, interval 2s, pause 10s: an 8s window, looked at every interval).
  */
 import { ServiceConfig } from '../src/config';
 import { RunningService } from '../src/service';
@@ -101,6 +101,10 @@ describe('canary analysis during a step', () => {
     expect(judgement).toMatchObject({ score: 100, result: 'Pass', passed: true, final: true });
     expect(judgement.metrics.map((m: any) => [m.name, m.classification])).toEqual([['success', 'Pass'], ['p99', 'Pass']]);
     expect(judgement.metrics[0].canary.mean).toBeGreaterThan(99);
+    // The evidence gate counted both scopes' requests (50 rps each at weights 10/10: the share expected).
+    expect(judgement.evidence).toMatchObject({ passed: true, expectedRatio: 1 });
+    expect(judgement.evidence.requests.canary).toBeGreaterThan(200);
+    expect(judgement.evidence.trafficShare).toBeGreaterThan(0.8);
     // Judged after the window: the whole window's samples, never before its end.
     expect(Date.parse(final.steps[0].judgedAt)).toBeGreaterThanOrEqual(Date.parse(final.steps[0].pauseUntil));
     expect(final.steps[1].analysis).toBeUndefined();
@@ -116,36 +120,39 @@ describe('canary analysis during a step', () => {
     const final = await pollUntilDone(response.body.statusUrl, () => undefined, 90_000);
     const windowEnd = Date.parse(response.body.steps[0].pauseUntil);
     expect(final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, rollback: { result: 'restored' }, currentWeights: [100, 0, 0] });
-    expect(final.failure.message).toMatch(/^step 1 failed analysis: canary 5xx rate \d+(\.\d)?% vs baseline \d+(\.\d+)?% \(critical\); score 0\/75; weights restored to release 100, baseline 0, canary 0$/);
-    // Fail fast: the rollback is written before the window ends, not at its end.
+    expect(final.failure.message).toMatch(/^step 1 failed analysis before its window ended: canary 5xx rate \d+(\.\d)?% vs baseline \d+(\.\d+)?% \(critical\); score 0\/75; weights restored to release 100, baseline 0, canary 0$/);
+    // Stopped early: the rollback is written before the window ends, not at its end.
     expect(Date.parse(final.finishedAt)).toBeLessThan(windowEnd);
     console.log(`5xx spike: rolled back ${(windowEnd - Date.parse(final.finishedAt)) / 1000}s before the window end`);
-    expect(final.steps[0].analysis).toMatchObject({ score: 0, result: 'Fail', passed: false });
+    expect(final.steps[0].analysis).toMatchObject({ score: 0, result: 'Fail', passed: false, stoppedEarly: true });
     await expectOnlyWeightsChanged(namespace, 'spike', before, [100, 0, 0]);
   });
 
-  it('rolls back mid-window once a non-critical metric failed failAfterSamples checks in a row', async () => {
-    workloads('streak', { ...HEALTHY, tail: { ratio: 0.05, latencyMs: 800 } });
-    const before = await freshVirtualService('streak');
-    const spec = analysedShift('streak', 'streak', {
+  it('rolls back mid-window once the sequential test of a statistical metric crosses (mode sequential, the default)', async () => {
+    workloads('sequential', { ...HEALTHY, tail: { ratio: 0.05, latencyMs: 800 } });
+    const before = await freshVirtualService('sequential');
+    const spec = analysedShift('sequential', 'sequential', {
       metrics: [
         { name: 'success', metric: 'success-rate', critical: true, judge: { type: 'threshold', min: 99 } },
-        { name: 'p99', metric: 'latency-p99', judge: { type: 'threshold', maxRatio: 1.5 }, failAfterSamples: 2 },
+        { name: 'p99', metric: 'latency-p99', judge: { type: 'statistical', allowedIncrease: 1.2 } },
       ],
     });
-    // A 30 s window: checks every 2 s from 4 s in, so two failing checks end it long before its end.
-    (spec.steps as Array<Record<string, unknown>>)[0].pause = '30s';
+    // A 30 s window: a look every 2 s; p99 alone is tested (alpha 0.01: e-value 100), which nine
+    // intervals of a 40x regression reach, long before the window's end.
+    (spec.steps as Array<Record<string, unknown>>)[0].pause = '32s';
     const { created, final } = await run(spec);
     const windowEnd = Date.parse(created.steps[0].pauseUntil);
     expect(final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, rollback: { result: 'restored' }, currentWeights: [100, 0, 0] });
-    expect(final.failure.message).toMatch(/^step 1 failed analysis: canary p99 latency \d+ ms vs baseline \d+(\.\d+)? ms \(\+\d+%\) \(failed 2 checks in a row\); score 0\/75; weights restored to release 100, baseline 0, canary 0$/);
-    expect(final.steps[0].analysis.failedChecks).toEqual({ p99: 2 });
-    // Only the metric that tripped is in the stored judgement.
-    expect(final.steps[0].analysis.metrics.map((m: any) => m.name)).toEqual(['p99']);
+    expect(final.failure.message).toMatch(
+      /^step 1 failed analysis before its window ended: canary p99 latency \d+ ms vs baseline \d+(\.\d+)? ms \(\+\d+%\) \(e-value \d+ >= 100 after \d+ intervals\); score 0\/75; weights restored to release 100, baseline 0, canary 0$/,
+    );
+    // Only the metric that stopped the step is in the stored judgement.
+    expect(final.steps[0].analysis).toMatchObject({ result: 'Fail', stoppedEarly: true, sequential: { alpha: 0.01, tested: 1 } });
+    expect(final.steps[0].analysis.metrics.map((m: any) => [m.name, m.classification, m.sequential.crossed])).toEqual([['p99', 'High', true]]);
     const early = windowEnd - Date.parse(final.finishedAt);
-    console.log(`p99 streak of 2: rolled back ${early / 1000}s before the window end`);
-    expect(early).toBeGreaterThan(10_000);
-    await expectOnlyWeightsChanged(namespace, 'streak', before, [100, 0, 0]);
+    console.log(`p99 regression, sequential: rolled back ${early / 1000}s before the window end (after ${final.steps[0].analysis.metrics[0].sequential.crossedAt} intervals)`);
+    expect(early).toBeGreaterThan(6_000);
+    await expectOnlyWeightsChanged(namespace, 'sequential', before, [100, 0, 0]);
   });
 
   it('rolls back at the window end when p99 latency regresses (not critical)', async () => {
@@ -171,28 +178,34 @@ describe('canary analysis during a step', () => {
     await expectOnlyWeightsChanged(namespace, 'hold', before, [80, 10, 10]);
   });
 
-  it('follows the nodata policy when the canary gets no traffic: fail fails the metric; pass still never promotes an all-nodata canary', async () => {
+  it('waits for evidence when the canary gets no traffic, then ends TERMINAL ANALYSIS_INSUFFICIENT_DATA (never promotes)', async () => {
     workloads('idle', { rps: 0 });
     const before = await freshVirtualService('idle');
-    const { final } = await run(analysedShift('idle', 'idle'));
-    expect(final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, currentWeights: [100, 0, 0] });
-    expect(final.failure.message).toMatch(/^step 1 failed analysis: no data for canary success \(critical\), no data for canary p99/);
+    const { created, final } = await run(analysedShift('idle', 'idle', { evidence: { extendUpTo: '4s' } }));
+    expect(final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_INSUFFICIENT_DATA' }, rollback: { result: 'restored' }, currentWeights: [100, 0, 0] });
+    expect(final.failure.message).toMatch(/^step 1 has too little evidence to judge: the canary received 0 requests; at least 50 are needed \(evidence\.minRequests\).*; weights restored to release 100, baseline 0, canary 0$/);
+    expect(final.steps[0].analysis).toMatchObject({ result: 'InsufficientData', passed: false, evidence: { passed: false, requests: { canary: 0 } } });
+    // It waited extendUpTo past the window for requests that never came.
+    expect(Date.parse(final.finishedAt)).toBeGreaterThanOrEqual(Date.parse(created.steps[0].pauseUntil) + 4000);
     await expectOnlyWeightsChanged(namespace, 'idle', before, [100, 0, 0]);
+  });
 
+  it('without the evidence gate, an all-nodata canary still never passes (Kayenta: half or more without data scores 0)', async () => {
     workloads('idle2', { rps: 0 });
-    const before2 = await freshVirtualService('idle2');
+    const before = await freshVirtualService('idle2');
     const passing = analysedShift('idle2', 'idle2', {
+      evidence: { minRequests: 0, minTrafficShare: 0 },
       metrics: [
         { name: 'success', metric: 'success-rate', critical: true, nodata: 'pass', judge: { type: 'threshold', min: 99 } },
         { name: 'p99', metric: 'latency-p99', nodata: 'pass', judge: { type: 'threshold', maxRatio: 1.5 } },
       ],
     });
-    const second = await run(passing);
-    // Each metric passes its nodata policy, but half or more without data forces the score to 0 (Kayenta).
-    expect(second.final.steps[0].analysis.metrics.map((m: any) => m.classification)).toEqual(['Nodata', 'Nodata']);
-    expect(second.final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, currentWeights: [100, 0, 0] });
-    expect(second.final.failure.message).toMatch(/^step 1 failed analysis: half or more of the metrics have no data; score 0\/75/);
-    await expectOnlyWeightsChanged(namespace, 'idle2', before2, [100, 0, 0]);
+    const { final } = await run(passing);
+    // Each metric passes its nodata policy, but half or more without data forces the score to 0.
+    expect(final.steps[0].analysis.metrics.map((m: any) => m.classification)).toEqual(['Nodata', 'Nodata']);
+    expect(final).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, currentWeights: [100, 0, 0] });
+    expect(final.failure.message).toMatch(/^step 1 failed analysis: half or more of the metrics have no data; score 0\/75/);
+    await expectOnlyWeightsChanged(namespace, 'idle2', before, [100, 0, 0]);
   });
 
   it('retries a Prometheus outage shorter than the grace and judges when it answers again', async () => {

@@ -106,13 +106,23 @@ it('measures restarts, readiness and OOM kills of one scope with the Role in dep
     const reader = new ClusterPodReader(restrictedKubeConfig());
     const atStart = await reader.listPods(namespace, CANARY);
     expect(atStart.map((p) => p.name).sort()).toEqual(['checkout-canary-7c9-a', 'checkout-canary-7c9-b', 'checkout-canary-7c9-c']);
-    expect(podStatusValues(atStart, atStart)).toEqual({ pods: 3, restarts: 0, readinessPercent: 100, oomKilled: 0 });
+    expect(podStatusValues(atStart, atStart)).toEqual({ pods: 3, restarts: 0, readinessPercent: 100, oomKilled: 0, events: [] });
 
     // During the window: pod a's app is OOM-killed twice and restarts; pod b's sidecar fails its readiness probe.
     await reportStatus('checkout-canary-7c9-a', { restarts: 3, ready: true, lastTermination: 'OOMKilled' });
     await reportStatus('checkout-canary-7c9-b', { restarts: 1, ready: true }, { restarts: 0, ready: false });
     const now = await reader.listPods(namespace, CANARY);
-    expect(podStatusValues(atStart, now)).toEqual({ pods: 3, restarts: 2, readinessPercent: (100 * 2) / 3, oomKilled: 1 });
+    expect(podStatusValues(atStart, now)).toEqual({
+      pods: 3,
+      restarts: 2,
+      readinessPercent: (100 * 2) / 3,
+      oomKilled: 1,
+      events: [
+        { pod: 'checkout-canary-7c9-a', container: 'checkout', kind: 'restart', reason: 'OOMKilled', count: 2 },
+        { pod: 'checkout-canary-7c9-a', container: 'checkout', kind: 'oom-kill', reason: 'OOMKilled', count: 1 },
+        { pod: 'checkout-canary-7c9-b', container: 'istio-proxy', kind: 'not-ready', count: 1 },
+      ],
+    });
 
     // A pod on its way out no longer counts for readiness (its replacement does).
     await core().deleteNamespacedPod({ namespace, name: 'checkout-canary-7c9-b' });
@@ -122,7 +132,7 @@ it('measures restarts, readiness and OOM kills of one scope with the Role in dep
 
     // The baseline scope sees only its own pod; the other app's crash-looping pod is in neither.
     const baseline = await reader.listPods(namespace, BASELINE);
-    expect(podStatusValues(baseline, baseline)).toEqual({ pods: 1, restarts: 0, readinessPercent: 100, oomKilled: 0 });
+    expect(podStatusValues(baseline, baseline)).toEqual({ pods: 1, restarts: 0, readinessPercent: 100, oomKilled: 0, events: [] });
   } finally {
     await revoke();
   }
@@ -131,7 +141,7 @@ it('measures restarts, readiness and OOM kills of one scope with the Role in dep
 it('reports a selector that matches no pod as no pods (readiness nodata), not as an error', async () => {
   const reader = new ClusterPodReader(adminKubeConfig());
   const pods = await reader.listPods(namespace, { app: 'checkout', track: 'nonexistent' });
-  expect(podStatusValues(pods, pods)).toEqual({ pods: 0, restarts: 0, readinessPercent: undefined, oomKilled: 0 });
+  expect(podStatusValues(pods, pods)).toEqual({ pods: 0, restarts: 0, readinessPercent: undefined, oomKilled: 0, events: [] });
 });
 
 it("finds a scope's pods through its Deployment's selector when the scope gives no podSelector", async () => {
