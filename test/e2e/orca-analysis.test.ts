@@ -155,10 +155,11 @@ it.concurrent('rolls back within one interval when the canary\'s 5xx rate spikes
   expect(spikedAt).toBeGreaterThan(0);
   expect(result.status).toBe('TERMINAL');
   expect(body).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, rollback: { result: 'restored' }, currentWeights: [100, 0, 0] });
-  expect(body.failure.message).toMatch(/^step 1 failed analysis: canary 5xx rate \d+(\.\d)?% vs baseline \d+(\.\d+)?% \(critical\); score 0\/75; weights restored to release 100, baseline 0, canary 0$/);
+  expect(body.failure.message).toMatch(/^step 1 failed analysis before its window ended: canary 5xx rate \d+(\.\d)?% vs baseline \d+(\.\d+)?% \(critical\); score 0\/75; weights restored to release 100, baseline 0, canary 0$/);
   expect(result.context.webhook?.monitor?.progressMessage).toBe(body.failure.message);
   expect(progress[0]).toMatch(/\(analysis: \d+s left\)$/);
-  // Fail fast: restored before the window ends, within about one interval of the first failing sample.
+  expect(body.steps[0].analysis).toMatchObject({ result: 'Fail', stoppedEarly: true });
+  // Stopped early: restored before the window ends, within about one interval of the first failing sample.
   const finishedAt = Date.parse(body.finishedAt);
   expect(finishedAt).toBeLessThan(Date.parse(body.steps[0].pauseUntil));
   console.log(`orca 5xx spike: restored ${finishedAt - spikedAt} ms after the spike began (interval ${INTERVAL_MS} ms, scrape 1 s)`);
@@ -181,7 +182,7 @@ it.concurrent('rolls back at the window end when p99 latency regresses (not crit
   await expectOnlyWeightsChanged(namespace, 'slow', before, [100, 0, 0]);
 });
 
-it.concurrent('rolls back when the canary\'s container RESTARTS mid-window (critical restarts, max 0; pods found through the Deployment selector)', async () => {
+it.concurrent('rolls back when the canary\'s container RESTARTS mid-window (restarts: critical, no more than the baseline\'s; pods found through the Deployment selector)', async () => {
   const kc = adminKubeConfig();
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -200,7 +201,8 @@ it.concurrent('rolls back when the canary\'s container RESTARTS mid-window (crit
     exporter.define({ namespace, workload: `restarts-${track}`, pods: [podNameFor(`restarts-${track}`)], traffic: HEALTHY });
   }
   const before = await freshVirtualService('restarts');
-  const restartsMetric = { name: 'restarts', metric: 'restarts', critical: true, judge: { type: 'threshold', max: 0 } };
+  // The default judge: critical, threshold maxIncrease 0 (the canary's pods restart no more than the baseline's).
+  const restartsMetric = { name: 'restarts', metric: 'restarts' };
   let restartedAt = 0;
   const { result, body } = await runStage('restarts', stage('restarts', [{ weights: [80, 10, 10], pause: '10s' }, { weights: [100, 0, 0] }], { metrics: [SUCCESS, restartsMetric] }), async (status) => {
     // One second into the window the canary's container crashes and the kubelet restarts it.
@@ -221,22 +223,28 @@ it.concurrent('rolls back when the canary\'s container RESTARTS mid-window (crit
   expect(restartedAt).toBeGreaterThan(0);
   expect(result.status).toBe('TERMINAL');
   expect(body).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, rollback: { result: 'restored' }, currentWeights: [100, 0, 0] });
-  expect(body.failure.message).toBe('step 1 failed analysis: canary restarts 1 vs baseline 0 (critical); score 0/75; weights restored to release 100, baseline 0, canary 0');
+  expect(body.failure.message).toBe(
+    `step 1 failed analysis before its window ended: canary pod ${podNameFor('restarts-canary')} container checkout restarted once (Error) (critical); score 0/75; weights restored to release 100, baseline 0, canary 0`,
+  );
+  expect(body.steps[0].analysis.metrics.find((m: any) => m.name === 'restarts').events).toEqual([{ pod: podNameFor('restarts-canary'), container: 'checkout', kind: 'restart', reason: 'Error', count: 1 }]);
   expect(Date.parse(body.finishedAt)).toBeLessThan(Date.parse(body.steps[0].pauseUntil));
   console.log(`orca restarts: restored ${Date.parse(body.finishedAt) - restartedAt} ms after the restart was reported`);
   await expectOnlyWeightsChanged(namespace, 'restarts', before, [100, 0, 0]);
 });
 
-it.concurrent('follows the nodata policy when the canary gets no traffic (nodata: fail rolls back at the window end)', async () => {
+it.concurrent('waits for evidence when the canary gets no traffic, then fails TERMINAL ANALYSIS_INSUFFICIENT_DATA (never promotes)', async () => {
   workloads('idle', { rps: 0 });
   const before = await freshVirtualService('idle');
-  const { result, body } = await runStage('idle', stage('idle', [{ weights: [80, 10, 10], pause: '8s' }, { weights: [100, 0, 0] }]));
+  const { result, progress, body } = await runStage('idle', stage('idle', [{ weights: [80, 10, 10], pause: '8s' }, { weights: [100, 0, 0] }], { evidence: { extendUpTo: '4s' } }));
   expect(result.status).toBe('TERMINAL');
-  expect(body).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, rollback: { result: 'restored' }, currentWeights: [100, 0, 0] });
-  expect(body.failure.message).toMatch(/^step 1 failed analysis: no data for canary success \(critical\), no data for canary p99/);
-  expect(body.steps[0].analysis.metrics.map((m: any) => m.classification)).toEqual(['NodataFail', 'NodataFail']);
-  // Missing data mid-window may still arrive: it is judged at the window end, not before.
-  expect(Date.parse(body.finishedAt)).toBeGreaterThanOrEqual(Date.parse(body.steps[0].pauseUntil));
+  expect(body).toMatchObject({ status: 'TERMINAL', failure: { reason: 'ANALYSIS_INSUFFICIENT_DATA' }, rollback: { result: 'restored' }, currentWeights: [100, 0, 0] });
+  expect(body.failure.message).toMatch(/^step 1 has too little evidence to judge: the canary received 0 requests; at least 50 are needed \(evidence\.minRequests\).*; weights restored to release 100, baseline 0, canary 0$/);
+  expect(result.context.webhook?.monitor?.progressMessage).toBe(body.failure.message);
+  expect(body.steps[0].analysis).toMatchObject({ result: 'InsufficientData', passed: false });
+  // Running while it waited: Orca saw the step being judged past its window, not a failure.
+  expect(progress).toContainEqual(expect.stringMatching(/^step 1 of 2: release 80, baseline 10, canary 10 \(analysis: judging\)$/));
+  // It waited extendUpTo (4s) past the window for requests that never came.
+  expect(Date.parse(body.finishedAt)).toBeGreaterThanOrEqual(Date.parse(body.steps[0].pauseUntil) + 4000);
   await expectOnlyWeightsChanged(namespace, 'idle', before, [100, 0, 0]);
 });
 
