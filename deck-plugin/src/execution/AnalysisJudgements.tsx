@@ -72,8 +72,8 @@ function Sequential({ step, note, tests }: { step: number; note?: string; tests:
       {note && <div className="its-note">{note}</div>}
       <table className="table table-condensed its-sequential-table" aria-label={`Sequential tests of step ${step}`}>
         <tbody>
-          {tests.map((test) => (
-            <tr key={test.name} data-testid={`sequential-${step}-${test.name}`} className={test.crossed ? 'its-judge-row-failed' : undefined}>
+          {tests.map((test, i) => (
+            <tr key={`${test.name}-${i}`} data-testid={`sequential-${step}-${test.name}`} className={test.crossed ? 'its-judge-row-failed' : undefined}>
               <th>{test.name}</th>
               <td className="its-evalue-cell">
                 <div
