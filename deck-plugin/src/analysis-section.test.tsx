@@ -10,7 +10,7 @@ import type { Application, IExecutionStage, IPipeline, IStage } from '@spinnaker
 import { ERRORS_JUDGE_DEFAULTS, referenceAnalysis, validateShiftSpec } from '@istio-shift/core';
 import { istioTrafficShiftStage } from './index';
 import { IstioTrafficShiftExecutionDetails } from './execution/IstioTrafficShiftExecutionDetails';
-import { analysisFailedStage } from '../test/fixtures/analysis';
+import { analysisFailedStage, insufficientDataStage } from '../test/fixtures/analysis';
 
 const RESERVED = ['requisiteStageRefIds', 'refId', 'isNew', 'name', 'type'];
 const PAYLOAD = {
@@ -250,6 +250,16 @@ describe('the judgement tables of the execution view', () => {
     // Orca's progress line is the same text; the failure box under the analysis is the only other place.
     expect(occurrences(failure)).toBe(2);
     expect(screen.getByTestId('analysis-failure').textContent).toBe(`Analysis failed the shift: ${failure}`);
+  });
+
+  it('labels a rollback after too little evidence, and shows the service\'s message once', () => {
+    const stage = insufficientDataStage();
+    const failure = (stage.context.webhook.monitor.body as unknown as { failure: { message: string } }).failure.message;
+    renderDetails(stage);
+    expect(screen.getByTestId('rollback').textContent).toBe('With too little evidence to judge: weights restored to 100/0/0 (release/baseline/canary)');
+    expect(screen.getByTestId('analysis-failure').textContent).toBe(`Too little evidence to judge the canary: ${failure}`);
+    expect(screen.queryByTestId('failure-reasons')).toBeNull();
+    expect(screen.getByTestId('judgement-1').getAttribute('data-state')).toBe('insufficient');
   });
 
   it('says when analysis could not run, and labels a rollback after abandonment as such', () => {

@@ -79,12 +79,14 @@ describe('every state of a step and a metric has its own display', () => {
     expect(cells(1, 'latency-p99')).toEqual(['latency-p99', 'no data', 'no data', '—', 'No data (fails)', 'istio 50 (1/2, weight 60)']);
     expect(cells(1, 'cpu')[4]).toBe('No data (fails)');
     expect(screen.getByTestId('judgement-1-cpu').getAttribute('data-state')).toBe('no-data');
-    expect(text('judgement-2')).toBe('Step 2: not judged yet');
+    expect(text('judgement-2')).toBe('Step 2: not judged (the shift ended first)');
     expect(document.body.textContent).not.toMatch(/NaN|undefined|Infinity/);
   });
 
-  it('not enough data: no verdict, the gate\'s numbers and problems, the short metrics; later steps not judged yet', () => {
+  it('not enough data: no verdict, the gate\'s numbers and problems, the short metrics; the shift ended before later steps', () => {
     show(insufficientDataStage());
+    expect(text('analysis-failure')).toMatch(/^Too little evidence to judge the canary: step 1 has too little evidence to judge: the canary received 7 requests; .*; weights restored to 100\/0\/0/);
+    expect(screen.getByTestId('analysis-failure').className).toBe('its-failure alert alert-warning');
     expect(text('analysis-overall')).toBe('Not enough data, score 100');
     expect(state('judgement-1')).toBe('insufficient');
     expect(screen.getByTestId('judgement-1').querySelector('h6')!.textContent).toBe('Step 1: Not enough data, no verdict (score 100 not counted; pass 75)');
@@ -95,7 +97,7 @@ describe('every state of a step and a metric has its own display', () => {
     expect(text('evidence-problems-1')).toContain('the canary received 7 requests; at least 50 are needed (evidence.minRequests)');
     expect(cells(1, 'latency-p99')[4]).toBe('Not enough data (2 of 3 canary, 2 of 3 baseline points)');
     expect(screen.getByTestId('judgement-1-latency-p99').getAttribute('data-state')).toBe('insufficient');
-    expect(text('judgement-2')).toBe('Step 2: not judged yet');
+    expect(text('judgement-2')).toBe('Step 2: not judged (the shift ended first)');
     expect(text('judgement-3')).toBe('Step 3: not analysed (no pause)');
   });
 

@@ -440,8 +440,12 @@ function isJudgement(value: unknown): value is StepJudgement {
   return !!record(value) && Array.isArray((value as StepJudgement).metrics);
 }
 
-function unjudgedStep(step: number, state: StepState): StepAnalysisView {
-  const words: Partial<Record<StepState, string>> = { 'not-judged': 'not judged yet', skipped: 'analysis skipped (skip analysis is set)', 'not-analysed': 'not analysed (no pause)' };
+function unjudgedStep(step: number, state: StepState, ended: boolean): StepAnalysisView {
+  const words: Partial<Record<StepState, string>> = {
+    'not-judged': ended ? 'not judged (the shift ended first)' : 'not judged yet',
+    skipped: 'analysis skipped (skip analysis is set)',
+    'not-analysed': 'not analysed (no pause)',
+  };
   return { step, state, title: `Step ${step}: ${words[state]}`, resultText: words[state] ?? '', detail: '', notes: [], rows: [], sequential: [], events: [] };
 }
 
@@ -454,6 +458,7 @@ export function analysisView(status: ShiftStatus | undefined, payload?: unknown)
   if (!body) return undefined;
   const shape = payloadShape(payload);
   const records = list<StepRecord>(body.steps).filter((s) => record(s));
+  const ended = body.status !== undefined && body.status !== 'RUNNING';
   const steps: StepAnalysisView[] = [];
   records.forEach((s, i) => {
     const index = finite(s.index) ?? i + 1;
@@ -464,9 +469,9 @@ export function analysisView(status: ShiftStatus | undefined, payload?: unknown)
     if (!shape.analysed) return;
     const own = shape.steps[index - 1];
     const pause = finite(s.pauseSeconds);
-    if (own?.skip) steps.push(unjudgedStep(index, 'skipped'));
-    else if (pause === 0 || (pause === null && own?.pause === false)) steps.push(unjudgedStep(index, 'not-analysed'));
-    else steps.push(unjudgedStep(index, 'not-judged'));
+    if (own?.skip) steps.push(unjudgedStep(index, 'skipped', ended));
+    else if (pause === 0 || (pause === null && own?.pause === false)) steps.push(unjudgedStep(index, 'not-analysed', ended));
+    else steps.push(unjudgedStep(index, 'not-judged', ended));
   });
   const failure = record(body.failure);
   const failed = failure && ANALYSIS_FAILURES.includes(text(failure.reason)) ? failure : undefined;
