@@ -13,7 +13,7 @@
  *   tolerance (1e-4) is absolute, which would blur metrics measured in small units (cores, 1e-6 s).
  * - Infinite values are removed with NaN (PromQL yields +Inf/NaN for empty histograms and 0/0).
  */
-import { rankSumTestSorted } from './mann-whitney';
+import { RankSumError, rankSumTestSorted } from './mann-whitney';
 import { NormalizedMetric } from './normalized';
 import { finiteOrNull, mean, summarize, SampleSummary, sortedUsable } from './summary';
 
@@ -74,7 +74,15 @@ function statistical(metric: NormalizedMetric, canary: Float64Array, baseline: F
     return decide(metric, Math.sign(canary[0] - baseline[0]), ratio, `both constant (${canary[0]} vs ${baseline[0]})`);
   }
   const scale = Math.max(Math.abs(canary[0]), Math.abs(canary[canary.length - 1]), Math.abs(baseline[0]), Math.abs(baseline[baseline.length - 1]));
-  const result = rankSumTestSorted(canary.map((v) => v / scale), baseline.map((v) => v / scale), CONFIDENCE_LEVEL);
+  let result;
+  try {
+    result = rankSumTestSorted(canary.map((v) => v / scale), baseline.map((v) => v / scale), CONFIDENCE_LEVEL);
+  } catch (error) {
+    // Where R's wilcox.test stops (one point against a few tied ones, say), there is no interval to
+    // judge by: that is missing evidence, never a pass.
+    if (!(error instanceof RankSumError)) throw error;
+    return { ...nodata(metric, 'rank-sum test'), reason: `too few distinct points for the rank-sum test (${canary.length} canary, ${baseline.length} baseline: ${error.message}); nodata: ${metric.nodata}` };
+  }
   const confInt: [number, number] = [result.confInt[0] * scale, result.confInt[1] * scale];
   const estimate = result.estimate * scale;
   const bound = TOLERANCE * Math.abs(estimate);
@@ -84,13 +92,16 @@ function statistical(metric: NormalizedMetric, canary: Float64Array, baseline: F
 }
 
 function threshold(metric: NormalizedMetric, canaryMean: number, baselineMean: number, ratio: number): { classification: Classification; reason: string } {
-  const judge: { min?: number; max?: number; minRatio?: number; maxRatio?: number; maxIncrease?: number } = metric.judge.type === 'threshold' ? metric.judge : {};
+  const judge: { min?: number; max?: number; minRatio?: number; maxRatio?: number; maxIncrease?: number; maxDecrease?: number } = metric.judge.type === 'threshold' ? metric.judge : {};
   const value = canaryMean.toPrecision(4);
   if (judge.max !== undefined && canaryMean > judge.max) return { classification: 'High', reason: `canary mean ${value} is above max ${judge.max}` };
   if (judge.min !== undefined && canaryMean < judge.min) return { classification: 'Low', reason: `canary mean ${value} is below min ${judge.min}` };
   if (judge.maxRatio !== undefined && ratio > judge.maxRatio) return { classification: 'High', reason: `canary/baseline ${ratio.toPrecision(3)} is above maxRatio ${judge.maxRatio}` };
   if (judge.maxIncrease !== undefined && canaryMean - baselineMean > judge.maxIncrease) {
     return { classification: 'High', reason: `canary ${value} is more than ${judge.maxIncrease} above the baseline's ${baselineMean.toPrecision(4)}` };
+  }
+  if (judge.maxDecrease !== undefined && baselineMean - canaryMean > judge.maxDecrease) {
+    return { classification: 'Low', reason: `canary ${value} is more than ${judge.maxDecrease} below the baseline's ${baselineMean.toPrecision(4)}` };
   }
   if (judge.minRatio !== undefined && ratio < judge.minRatio) return { classification: 'Low', reason: `canary/baseline ${ratio.toPrecision(3)} is below minRatio ${judge.minRatio}` };
   return { classification: 'Pass', reason: `canary mean ${value} is within the thresholds` };
@@ -102,7 +113,7 @@ export function classifyMetric(metric: NormalizedMetric, canarySamples: readonly
   const summaries = { canary: summarize(canary), baseline: summarize(baseline) };
   const ratio = canary.length > 0 && baseline.length > 0 ? mean(canary) / mean(baseline) : Number.NaN;
   const base = { ...summaries, ratio: finiteOrNull(ratio) };
-  const needsBaseline = metric.judge.type !== 'threshold' || metric.judge.minRatio !== undefined || metric.judge.maxRatio !== undefined || metric.judge.maxIncrease !== undefined;
+  const needsBaseline = metric.judge.type !== 'threshold' || metric.judge.minRatio !== undefined || metric.judge.maxRatio !== undefined || metric.judge.maxIncrease !== undefined || metric.judge.maxDecrease !== undefined;
   if (canary.length === 0) return { ...base, ...nodata(metric, 'canary') };
   if (needsBaseline && baseline.length === 0) return { ...base, ...nodata(metric, 'baseline') };
   if (metric.judge.type === 'threshold') return { ...base, ...threshold(metric, mean(canary), baseline.length > 0 ? mean(baseline) : Number.NaN, ratio) };

@@ -16,8 +16,8 @@ function number(value: number): string {
   return String(Number(value.toPrecision(2)));
 }
 
-/** Percentages with one decimal (7.9%), small ones with one significant digit (0.04%). */
-const pct = (value: number) => `${value !== 0 && Math.abs(value) < 0.1 ? Number(value.toPrecision(1)) : Number(value.toFixed(1))}%`;
+/** Percentages with one decimal (7.9%), those under 1% with two significant digits (0.13%, 0.04%). */
+const pct = (value: number) => `${value !== 0 && Math.abs(value) < 1 ? Number(value.toPrecision(2)) : Number(value.toFixed(1))}%`;
 const change = (ratio: number | null) => (ratio === null ? '' : ` (${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(0)}%)`);
 
 /** How one metric's canary and baseline read: "canary p99 latency 412 ms vs baseline 180 ms (+129%)". */

@@ -109,7 +109,7 @@ export function defaultGroup(metric: BuiltInMetric | 'custom'): string {
 export function defaultJudge(metric: BuiltInMetric | 'custom'): JudgeSpec {
   // Pod health compares with the baseline's pods: a node drain that restarts both is not the canary's fault.
   if (metric === 'restarts' || metric === 'oom-killed') return { type: 'threshold', maxIncrease: 0 };
-  if (metric === 'readiness') return { type: 'threshold', min: 100 };
+  if (metric === 'readiness') return { type: 'threshold', maxDecrease: 0 };
   if (metric === 'success-rate') return { type: 'errors' };
   return { type: 'statistical' };
 }

@@ -17,9 +17,10 @@ export const REFERENCE_METRICS: readonly MetricSpec[] = [
   { name: 'cpu', metric: 'cpu', group: 'kubernetes', direction: 'increase', critical: true, judge: { type: 'statistical', allowedIncrease: 1.2 } },
   { name: 'memory', metric: 'memory', group: 'kubernetes', direction: 'increase', critical: true, judge: { type: 'statistical', allowedIncrease: 1.2 } },
   // Pod health is a gate: a canary pod that restarts or is OOM-killed more than the baseline's, or is
-  // not ready at any look, fails the step at once.
+  // less ready than the baseline's pods at the same looks, fails the step at once. Relative, so a node
+  // drain that restarts or unreadies a canary and a baseline pod alike is not the canary's fault.
   { name: 'restarts', metric: 'restarts', group: 'kubernetes', direction: 'increase', critical: true, judge: { type: 'threshold', maxIncrease: 0 } },
-  { name: 'readiness', metric: 'readiness', group: 'kubernetes', direction: 'decrease', critical: true, judge: { type: 'threshold', min: 100 } },
+  { name: 'readiness', metric: 'readiness', group: 'kubernetes', direction: 'decrease', critical: true, judge: { type: 'threshold', maxDecrease: 0 } },
   { name: 'oom-killed', metric: 'oom-killed', group: 'kubernetes', direction: 'increase', critical: true, judge: { type: 'threshold', maxIncrease: 0 } },
 ];
 

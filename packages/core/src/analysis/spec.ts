@@ -46,6 +46,11 @@ export type JudgeSpec =
        * restart more than the baseline's in the window).
        */
       maxIncrease?: number;
+      /**
+       * Bound on baseline mean - canary mean (readiness `maxDecrease 0`: the canary's pods may not be
+       * less ready than the baseline's at the same looks; a node drain that hits both is no fault).
+       */
+      maxDecrease?: number;
     }
   | {
       type: 'statistical';

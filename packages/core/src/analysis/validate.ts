@@ -30,7 +30,7 @@ const ERRORS_JUDGE_FIELDS = ['type', 'maxRatio', 'maxIncrease'];
 const SCOPES_FIELDS = ['canary', 'baseline'];
 const SCOPE_FIELDS = ['namespace', 'workload', 'podSelector'];
 const METRIC_FIELDS = ['name', 'metric', 'query', 'group', 'direction', 'critical', 'nodata', 'judge', 'failAfterSamples'];
-const THRESHOLD_JUDGE_FIELDS = ['type', 'min', 'max', 'minRatio', 'maxRatio', 'maxIncrease'];
+const THRESHOLD_JUDGE_FIELDS = ['type', 'min', 'max', 'minRatio', 'maxRatio', 'maxIncrease', 'maxDecrease'];
 const STATISTICAL_JUDGE_FIELDS = ['type', 'allowedIncrease', 'allowedDecrease'];
 const THRESHOLDS_FIELDS = ['pass', 'marginal'];
 const STEP_ANALYSIS_FIELDS = ['skip', 'warmup', 'interval'];
@@ -202,8 +202,12 @@ function checkJudge(p: Problems, field: string, value: unknown, metric: BuiltInM
       const n = p.number(`${field}.maxIncrease`, value.maxIncrease, 0, Number.MAX_VALUE, "how far the canary's mean may be above the baseline's, e.g. 0 restarts");
       if (n !== undefined) judge.maxIncrease = n;
     }
-    if (['min', 'max', 'minRatio', 'maxRatio', 'maxIncrease'].every((key) => absent(value[key]))) {
-      p.add(field, `${field} is a threshold judge without bounds: give at least one of min, max, minRatio, maxRatio, maxIncrease`);
+    if (!absent(value.maxDecrease)) {
+      const n = p.number(`${field}.maxDecrease`, value.maxDecrease, 0, Number.MAX_VALUE, "how far the canary's mean may be below the baseline's, e.g. 0 for readiness");
+      if (n !== undefined) judge.maxDecrease = n;
+    }
+    if (['min', 'max', 'minRatio', 'maxRatio', 'maxIncrease', 'maxDecrease'].every((key) => absent(value[key]))) {
+      p.add(field, `${field} is a threshold judge without bounds: give at least one of min, max, minRatio, maxRatio, maxIncrease, maxDecrease`);
     }
     if (judge.min !== undefined && judge.max !== undefined && judge.min > judge.max) p.add(`${field}.min`, `${field}.min (${judge.min}) is above ${field}.max (${judge.max}): swap them`);
     if (judge.minRatio !== undefined && judge.maxRatio !== undefined && judge.minRatio > judge.maxRatio) p.add(`${field}.minRatio`, `${field}.minRatio (${judge.minRatio}) is above ${field}.maxRatio (${judge.maxRatio}): swap them`);
