@@ -88,6 +88,7 @@ export const JUDGE_BOUNDS: Readonly<Record<JudgeType, ReadonlyArray<{ key: strin
     { key: 'minRatio', label: 'min ratio' },
     { key: 'maxRatio', label: 'max ratio' },
     { key: 'maxIncrease', label: 'max increase' },
+    { key: 'maxDecrease', label: 'max decrease' },
   ],
   statistical: [
     { key: 'allowedIncrease', label: 'allowed increase' },
@@ -305,6 +306,7 @@ const BOUND_LABELS: Record<string, string> = {
   minRatio: 'threshold min ratio',
   maxRatio: 'threshold max ratio',
   maxIncrease: 'threshold max increase',
+  maxDecrease: 'threshold max decrease',
   allowedIncrease: 'allowed increase',
   allowedDecrease: 'allowed decrease',
   type: 'judge type',
@@ -419,7 +421,7 @@ const INPUT_FIELDS = [
   /^analysis\.thresholds\.(pass|marginal)$/,
   /^analysis\.groups\.[^.]+$/,
   /^analysis\.metrics\[\d+\]\.(name|metric|query|group|critical|nodata|judge)$/,
-  /^analysis\.metrics\[\d+\]\.judge\.(min|max|minRatio|maxRatio|maxIncrease|allowedIncrease|allowedDecrease|type)$/,
+  /^analysis\.metrics\[\d+\]\.judge\.(min|max|minRatio|maxRatio|maxIncrease|maxDecrease|allowedIncrease|allowedDecrease|type)$/,
   /^steps\[\d+\]\.analysis$/,
 ];
 

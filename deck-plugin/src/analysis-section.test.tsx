@@ -43,6 +43,7 @@ function renderEditor(payload: object = PAYLOAD) {
 }
 
 const section = () => within(screen.getByTestId('analysis-section'));
+const text = (value: unknown) => (value === undefined ? '' : String(value));
 const input = (label: string) => section().getByLabelText(label) as HTMLInputElement;
 const messageAt = (place: string) => screen.queryByTestId(`analysis-message-${place}`)?.textContent?.trim();
 async function replace(user: ReturnType<typeof userEvent.setup>, label: string, text: string) {
@@ -85,12 +86,13 @@ describe('the analysis section of the editor', () => {
     const { stage, user } = renderEditor({ ...PAYLOAD, analysis: referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }) });
     await screen.findByTestId('analysis-section');
     await replace(user, 'Metrics source', 'http://prometheus:9090');
-    await replace(user, 'Metric 6 threshold max', '50');
+    await replace(user, 'Metric 6 threshold min', '5');
+    await replace(user, 'Metric 6 threshold max', '1');
     await replace(user, 'Baseline workload', 'checkout-canary');
     fireEvent.change(section().getByLabelText('Metric 2 judge'), { target: { value: 'threshold' } });
     await replace(user, 'Metric 2 threshold max ratio', 'x1.2');
     expect(messageAt('analysis.source')).toMatch(/^Metrics source "http:\/\/prometheus:9090" looks like an address: give the name of a metrics source configured in the stage service/);
-    expect(messageAt('analysis.metrics[5].judge.min')).toBe('Metric 6, threshold min (100) is above Metric 6, threshold max (50): swap them');
+    expect(messageAt('analysis.metrics[5].judge.min')).toBe('Metric 6, threshold min (5) is above Metric 6, threshold max (1): swap them');
     expect(messageAt('analysis.metrics[1].judge.maxRatio')).toBe('Metric 2, threshold max ratio must be a number (got "x1.2"): give a bound on canary mean / baseline mean, e.g. 1.2');
     expect(messageAt('analysis')).toBe('Baseline scope is the same workload as the canary (shop/checkout-canary): compare the canary with a separate baseline Deployment');
     expect(input('Metrics source').getAttribute('aria-invalid')).toBe('true');
@@ -99,6 +101,7 @@ describe('the analysis section of the editor', () => {
     expect(screen.queryByTestId('other-problems')).toBeNull();
     // Fixing the inputs clears the messages.
     await replace(user, 'Metrics source', 'prometheus');
+    await replace(user, 'Metric 6 threshold min', '');
     await replace(user, 'Metric 6 threshold max', '');
     await replace(user, 'Baseline workload', 'checkout-baseline');
     await replace(user, 'Metric 2 threshold max ratio', '1.2');
@@ -155,7 +158,8 @@ describe('the analysis section of the editor', () => {
     expect(options('Metric 2 judge')).toEqual(['statistical', 'threshold']);
     const preset = analysis.metrics[0].judge as { maxRatio: number; maxIncrease: number };
     expect([input('Metric 1 errors max ratio').value, input('Metric 1 errors max increase').value]).toEqual([String(preset.maxRatio), String(preset.maxIncrease)]);
-    expect(input('Metric 5 threshold max increase').value).toBe('0');
+    expect(input('Metric 5 threshold max increase').value).toBe(String((analysis.metrics[4].judge as { maxIncrease: number }).maxIncrease));
+    expect(input('Metric 6 threshold max decrease').value).toBe(text((analysis.metrics[5].judge as { maxDecrease?: number }).maxDecrease));
     expect(section().queryByLabelText(/fail after/i)).toBeNull();
     await replace(user, 'Metric 1 errors max ratio', '0.5');
     expect(messageAt('analysis.metrics[0].judge.maxRatio')).toMatch(/^Metric 1, errors max ratio is 0\.5; it must be between 1 and 1000/);

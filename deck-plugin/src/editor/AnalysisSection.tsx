@@ -52,7 +52,7 @@ const TIMING_HELP =
 const METRICS_HELP =
   'Built-in metrics need no PromQL (request metrics from Istio, CPU and memory from cAdvisor, restarts, readiness and OOM kills from the pod status). ' +
   'A custom query may use {{namespace}}, {{workload}}, {{interval}} and {{scope}} and must return one series. ' +
-  'Threshold judges bound the canary (min/max), canary ÷ baseline (ratios) or canary - baseline (max increase, e.g. 0 restarts more than the baseline). ' +
+  'Threshold judges bound the canary (min/max), canary ÷ baseline (ratios) or canary - baseline (max increase, e.g. 0 restarts more than the baseline; max decrease, e.g. 0 for readiness). ' +
   'Statistical ones compare canary and baseline interval by interval (and with a Mann-Whitney test at the window\'s end) and fail only beyond the allowed change (e.g. 1.2 = +20%). ' +
   "The errors judge (success rate only) compares the window's 5xx counts: it fails when the canary's error rate is significantly above max ratio × the baseline's (default 2) and more than max increase percentage points above it (default 0.1). " +
   'A failing critical metric fails the step at once.';

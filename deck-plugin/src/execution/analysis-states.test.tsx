@@ -5,7 +5,7 @@
  */
 import React from 'react';
 import { render, screen } from '@testing-library/react';
-import type { MetricJudgement, ShiftStatus } from '@istio-shift/core';
+import type { MetricJudgement, ShiftStatus, StepJudgement } from '@istio-shift/core';
 import { AnalysisJudgements } from './AnalysisJudgements';
 import { analysisView, formatValue } from '../analysis-model';
 import { judgement, metric, statusWith } from '../../test/fixtures/judgement-shapes';
@@ -47,8 +47,8 @@ describe('every state of a step and a metric has its own display', () => {
     expect(state('judgement-2')).toBe('judged');
     expect(text('evidence-2')).toMatch(/^Evidence: enough to judgeRequestscanary 5,982 \/ baseline 6,022 \(the canary needs 50\)5xxcanary 22 \/ baseline 12Canary traffic\d+% of its expected share \(at least 50%; weights canary\/baseline 1\)$/);
     expect(screen.queryByTestId('evidence-problems-2')).toBeNull();
-    expect(text('sequential-2')).toContain('Sequential tests: alpha 0.01 split over 4 tested metrics; each fails at e-value 400.');
-    expect(text('sequential-2-latency-p99')).toMatch(/^latency-p99e-value 0\.\d+ \/ 40020 intervals(, peak [\d.]+)?$/);
+    expect(text('sequential-2')).toContain('Sequential tests: alpha 0.01 split over 4 tested metrics by weight; a metric fails when its e-value reaches 1 / its share.');
+    expect(text('sequential-2-latency-p99')).toMatch(/^latency-p99e-value 0\.\d+ \/ \d+20 intervals(, peak [\d.]+)?$/);
     expect(screen.getByRole('meter', { name: 'Step 2 latency-p99 e-value' }).getAttribute('aria-valuenow')).toBe('0');
     // A canary pod restarted once, like a baseline pod: listed, and the metric passes (maxIncrease 0).
     expect(Array.from(screen.getByTestId('pod-events-2').querySelectorAll('tbody td')).map((td) => td.textContent)).toEqual(['checkout-canary-7d9f8-x2kq', 'app', 'restart', 'Evicted', '1', 'restarts']);
@@ -63,8 +63,8 @@ describe('every state of a step and a metric has its own display', () => {
     expect(state('judgement-2')).toBe('stopped-early');
     expect(screen.getByTestId('judgement-2').querySelector('h6')!.textContent).toBe('Step 2: Fail, score 0 (pass 75, marginal 50) — forced to 0 by a failing critical metric');
     expect(screen.getByTestId('judgement-2').textContent).toContain('Stopped before the window ended: the sequential test of success-rate, latency-p99 crossed its threshold. The other metrics were not judged.');
-    expect(text('sequential-2-success-rate')).toMatch(/^success-ratee-value [\d.e+]+ \/ 400crossed at interval 6 of 14, peak [\d.e+]+$/);
-    expect(text('sequential-2-latency-p99')).toMatch(/^latency-p99e-value \d+ \/ 400crossed at interval 12 of 14, peak \d+$/);
+    expect(text('sequential-2-success-rate')).toMatch(/^success-ratee-value [\d.e+]+ \/ \d+crossed at interval \d of 14, peak [\d.e+]+$/);
+    expect(text('sequential-2-latency-p99')).toMatch(/^latency-p99e-value \d+ \/ \d+crossed at interval 1\d of 14, peak \d+$/);
     expect(screen.getByRole('meter', { name: 'Step 2 latency-p99 e-value' }).getAttribute('aria-valuenow')).toBe('1');
     expect(cells(2, 'latency-p99')[4]).toBe('High: stopped the step');
     expect(screen.getByTestId('judgement-2-latency-p99').getAttribute('data-state')).toBe('stopped-early');
@@ -122,5 +122,12 @@ describe('every state of a step and a metric has its own display', () => {
     expect(cells(1, 'success-rate')).toEqual(['success-rate critical', '99.9%6 of 6,012 failed', '99.9%5 of 5,990 failed', '5xx ×1.2', 'Pass', 'istio 100 (2/2, weight 60)']);
     expect(text('sequential-1-success-rate')).toBe('success-ratee-value 0.4 / 40018 intervals, peak 1.3');
     expect(text('evidence-1')).toBe('Evidence: enough to judgeRequestscanary 6,012 / baseline 5,990 (the canary needs 50)5xxcanary 6 / baseline 5Canary traffic100% of its expected share (at least 50%; weights canary/baseline 1)');
+    expect(text('sequential-1')).toContain('Sequential tests: alpha 0.01 split over 4 tested metrics by weight; a metric fails when its e-value reaches 1 / its share.');
+  });
+
+  it('a judgement stored before the weighted alpha split (one metricAlpha) still says where each metric fails', () => {
+    const old = judgement({ sequential: { alpha: 0.01, metricAlpha: 0.0025, tested: 4 } as unknown as StepJudgement['sequential'] });
+    render(<AnalysisJudgements status={statusWith([old])} />);
+    expect(text('sequential-1')).toContain('Sequential tests: alpha 0.01 split over 4 tested metrics; each fails at e-value 400.');
   });
 });

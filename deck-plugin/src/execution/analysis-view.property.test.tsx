@@ -165,7 +165,12 @@ function judgement(g: Gen, names: string[]): StepJudgement {
   };
   if (g.bool(0.3)) j.forcedZero = g.pick(['critical', 'nodata'] as const);
   if (g.bool(0.7)) j.evidence = gate(g, names);
-  if (g.bool(0.6)) j.sequential = { alpha: g.number(), metricAlpha: g.number(), tested: g.count() };
+  if (g.bool(0.6)) {
+    // The weighted split (shares by name), or a judgement stored before it (one metricAlpha).
+    j.sequential = g.bool()
+      ? { alpha: g.number(), shares: Object.fromEntries(g.list(() => [g.pick(names), g.number()], 4)), tested: g.count() }
+      : ({ alpha: g.number(), metricAlpha: g.number(), tested: g.count() } as unknown as StepJudgement['sequential']);
+  }
   if (g.bool(0.3)) j.stoppedEarly = g.bool(0.8);
   if (g.bool(0.1)) j.failedChecks = { [g.pick(names)]: g.count() };
   return j;

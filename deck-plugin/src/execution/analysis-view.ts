@@ -413,8 +413,11 @@ function judgedStep(step: number, judgement: StepJudgement, shape: PayloadShape)
   if (budget) {
     const alpha = finite(budget.alpha);
     const tested = finite(budget.tested);
+    // Since the weighted split each metric has its own share (`shares`); earlier judgements stored one `metricAlpha`.
+    const shares = record(budget.shares);
     const metricAlpha = finite(budget.metricAlpha);
-    sequentialNote = `Sequential tests: alpha ${alpha ?? '—'} split over ${tested === null ? '?' : formatCount(tested)} tested metric${tested === 1 ? '' : 's'}${metricAlpha !== null && metricAlpha > 0 ? `; each fails at e-value ${formatE(1 / metricAlpha)}` : ''}.`;
+    const split = shares ? ' by weight; a metric fails when its e-value reaches 1 / its share' : metricAlpha !== null && metricAlpha > 0 ? `; each fails at e-value ${formatE(1 / metricAlpha)}` : '';
+    sequentialNote = `Sequential tests: alpha ${alpha ?? '—'} split over ${tested === null ? '?' : formatCount(tested)} tested metric${tested === 1 ? '' : 's'}${split}.`;
   }
   const sequential = metrics.map((m) => sequentialView(text(m.name) || '(unnamed)', m.sequential)).filter((s): s is SequentialView => !!s);
   const view: StepAnalysisView = {
