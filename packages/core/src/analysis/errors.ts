@@ -30,7 +30,7 @@ export interface Counts {
 }
 
 /** Alternatives mixed with equal weight, as multiples of maxRatio. */
-export const RATIO_GRID: readonly number[] = [1.5, 2, 3, 5, 10, 20, 50];
+export const RATIO_GRID: readonly number[] = [2, 4, 8, 16, 32];
 
 const whole = (v: number) => (Number.isFinite(v) && v > 0 ? Math.round(v) : 0);
 

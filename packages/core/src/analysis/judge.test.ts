@@ -51,7 +51,7 @@ describe('judgeStep and describeJudgement', () => {
     expect(judgement).toMatchObject({ score: 100, result: 'Pass', passed: true, final: false });
     expect(judgement.metrics.map((m) => m.classification)).toEqual(Array(7).fill('Pass'));
     expect(judgement.evidence).toMatchObject({ passed: true, requests: { canary: 6000, baseline: 6000 }, trafficShare: 1, problems: [] });
-    expect(judgement.sequential).toEqual({ alpha: 0.01, shares: { 'success-rate': 0.005, 'latency-p99': 0.01 / 6, cpu: 0.01 / 6, memory: 0.01 / 6 }, tested: 4 });
+    expect(judgement.sequential).toEqual({ alpha: 0.01, shares: { 'success-rate': 0.01 * (6 / 9), 'latency-p99': 0.01 / 9, cpu: 0.01 / 9, memory: 0.01 / 9 }, tested: 4 });
     expect(judgement.metrics[0].counts).toEqual({ canary: { requests: 6000, errors: 6 }, baseline: { requests: 6000, errors: 6 } });
     expect(describeJudgement(judgement, 1)).toBe('step 1 passed analysis: score 100/75');
   });
@@ -60,7 +60,7 @@ describe('judgeStep and describeJudgement', () => {
     const judgement = judgeStep(analysis(), healthy(), { step: 0, evidence: traffic(54, 6) });
     expect(judgement).toMatchObject({ score: 0, result: 'Fail', passed: false, forcedZero: 'critical' });
     expect(judgement.metrics[0]).toMatchObject({ name: 'success-rate', classification: 'Low', critical: true, failed: true });
-    expect(describeJudgement(judgement, 1)).toMatch(/^step 1 failed analysis: canary 5xx 54 of 6,000 requests \(0\.9%\) vs baseline 6 of 6,000 \(0\.1%\) \(e-value \S+ >= 200 after \d+ intervals\) \(critical\); score 0\/75$/);
+    expect(describeJudgement(judgement, 1)).toMatch(/^step 1 failed analysis: canary 5xx 54 of 6,000 requests \(0\.9%\) vs baseline 6 of 6,000 \(0\.1%\) \(e-value \S+ >= 150 after \d+ intervals\) \(critical\); score 0\/75$/);
   });
 
   it('never promotes without evidence: 59 canary requests beside 12,001 is InsufficientData, with the counts', () => {
@@ -103,7 +103,7 @@ describe('judgeStep and describeJudgement', () => {
     const mid = judgeStep(analysis(), samples, { step: 0, evidence: traffic(), midWindow: true });
     expect(mid).toMatchObject({ result: 'Fail', passed: false, stoppedEarly: true });
     expect(mid.metrics.map((m) => m.name)).toEqual(['cpu']);
-    expect(describeJudgement(mid, 1)).toMatch(/^step 1 failed analysis before its window ended: canary CPU .* \(e-value \S+ >= 600 after \d+ intervals\) \(critical\); score 0\/75$/);
+    expect(describeJudgement(mid, 1)).toMatch(/^step 1 failed analysis before its window ended: canary CPU .* \(e-value \S+ >= 900 after \d+ intervals\) \(critical\); score 0\/75$/);
     const quiet = judgeStep(analysis(), healthy(), { step: 0, evidence: traffic(), midWindow: true });
     expect(quiet).toMatchObject({ passed: true, metrics: [] });
   });

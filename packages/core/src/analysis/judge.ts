@@ -103,9 +103,10 @@ export function sequentiallyTested(analysis: NormalizedAnalysis): NormalizedMetr
  * An error-count test weighs ERRORS_ALPHA_WEIGHT against 1 for each continuous one when alpha is
  * split (weighted Bonferroni: the shares still sum to alpha). Errors are the commonest regression and
  * their counts the most direct evidence; with the preset (one error test, three continuous) they get
- * half of alpha, which is what lets 0.1% -> 1% at 10 req/s stop within five minutes (bench/power.js).
+ * two thirds of alpha, which is what lets 0.1% -> 1% at 10 req/s stop within five minutes in 95% of
+ * runs (bench/power.js: 94.5% with an even split); a blatant CPU rise then needs one interval more.
  */
-export const ERRORS_ALPHA_WEIGHT = 3;
+export const ERRORS_ALPHA_WEIGHT = 6;
 
 /** Each tested metric's share of alpha, by name. */
 export function alphaShares(analysis: NormalizedAnalysis): Map<string, number> {

@@ -159,7 +159,7 @@ describe.each(['sequential', 'fixed'] as const)('the reference preset on simulat
     it("stops the talk's incident and a 5xx rise before the window's end", () => {
       const incident = sim.simulateStep(analysis, { ...SCENARIOS.incident(), seed: 1 });
       expect(incident).toMatchObject({ verdict: 'rollback', phase: 'mid-window' });
-      expect(sim.message(incident)).toMatch(/^step 1 failed analysis before its window ended: canary CPU .* \(e-value [\d.e+]+ >= 600 after \d+ intervals\) \(critical\); score 0\/75$/);
+      expect(sim.message(incident)).toMatch(/^step 1 failed analysis before its window ended: canary CPU .* \(e-value [\d.e+]+ >= 900 after \d+ intervals\) \(critical\); score 0\/75$/);
       const errors = sim.simulateStep(analysis, { ...SCENARIOS.errorRate(0.01), seed: 1 });
       expect(errors).toMatchObject({ verdict: 'rollback', phase: 'mid-window' });
       expect(errors.atSeconds).toBeLessThanOrEqual(300);
