@@ -7,7 +7,7 @@ import { fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { AccountService, ManifestReader } from '@spinnaker/core';
 import type { Application, IExecutionStage, IPipeline, IStage } from '@spinnaker/core';
-import { ERRORS_JUDGE_DEFAULTS, referenceAnalysis, validateShiftSpec } from '@istio-shift/core';
+import { ANALYSIS_DEFAULTS, ERRORS_JUDGE_DEFAULTS, EVIDENCE_DEFAULTS, referenceAnalysis, validateShiftSpec } from '@istio-shift/core';
 import { istioTrafficShiftStage } from './index';
 import { IstioTrafficShiftExecutionDetails } from './execution/IstioTrafficShiftExecutionDetails';
 import { analysisFailedStage, insufficientDataStage } from '../test/fixtures/analysis';
@@ -121,10 +121,10 @@ describe('the analysis section of the editor', () => {
     fireEvent.change(select('Mode'), { target: { value: 'fixed' } });
     expect(stage.payload.analysis.mode).toBe('fixed');
     expect([input('Alpha'), input('Minimum canary requests'), input('Minimum canary traffic share'), input('Minimum points per metric'), input('Wait for evidence up to')].map((i) => [i.value, i.placeholder])).toEqual([
-      ['', '0.01'],
-      ['', '50'],
-      ['', '0.5'],
-      ['', '3'],
+      ['', String(ANALYSIS_DEFAULTS.alpha)],
+      ['', String(EVIDENCE_DEFAULTS.minRequests)],
+      ['', String(EVIDENCE_DEFAULTS.minTrafficShare)],
+      ['', String(EVIDENCE_DEFAULTS.minPoints)],
       ['', 'one window'],
     ]);
     await user.type(input('Alpha'), '0.5');

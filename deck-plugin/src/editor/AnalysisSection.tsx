@@ -7,6 +7,7 @@
  */
 import React from 'react';
 import { HelpField } from '@spinnaker/core';
+import { ANALYSIS_DEFAULTS, ERRORS_JUDGE_DEFAULTS, EVIDENCE_DEFAULTS } from '@istio-shift/core';
 import {
   AnalysisDraft,
   AnalysisProblem,
@@ -54,16 +55,16 @@ const METRICS_HELP =
   'A custom query may use {{namespace}}, {{workload}}, {{interval}} and {{scope}} and must return one series. ' +
   'Threshold judges bound the canary (min/max), canary ÷ baseline (ratios) or canary - baseline (max increase, e.g. 0 restarts more than the baseline; max decrease, e.g. 0 for readiness). ' +
   'Statistical ones compare canary and baseline interval by interval (and with a Mann-Whitney test at the window\'s end) and fail only beyond the allowed change (e.g. 1.2 = +20%). ' +
-  "The errors judge (success rate only) compares the window's 5xx counts: it fails when the canary's error rate is significantly above max ratio × the baseline's (default 2) and more than max increase percentage points above it (default 0.1). " +
+  `The errors judge (success rate only) compares the window's 5xx counts: it fails when the canary's error rate is significantly above max ratio × the baseline's (default ${ERRORS_JUDGE_DEFAULTS.maxRatio}) and more than max increase percentage points above it (default ${ERRORS_JUDGE_DEFAULTS.maxIncrease}). ` +
   'A failing critical metric fails the step at once.';
 const MODE_HELP =
   'Sequential (default): every interval, anytime-valid tests may stop a bad canary before the window ends; over a whole step, all looks and all metrics, ' +
   'the chance of rolling back a canary as good as its baseline stays below alpha. Fixed: one judgement over the whole window at its end, as Kayenta does. ' +
-  'Alpha (default 0.01, from 0.000001 to 0.2) is that chance; in fixed mode it is the error-count test\'s level. Pod health and the evidence rules apply in both modes.';
+  `Alpha (default ${ANALYSIS_DEFAULTS.alpha}, from 0.000001 to 0.2) is that chance; in fixed mode it is the error-count test's level. Pod health and the evidence rules apply in both modes.`;
 const EVIDENCE_HELP =
-  'No verdict without evidence: a step passes only when the canary received at least min requests (default 50; 0: no minimum), ' +
-  "at least min traffic share of what its weight should bring next to the baseline's (default 0.5: at equal weights, half the baseline's requests; less points at a broken route or selector; 0: not checked), " +
-  'and every statistical metric has min points in each scope (default 3).';
+  `No verdict without evidence: a step passes only when the canary received at least min requests (default ${EVIDENCE_DEFAULTS.minRequests}; 0: no minimum), ` +
+  `at least min traffic share of what its weight should bring next to the baseline's (default ${EVIDENCE_DEFAULTS.minTrafficShare}: at equal weights, that share of the baseline's requests; less points at a broken route or selector; 0: not checked), ` +
+  `and every statistical metric has min points in each scope (default ${EVIDENCE_DEFAULTS.minPoints}).`;
 const INSUFFICIENT_HELP =
   'With too little evidence the step has no verdict and waits past its window for more, up to this long (default: one more window; write 30s, 10m or 1h). ' +
   'Then it fails the step (default) or holds the weights for a person to decide. It never promotes a canary it could not judge.';
@@ -241,7 +242,7 @@ function MetricRow({ formik, problems, metric, index, names }: { formik: StageFo
             field={`${base}.judge.type`}
             label={`Metric ${n} judge`}
             value={judgeType}
-            options={judgeTypesFor(metric).map((type) => [type, type === 'errors' ? 'errors (5xx counts)' : type])}
+            options={judgeTypesFor(metric).map((type) => [type, type === 'errors' ? 'errors (5xx)' : type])}
             onChange={(type) => formik.setFieldValue(`payload.${base}.judge`, changeJudgeType(metric.judge, type as JudgeType))}
           />
           <Messages problems={problems} place={`${base}.judge`} />
@@ -379,33 +380,33 @@ export function AnalysisSection({ formik }: { formik: StageFormik }) {
             field="analysis.mode"
             label="Mode"
             value={text(analysis.mode) || 'sequential'}
-            options={[['sequential', 'Sequential: may stop a bad canary at any interval'], ['fixed', "Fixed window: one judgement at the window's end"]]}
+            options={[['sequential', 'Sequential (may stop early)'], ['fixed', 'Fixed window (Kayenta)']]}
           />
         </label>
         <label className="its-inline-label">
           alpha
-          {input('analysis.alpha', 'Alpha', { numeric: true, placeholder: '0.01', className: 'its-bound' })}
+          {input('analysis.alpha', 'Alpha', { numeric: true, placeholder: String(ANALYSIS_DEFAULTS.alpha), className: 'its-bound' })}
         </label>
         <Messages problems={problems} place="analysis.mode" />
       </Row>
       <Row label="Evidence needed" help={EVIDENCE_HELP}>
         <label className="its-inline-label">
           min requests
-          {input('analysis.evidence.minRequests', 'Minimum canary requests', { numeric: true, placeholder: '50', className: 'its-bound' })}
+          {input('analysis.evidence.minRequests', 'Minimum canary requests', { numeric: true, placeholder: String(EVIDENCE_DEFAULTS.minRequests), className: 'its-bound' })}
         </label>
         <label className="its-inline-label">
           min traffic share
-          {input('analysis.evidence.minTrafficShare', 'Minimum canary traffic share', { numeric: true, placeholder: '0.5', className: 'its-bound' })}
+          {input('analysis.evidence.minTrafficShare', 'Minimum canary traffic share', { numeric: true, placeholder: String(EVIDENCE_DEFAULTS.minTrafficShare), className: 'its-bound' })}
         </label>
         <label className="its-inline-label">
           min points
-          {input('analysis.evidence.minPoints', 'Minimum points per metric', { numeric: true, placeholder: '3', className: 'its-bound' })}
+          {input('analysis.evidence.minPoints', 'Minimum points per metric', { numeric: true, placeholder: String(EVIDENCE_DEFAULTS.minPoints), className: 'its-bound' })}
         </label>
       </Row>
       <Row label="Too little evidence" help={INSUFFICIENT_HELP}>
         <label className="its-inline-label">
           wait up to
-          {input('analysis.evidence.extendUpTo', 'Wait for evidence up to', { placeholder: 'one window', className: 'its-bound' })}
+          {input('analysis.evidence.extendUpTo', 'Wait for evidence up to', { placeholder: 'one window', className: 'its-duration' })}
         </label>
         <label className="its-inline-label">
           then

@@ -47,7 +47,7 @@ describe('every state of a step and a metric has its own display', () => {
     expect(state('judgement-2')).toBe('judged');
     expect(text('evidence-2')).toMatch(/^Evidence: enough to judgeRequestscanary 5,982 \/ baseline 6,022 \(the canary needs 50\)5xxcanary 22 \/ baseline 12Canary traffic\d+% of its expected share \(at least 50%; weights canary\/baseline 1\)$/);
     expect(screen.queryByTestId('evidence-problems-2')).toBeNull();
-    expect(text('sequential-2')).toContain('Sequential tests: alpha 0.01 split over 4 tested metrics by weight; a metric fails when its e-value reaches 1 / its share.');
+    expect(text('sequential-2')).toContain('Alpha 0.01 split over 4 tested metrics by weight; a metric fails when its e-value reaches 1 / its share.');
     expect(text('sequential-2-latency-p99')).toMatch(/^latency-p99e-value 0\.\d+ \/ \d+20 intervals(, peak [\d.]+)?$/);
     expect(screen.getByRole('meter', { name: 'Step 2 latency-p99 e-value' }).getAttribute('aria-valuenow')).toBe('0');
     // A canary pod restarted once, like a baseline pod: listed, and the metric passes (maxIncrease 0).
@@ -68,7 +68,7 @@ describe('every state of a step and a metric has its own display', () => {
     expect(screen.getByRole('meter', { name: 'Step 2 latency-p99 e-value' }).getAttribute('aria-valuenow')).toBe('1');
     expect(cells(2, 'latency-p99')[4]).toBe('High: stopped the step');
     expect(screen.getByTestId('judgement-2-latency-p99').getAttribute('data-state')).toBe('stopped-early');
-    expect(cells(2, 'cpu')).toEqual(['cpu', '—', '—', '—', 'Not judged yet', '—']);
+    expect(cells(2, 'cpu')).toEqual(['cpu', '—', '—', '—', 'Not judged (the step stopped first)', '—']);
     expect(screen.getByTestId('judgement-2-cpu').getAttribute('title')).toBe('the step stopped before its window ended, before this metric was judged');
     // A mid-window judgement has no evidence gate: none is shown.
     expect(screen.queryByTestId('evidence-2')).toBeNull();
@@ -122,12 +122,12 @@ describe('every state of a step and a metric has its own display', () => {
     expect(cells(1, 'success-rate')).toEqual(['success-rate critical', '99.9%6 of 6,012 failed', '99.9%5 of 5,990 failed', '5xx ×1.2', 'Pass', 'istio 100 (2/2, weight 60)']);
     expect(text('sequential-1-success-rate')).toBe('success-ratee-value 0.4 / 40018 intervals, peak 1.3');
     expect(text('evidence-1')).toBe('Evidence: enough to judgeRequestscanary 6,012 / baseline 5,990 (the canary needs 50)5xxcanary 6 / baseline 5Canary traffic100% of its expected share (at least 50%; weights canary/baseline 1)');
-    expect(text('sequential-1')).toContain('Sequential tests: alpha 0.01 split over 4 tested metrics by weight; a metric fails when its e-value reaches 1 / its share.');
+    expect(text('sequential-1')).toContain('Alpha 0.01 split over 4 tested metrics by weight; a metric fails when its e-value reaches 1 / its share.');
   });
 
   it('a judgement stored before the weighted alpha split (one metricAlpha) still says where each metric fails', () => {
     const old = judgement({ sequential: { alpha: 0.01, metricAlpha: 0.0025, tested: 4 } as unknown as StepJudgement['sequential'] });
     render(<AnalysisJudgements status={statusWith([old])} />);
-    expect(text('sequential-1')).toContain('Sequential tests: alpha 0.01 split over 4 tested metrics; each fails at e-value 400.');
+    expect(text('sequential-1')).toContain('Alpha 0.01 split over 4 tested metrics; each fails at e-value 400.');
   });
 });

@@ -301,8 +301,10 @@ function metricRow(m: MetricJudgement, judgement: StepJudgement, shortNames: Map
   return row;
 }
 
-function notJudgedRow(name: string, why: string): JudgementRow {
-  return { name, metric: '', group: '', critical: false, canary: '—', baseline: '—', change: '—', classification: '', state: 'not-judged', result: 'Not judged yet', failed: false, groupScore: '—', reason: why };
+function notJudgedRow(name: string, stoppedEarly: boolean): JudgementRow {
+  const reason = stoppedEarly ? 'the step stopped before its window ended, before this metric was judged' : 'not in this judgement';
+  const result = stoppedEarly ? 'Not judged (the step stopped first)' : 'Not judged yet';
+  return { name, metric: '', group: '', critical: false, canary: '—', baseline: '—', change: '—', classification: '', state: 'not-judged', result, failed: false, groupScore: '—', reason };
 }
 
 export function evidenceView(raw: unknown): EvidenceView | undefined {
@@ -381,8 +383,7 @@ function judgedStep(step: number, judgement: StepJudgement, shape: PayloadShape)
   const rows = metrics.map((m) => metricRow(m, judgement, shortNames, minPoints));
   const judged = new Set(rows.map((r) => r.name));
   const missing = shape.metrics.filter((name) => !judged.has(name));
-  const why = stoppedEarly ? 'the step stopped before its window ended, before this metric was judged' : 'not in this judgement';
-  rows.push(...missing.map((name) => notJudgedRow(name, why)));
+  rows.push(...missing.map((name) => notJudgedRow(name, stoppedEarly)));
 
   const score = finite(judgement.score);
   const thresholds = record(judgement.thresholds);
@@ -417,7 +418,7 @@ function judgedStep(step: number, judgement: StepJudgement, shape: PayloadShape)
     const shares = record(budget.shares);
     const metricAlpha = finite(budget.metricAlpha);
     const split = shares ? ' by weight; a metric fails when its e-value reaches 1 / its share' : metricAlpha !== null && metricAlpha > 0 ? `; each fails at e-value ${formatE(1 / metricAlpha)}` : '';
-    sequentialNote = `Sequential tests: alpha ${alpha ?? '—'} split over ${tested === null ? '?' : formatCount(tested)} tested metric${tested === 1 ? '' : 's'}${split}.`;
+    sequentialNote = `Alpha ${alpha ?? '—'} split over ${tested === null ? '?' : formatCount(tested)} tested metric${tested === 1 ? '' : 's'}${split}.`;
   }
   const sequential = metrics.map((m) => sequentialView(text(m.name) || '(unnamed)', m.sequential)).filter((s): s is SequentialView => !!s);
   const view: StepAnalysisView = {
