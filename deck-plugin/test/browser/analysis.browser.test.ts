@@ -2,14 +2,16 @@
  * The analysis section and the judgement tables in Debian Chromium, inside the built plugin loaded
  * by the real @spinnaker/core 0.29.1 (the same harness as deck-plugin.browser.test.ts): the
  * reference preset is filled with one click, a bad input gets its message in the form's words,
- * and a shift that failed analysis shows its judgements and why it rolled back.
+ * a shift that failed analysis shows its judgements and why it rolled back, and the states of a
+ * judgement (passed, stopped early by the sequential tests, no data, not enough data) each have
+ * their own display, screenshotted into docs/images.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Browser, Page, chromium } from 'playwright-core';
 import { HARNESS_DIR, PLUGIN_BUNDLE, ROOT, ensureHarness, ensurePluginBundle } from './build';
 import { HarnessServer } from './server';
-import { analysisFailedStage } from '../fixtures/analysis';
+import { analysisFailedStage, analysisPassedStage, insufficientDataStage, noDataStage, stoppedEarlyStage } from '../fixtures/analysis';
 import { replaceText } from './page-actions';
 
 const PLUGIN_ID = 'Istio.TrafficShift';
@@ -80,10 +82,11 @@ it('fills the reference preset with one click and shows a bad input\'s problem o
   expect(await page.locator('[data-testid^="analysis-message-"]').count()).toBe(0);
   await screenshot('[data-testid="analysis-section"]', 'deck-analysis-editor.png');
 
-  await replaceText(page, 'Metric 6 threshold max', '50');
+  await replaceText(page, 'Metric 6 threshold min', '5');
+  await replaceText(page, 'Metric 6 threshold max', '1');
   const message = page.getByTestId('analysis-message-analysis.metrics[5].judge.min');
   await message.waitFor();
-  expect(await message.textContent()).toContain('Metric 6, threshold min (100) is above Metric 6, threshold max (50): swap them');
+  expect(await message.textContent()).toContain('Metric 6, threshold min (5) is above Metric 6, threshold max (1): swap them');
   expect(errors).toEqual([]);
 }, 90_000);
 
@@ -91,9 +94,56 @@ it('shows a failed judgement: the metrics of each step, the score and why the sh
   await page.evaluate((stage) => (window as unknown as Harness).harness.showExecution(stage), analysisFailedStage() as unknown as object);
   await page.getByTestId('analysis-judgements').waitFor();
   expect(await page.getByTestId('analysis-overall').textContent()).toBe('Fail, score 0');
-  expect(await page.getByTestId('analysis-failure').textContent()).toMatch(/step 2 failed analysis: canary 5xx rate 7\.9% vs baseline 0\.2% \(critical\)/);
-  expect(await page.locator('[data-testid="judgement-2"] tbody tr').count()).toBe(7);
-  expect(await page.locator('[data-testid="judgement-2"] tr.its-judge-row-failed').count()).toBe(2);
+  expect(await page.getByTestId('analysis-failure').textContent()).toMatch(/step 2 failed analysis: canary 5xx .*\(critical\)/);
+  expect(await page.locator('[data-testid="judgement-2"] .its-judgement-table tbody tr').count()).toBe(7);
+  expect(await page.locator('[data-testid="judgement-2"] .its-judgement-table tr.its-judge-row-failed').count()).toBe(2);
   await screenshot('#app', 'deck-analysis-judgement.png');
+  expect(errors).toEqual([]);
+}, 60_000);
+
+async function showStage(stage: object) {
+  await page.evaluate((s) => (window as unknown as Harness).harness.showExecution(s), stage);
+  await page.getByTestId('analysis-judgements').waitFor();
+}
+const textOf = async (testId: string) => (await page.getByTestId(testId).textContent()) ?? '';
+
+it('passed: the evidence gate, e-value bars and a canary pod event above each table', async () => {
+  await showStage(analysisPassedStage() as unknown as object);
+  expect(await textOf('analysis-overall')).toBe('Pass, score 100');
+  expect(await textOf('evidence-2')).toMatch(/^Evidence: enough to judge/);
+  expect(await page.locator('[data-testid^="sequential-2-"]').count()).toBe(4);
+  expect(await textOf('pod-events-2')).toContain('checkout-canary-7d9f8-x2kq');
+  // The bars are drawn: a visible box per sequential test.
+  const bar = await page.getByRole('meter', { name: 'Step 2 success-rate e-value' }).boundingBox();
+  expect(bar?.width).toBe(120);
+  await screenshot('#app', 'deck-analysis-pass.png');
+  expect(errors).toEqual([]);
+}, 60_000);
+
+it('stopped early: the sequential tests that crossed, when, and the metrics never judged', async () => {
+  await showStage(stoppedEarlyStage() as unknown as object);
+  expect(await page.getByTestId('judgement-2').getAttribute('data-state')).toBe('stopped-early');
+  expect(await textOf('sequential-2-latency-p99')).toMatch(/crossed at interval 1\d of 14/);
+  expect(await page.locator('[data-testid="judgement-2"] tr[data-state="not-judged"]').count()).toBe(5);
+  const fill = await page.locator('[data-testid="sequential-2-latency-p99"] .its-evalue-fill').evaluate((el) => getComputedStyle(el).backgroundColor);
+  expect(fill).toBe('rgb(198, 40, 40)');
+  await screenshot('#app', 'deck-analysis-stopped-early.png');
+  expect(errors).toEqual([]);
+}, 60_000);
+
+it('no data: the metrics without series read "No data (fails)"', async () => {
+  await showStage(noDataStage() as unknown as object);
+  expect(await page.locator('[data-testid="judgement-1"] tr[data-state="no-data"]').count()).toBe(3);
+  expect(await page.locator('[data-testid="judgement-1-cpu"] td').nth(4).textContent()).toBe('No data (fails)');
+  await screenshot('#app', 'deck-analysis-no-data.png');
+  expect(errors).toEqual([]);
+}, 60_000);
+
+it('not enough data: no verdict, the gate\'s problems and the short metrics', async () => {
+  await showStage(insufficientDataStage() as unknown as object);
+  expect(await page.getByTestId('judgement-1').getAttribute('data-state')).toBe('insufficient');
+  expect(await page.locator('[data-testid="evidence-problems-1"] li').count()).toBe(5);
+  expect(await textOf('rollback')).toMatch(/^With too little evidence to judge: weights restored/);
+  await screenshot('#app', 'deck-analysis-insufficient-data.png');
   expect(errors).toEqual([]);
 }, 60_000);
