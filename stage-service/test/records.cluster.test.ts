@@ -149,6 +149,24 @@ describe('hand-edited records', () => {
   });
 });
 
+describe('characters Go escapes', () => {
+  it('guards writes of an object whose state holds <, > or & (a judgement says "e-value 512 >= 400")', async () => {
+    await applyCheckout(namespace, 'escapes');
+    const created = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'escapes', steps: longSteps }));
+    const cancelled = await call(created.body.cancelUrl, { method: 'POST', body: {} });
+    expect(cancelled.body.status).toBe('CANCELED');
+    // The ended record's message as a judgement or Prometheus would word it.
+    const document = JSON.parse(await annotationOf('escapes'));
+    document.shifts[created.body.id].rollback.message = 'step 1 failed analysis: e-value 512 >= 400 <EOF> & more';
+    await setAnnotation('escapes', JSON.stringify(document));
+    // The next shift's write tests that annotation as read: it must match what the API server stores.
+    const next = await create(exampleShift(ACCOUNT, namespace, { virtualService: 'escapes', steps: longSteps, executionId: 'escapes-2' }));
+    expect(next.status).toBe(202);
+    expect(primaryWeights(await getVirtualService(namespace, 'escapes'))).toEqual([80, 10, 10]);
+    expect(JSON.parse(await annotationOf('escapes')).shifts[created.body.id].rollback.message).toBe('step 1 failed analysis: e-value 512 >= 400 <EOF> & more');
+  });
+});
+
 describe('URL segments', () => {
   it.each([
     ['a VirtualService segment that addresses the status subresource', 'checkout%2Fstatus', '0123456789abcdef0123', 'virtualService'],

@@ -91,7 +91,7 @@ export class ClusterVirtualServiceApi implements VirtualServiceApi {
   }
 
   async patch(namespace: string, name: string, operations: PatchOperation[]): Promise<VirtualServiceObject> {
-    const response = await this.call('patch', 'PATCH', objectPath(namespace, name), `${namespace}/${name}`, JSON.stringify(operations), 'application/json-patch+json');
+    const response = await this.call('patch', 'PATCH', objectPath(namespace, name), `${namespace}/${name}`, goJson(operations), 'application/json-patch+json');
     if (isPreconditionFailure(response.status, safeParse(response.body))) {
       throw new PreconditionFailedError(serverMessage(safeParse(response.body), response.status));
     }
@@ -128,4 +128,15 @@ function collectionPath(namespace: string): string {
 
 function objectPath(namespace: string, name: string): string {
   return `${collectionPath(namespace)}/${encodeURIComponent(name)}`;
+}
+
+/**
+ * JSON as Go's encoding/json writes it: <, >, & and U+2028/U+2029 as \u escapes. The API server
+ * applies a JSON Patch to the object marshalled that way, and its `test` compares a string by
+ * those bytes: a test value with a raw ">" (a judgement's "e-value 512 >= 400", a header match
+ * "a&b") never equals the stored "\u003e", and every guarded write of that object would fail.
+ * These characters occur only inside JSON strings, where the escapes mean the same.
+ */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
