@@ -22,7 +22,8 @@ const INTERVAL = 2;
 interface Profile {
   requests: number;
   errors?: number;
-  latencyMs?: number;
+  /** null: no latency series at all (a workload Prometheus does not see). */
+  latencyMs?: number | null;
 }
 type Scope = 'canary' | 'baseline';
 /** A scope's profile at unix second `t` (seconds since T0 as `at`). */
@@ -35,11 +36,13 @@ const steady = (canary: Profile, baseline: Profile = HEALTHY): Traffic => (scope
 class FakeMesh implements MetricsProvider {
   readonly source = 'mesh';
   readonly windows: QueryWindow[] = [];
+  readonly queries: string[] = [];
 
   constructor(public traffic: Traffic) {}
 
   async rangeQuery(promql: string, window: QueryWindow): Promise<RangeResult> {
     this.windows.push(window);
+    this.queries.push(promql);
     const scope: Scope = promql.includes('"checkout-canary"') ? 'canary' : 'baseline';
     const samples: Sample[] = [];
     for (let t = window.start.getTime() / 1000; t <= window.end.getTime() / 1000; t += window.stepSeconds) {
@@ -52,7 +55,7 @@ class FakeMesh implements MetricsProvider {
   private value(promql: string, p: Profile): number | undefined {
     // Istio creates a response code's series with its first such response: no 5xx, no error series.
     if (promql.startsWith('sum(increase(istio_requests_total')) return promql.includes('response_code=~"5.."') ? p.errors || undefined : p.requests || undefined;
-    if (promql.startsWith('histogram_quantile')) return p.requests > 0 ? (p.latencyMs ?? 20) : Number.NaN;
+    if (promql.startsWith('histogram_quantile')) return p.latencyMs === null ? undefined : p.requests > 0 ? (p.latencyMs ?? 20) : Number.NaN;
     if (promql.includes('container_cpu_usage_seconds_total')) return 0.25;
     if (promql.includes('container_memory_working_set_bytes')) return 200e6;
     throw new Error(`the fake mesh does not know ${promql}`);
@@ -214,6 +217,30 @@ describe('analysis runner', () => {
     expect(h.at()).toBeCloseTo(14, 1);
     expect(record).toMatchObject({ phase: 'TERMINAL', failure: { reason: 'ANALYSIS_INSUFFICIENT_DATA' }, rollback: { result: 'held' } });
     expect(record.failure?.message).toMatch(/; weights held at release 80, baseline 10, canary 10 as the spec asks \(evidence.onInsufficient: hold\)$/);
+  });
+
+  it('retries a nodata: wait metric until the grace past the window end, then judges it (missing data fails)', async () => {
+    const spec = shiftSpec({ metrics: [{ name: 'p99', metric: 'latency-p99', nodata: 'wait' }], evidence: { minRequests: 0, minTrafficShare: 0 } });
+    const h = await harness(spec, steady({ ...HEALTHY, latencyMs: null }));
+    const record = await h.runUntil(60);
+    // Window end 10s + max(6s, 3 intervals).
+    expect(h.at()).toBeCloseTo(16, 1);
+    expect(judgementOf(record)).toMatchObject({ result: 'Fail', forcedZero: 'nodata', metrics: [{ name: 'p99', classification: 'NodataFail' }] });
+  });
+
+  it('judges a shift started before the evidence gate as it was created: fixed mode, no gate, failAfterSamples ignored', async () => {
+    const spec = shiftSpec({ metrics: [{ name: 'p99', metric: 'latency-p99', judge: { type: 'threshold', maxRatio: 1.5 }, failAfterSamples: 1 }] });
+    const legacy = structuredClone(spec) as NormalizedShiftSpec & { analysis: Partial<NonNullable<NormalizedShiftSpec['analysis']>> };
+    delete legacy.analysis.mode;
+    delete legacy.analysis.alpha;
+    delete legacy.analysis.evidence;
+    // A tenth of the baseline's requests at equal weights would shut today's gate: the old record never asked for it.
+    const h = await harness(legacy, steady({ ...HEALTHY, requests: 10 }));
+    const record = await h.runUntil(60);
+    expect(h.at()).toBeCloseTo(10, 1);
+    expect(judgementOf(record)).toMatchObject({ result: 'Pass', passed: true, evidence: { passed: true, requests: null } });
+    expect(judgementOf(record).sequential).toBeUndefined();
+    expect(h.mesh.queries.filter((q) => q.includes('increase(istio_requests_total'))).toEqual([]);
   });
 
   it('passes once enough requests arrived while waiting for evidence', async () => {
