@@ -15,10 +15,11 @@
  *
  * Only types come from the judge's modules, so the statistics (judge.ts, sequential.ts, errors.ts,
  * mann-whitney.ts, ...) stay out of the plugin's bundle; the build fails if one gets in
- * (webpack.config.js). describe.ts is not used either: it imports judge.ts's formatE at run time.
+ * (webpack.config.js). Number formats come from core's format.ts, which the service's messages use too.
  * The service's own sentence about a failed step is in the status body's failure message.
  */
 import type { Classification, EvidenceGate, MetricJudgement, PodEvent, SequentialResult, ShiftStatus, StepJudgement, StepRecord, StepResult } from '@istio-shift/core';
+import { formatE as formatEValue, formatShare as formatShareValue } from '@istio-shift/core';
 
 // ---------------------------------------------------------------------------------------------
 // Tolerant readers
@@ -49,20 +50,16 @@ export function formatCount(value: unknown): string {
   return n === null ? '—' : Math.round(n).toLocaleString('en-US');
 }
 
-/** A share as a percentage: 100%, 53%, 4.5%, 0.12%. */
+/** A share as a percentage (100%, 53%, 4.5%, 0.12%); "—" when it is not a number. */
 export function formatShare(value: unknown): string {
   const share = finite(value);
-  if (share === null) return '—';
-  const pct = share * 100;
-  return `${Math.abs(pct) >= 10 ? pct.toFixed(0) : Number(pct.toPrecision(2))}%`;
+  return share === null ? '—' : formatShareValue(share);
 }
 
-/** An e-value as the service's messages print it (37, 400, 2.1, 3.2e+7). */
+/** An e-value as the service's messages print it (37, 400, 2.1, 3.2e+7); "—" when it is not a number. */
 export function formatE(value: unknown): string {
   const e = finite(value);
-  if (e === null) return '—';
-  if (e >= 1e6) return e.toExponential(1);
-  return e >= 100 ? e.toFixed(0) : String(Number(e.toPrecision(2)));
+  return e === null ? '—' : formatEValue(e);
 }
 
 /** A metric's value with its unit, as the table shows it; "no data" for anything that is not a finite number. */

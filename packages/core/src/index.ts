@@ -22,3 +22,4 @@ export * from './analysis/summary';
 export * from './analysis/evidence';
 export * from './analysis/errors';
 export * from './analysis/sequential';
+export * from './analysis/format';

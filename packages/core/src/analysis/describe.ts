@@ -4,7 +4,8 @@
  * The engine appends what it did about it ("weights restored to ...").
  */
 import type { PodEvent } from './evidence';
-import { formatE, MetricJudgement, StepJudgement } from './judge';
+import { formatE } from './format';
+import type { MetricJudgement, StepJudgement } from './judge';
 
 const MAX_DETAILS = 3;
 

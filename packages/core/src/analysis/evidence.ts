@@ -6,6 +6,7 @@
  */
 import type { Counts } from './errors';
 import { totals } from './errors';
+import { formatShare } from './format';
 import type { NormalizedEvidence } from './normalized';
 
 /** Requests and 5xx per interval of one scope (sum(increase(istio_requests_total[interval]))). */
@@ -124,9 +125,4 @@ export function evidenceGate(
   for (const s of gate.shortMetrics) problems.push(`${s.name} has ${s.canary} canary and ${s.baseline} baseline points; at least ${settings.minPoints} each are needed (evidence.minPoints)`);
   gate.passed = problems.length === 0;
   return gate;
-}
-
-export function formatShare(share: number): string {
-  const pct = share * 100;
-  return `${pct >= 10 ? pct.toFixed(0) : Number(pct.toPrecision(2))}%`;
 }

@@ -17,6 +17,7 @@ import { alignedCounts, EvidenceGate, evidenceGate, PodEvent, StepEvidence } fro
 import { BuiltInMetric, ScoreThresholds } from './spec';
 import { ERRORS_JUDGE_DEFAULTS, NormalizedAnalysis, NormalizedMetric } from './normalized';
 import { GroupScore, isFailure, ScoreOutcome, ScoreResult, scoreMetrics } from './score';
+import { formatE } from './format';
 import { pairedPath, pairSamples } from './sequential';
 import { finiteOrNull, sortedUsable, summarize } from './summary';
 
@@ -172,10 +173,6 @@ function sequentialResult(path: { value: number; max: number; crossedAt?: number
 
 const formatAlpha = (alpha: number) => String(Number(alpha.toPrecision(3)));
 
-export function formatE(value: number): string {
-  if (value >= 1e6) return value.toExponential(1);
-  return value >= 100 ? value.toFixed(0) : String(Number(value.toPrecision(2)));
-}
 
 /** A statistical metric: Kayenta's fixed-window classification, then its e-process in sequential mode. */
 function judgeStatistical(metric: NormalizedMetric, data: MetricSamples | undefined, threshold: number | undefined): Omit<MetricJudgement, 'name' | 'metric' | 'group' | 'critical' | 'failed'> {
