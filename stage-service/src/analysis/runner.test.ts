@@ -5,7 +5,7 @@
  * pod, container and reason, and the wait for evidence that ends TERMINAL (or holds) when the canary
  * never gets enough traffic.
  */
-import { NormalizedShiftSpec, StepJudgement, validateShiftSpec } from '@istio-shift/core';
+import { NormalizedAnalysis, NormalizedShiftSpec, StepJudgement, validateShiftSpec } from '@istio-shift/core';
 import { ShiftEngine, ShiftRef } from '../engine/engine';
 import { ShiftRecord } from '../engine/record';
 import { EmbeddedVirtualServiceApi } from '../kube/embedded-api';
@@ -230,10 +230,11 @@ describe('analysis runner', () => {
 
   it('judges a shift started before the evidence gate as it was created: fixed mode, no gate, failAfterSamples ignored', async () => {
     const spec = shiftSpec({ metrics: [{ name: 'p99', metric: 'latency-p99', judge: { type: 'threshold', maxRatio: 1.5 }, failAfterSamples: 1 }] });
-    const legacy = structuredClone(spec) as NormalizedShiftSpec & { analysis: Partial<NonNullable<NormalizedShiftSpec['analysis']>> };
-    delete legacy.analysis.mode;
-    delete legacy.analysis.alpha;
-    delete legacy.analysis.evidence;
+    const legacy = structuredClone(spec);
+    const stored: Partial<NormalizedAnalysis> = legacy.analysis as NormalizedAnalysis;
+    delete stored.mode;
+    delete stored.alpha;
+    delete stored.evidence;
     // A tenth of the baseline's requests at equal weights would shut today's gate: the old record never asked for it.
     const h = await harness(legacy, steady({ ...HEALTHY, requests: 10 }));
     const record = await h.runUntil(60);
