@@ -132,6 +132,12 @@ async function harness(spec: NormalizedShiftSpec, traffic: Traffic) {
       }
     },
     at: () => (now - T0) / 1000,
+    /** One look at `at` seconds, as a replica started then would take it. */
+    async checkAt(at: number): Promise<ShiftRecord> {
+      now = T0 + at * 1000;
+      await runner.check(ref);
+      return read();
+    },
   };
 }
 
@@ -226,6 +232,14 @@ describe('analysis runner', () => {
     // Window end 10s + max(6s, 3 intervals).
     expect(h.at()).toBeCloseTo(16, 1);
     expect(judgementOf(record)).toMatchObject({ result: 'Fail', forcedZero: 'nodata', metrics: [{ name: 'p99', classification: 'NodataFail' }] });
+  });
+
+  it('judges all of the wait at once when its first look comes after the wait is over (a replica started late)', async () => {
+    const trickle: Profile = { requests: 8, errors: 0, latencyMs: 20 };
+    const h = await harness(shiftSpec({ evidence: { minRequests: 50 } }), steady(trickle, trickle));
+    // The window alone (2..10s) holds 40 canary requests; 2..18s (the end of the wait) holds 72.
+    const record = await h.checkAt(25);
+    expect(judgementOf(record)).toMatchObject({ result: 'Pass', evidence: { requests: { canary: 72, baseline: 72 } } });
   });
 
   it('judges a shift started before the evidence gate as it was created: fixed mode, no gate, failAfterSamples ignored', async () => {

@@ -151,7 +151,10 @@ interface StepMemory {
   readiness: Record<ScopeName, number[]>;
   /** Pods (and containers) found not ready, with the number of looks they were not ready at. */
   notReady: Record<ScopeName, Map<string, PodEvent>>;
-  /** The window's own judgement was InsufficientData: the following looks read window start..now. */
+  /**
+   * The window's own judgement was InsufficientData: the following looks read window start..now.
+   * A replica that takes over finds that out again with its first judgement of the window.
+   */
   extending: boolean;
 }
 
@@ -263,9 +266,12 @@ export class AnalysisRunner {
     const waiting = analysis.metrics.filter((m) => m.nodata === 'wait' && lacksData(m, data));
     if (waiting.length > 0 && now < giveUpAt) return false;
     const judgement = judgeStep(analysis, data.samples, { step: window.stepIndex, evidence: data.evidence });
-    if (judgement.result === 'InsufficientData' && now < window.extendUntil) {
+    if (judgement.result === 'InsufficientData') {
+      const windowOnly = !memory.extending;
       memory.extending = true;
-      return false;
+      if (now < window.extendUntil) return false;
+      // Judged only after the whole wait (this replica started late): over all of it, not the window alone.
+      if (windowOnly && window.extendUntil > window.end) return this.judge(look);
     }
     await this.options.engine.recordJudgement(look.ref, window.stepIndex, judgement);
     return true;
