@@ -131,6 +131,7 @@ export function nextAnalysisCheck(record: ShiftRecord, now: number): number | un
   return Math.min(window.end, next(window.start));
 }
 
+const keyOf = (ref: ShiftRef) => `${ref.account}/${ref.namespace}/${ref.virtualService}/${ref.id}`;
 type SampleSet = Record<string, MetricSamples>;
 const SCOPES: ScopeName[] = ['canary', 'baseline'];
 const perScope = <T>(make: () => T): Record<ScopeName, T> => ({ canary: make(), baseline: make() });
@@ -197,9 +198,14 @@ export class AnalysisRunner {
     return nextAnalysisCheck(record, now);
   }
 
+  /** A shift that ended (cancelled, abandoned, another writer) mid-step: its memory goes. */
+  forget(ref: ShiftRef): void {
+    this.memory.delete(keyOf(ref));
+  }
+
   /** Does whatever analysis work is due for the shift; one run per shift at a time on this replica. */
   async check(ref: ShiftRef): Promise<void> {
-    const key = `${ref.account}/${ref.namespace}/${ref.virtualService}/${ref.id}`;
+    const key = keyOf(ref);
     if (this.running.has(key)) return;
     this.running.add(key);
     try {

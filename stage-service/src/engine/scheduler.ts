@@ -22,6 +22,8 @@ export interface AnalysisHook {
   /** When analysis work is next due (ms since epoch), if any. */
   nextCheck(record: ShiftRecord, now: number): number | undefined;
   check(ref: ShiftRef): Promise<void>;
+  /** The shift no longer runs: drop what was kept in memory for it. */
+  forget?(ref: ShiftRef): void;
 }
 
 const RETRY_MIN_MS = 1000;
@@ -43,6 +45,7 @@ export class StepScheduler {
     const key = keyOf(ref);
     if (this.stopped || !record || record.phase !== 'RUNNING') {
       this.clear(key);
+      if (!this.stopped) this.analysis?.forget?.(ref);
       return;
     }
     const now = new Date();
