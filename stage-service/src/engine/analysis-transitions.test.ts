@@ -153,12 +153,14 @@ describe('analysis transitions', () => {
   });
 
   it('still reads a record written before sequential testing: failAfterSamples numbers, no mode, alpha or evidence', () => {
-    const { record } = started();
+    const { record } = started(spec('rollback', [SUCCESS_METRIC, { name: 'p99', metric: 'latency-p99' }]));
     const legacy = JSON.parse(JSON.stringify(record));
     delete legacy.spec.analysis.mode;
     delete legacy.spec.analysis.alpha;
     delete legacy.spec.analysis.evidence;
+    // The previous version wrote failAfterSamples on every metric: 1 for critical ones, else 0.
     legacy.spec.analysis.metrics[0].failAfterSamples = 1;
+    legacy.spec.analysis.metrics[1].failAfterSamples = 0;
     legacy.judgements = [{ at: T0.toISOString(), judgement: { ...judgement(spec(), [92]), evidence: undefined, failedChecks: { success: 1 } } }];
     expect(recordProblem(record.id, JSON.parse(JSON.stringify(legacy)))).toBeUndefined();
     // Only all three missing is the older form; one missing is a record the service never wrote.
