@@ -59,15 +59,15 @@ export function alignedCounts(requests: { canary: IntervalCounts; baseline: Inte
   const { canary, baseline } = requests;
   const at = (s: IntervalCounts, i: number): Counts => ({ requests: s.requests[i] ?? 0, errors: s.errors[i] ?? 0 });
   if (canary.times && baseline.times && canary.times.length === canary.requests.length && baseline.times.length === baseline.requests.length) {
-    const index = new Map<number, number>();
-    baseline.times.forEach((t, i) => index.set(t, i));
-    const out = { canary: [] as Counts[], baseline: [] as Counts[] };
-    canary.times.forEach((t, i) => {
-      const j = index.get(t);
-      out.canary.push(at(canary, i));
-      out.baseline.push(j === undefined ? { requests: 0, errors: 0 } : at(baseline, j));
-    });
-    return out;
+    // Every interval either scope has, in time order: an interval without canary requests still
+    // counts the baseline's (an idle canary must show the baseline's traffic, not 0).
+    const indexOf = (times: readonly number[]) => new Map(times.map((t, i) => [t, i]));
+    const c = indexOf(canary.times);
+    const b = indexOf(baseline.times);
+    const times = [...new Set([...canary.times, ...baseline.times])].sort((x, y) => x - y);
+    const none: Counts = { requests: 0, errors: 0 };
+    const pick = (s: IntervalCounts, index: Map<number, number>, t: number) => (index.has(t) ? at(s, index.get(t) as number) : none);
+    return { canary: times.map((t) => pick(canary, c, t)), baseline: times.map((t) => pick(baseline, b, t)) };
   }
   const n = Math.max(canary.requests.length, baseline.requests.length);
   return { canary: Array.from({ length: n }, (_, i) => at(canary, i)), baseline: Array.from({ length: n }, (_, i) => at(baseline, i)) };

@@ -170,3 +170,17 @@ describe('judgeStep and describeJudgement', () => {
     expect(judgement.metrics[2]).toMatchObject({ classification: 'NodataFail', ratio: null, canary: { count: 0, mean: null } });
   });
 });
+
+describe('request counts by time', () => {
+  it('counts every interval either scope has: an idle canary still shows the baseline its traffic went to', () => {
+    const judgement = judgeStep(analysis(), healthy(), {
+      step: 0,
+      evidence: {
+        requests: { canary: { requests: [2], errors: [0], times: [90] }, baseline: { requests: [300, 300, 300], errors: [0, 1, 0], times: [30, 60, 90] } },
+        weights: { canary: 10, baseline: 10 },
+      },
+    });
+    expect(judgement.evidence).toMatchObject({ requests: { canary: 2, baseline: 900 }, errors: { canary: 0, baseline: 1 } });
+    expect(judgement.result).toBe('InsufficientData');
+  });
+});
