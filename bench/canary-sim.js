@@ -78,14 +78,11 @@ function createRandom(seed) {
   };
 }
 
-function logGamma(x) {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
-  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
-  const z = x - 1;
-  let a = c[0];
-  const t = z + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i] / (z + i);
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
+/** ln(k!) by summing logs, cached: the Poisson sampler needs it for whole k only. */
+const logFactorials = [0];
+function logFactorial(k) {
+  for (let i = logFactorials.length; i <= k; i++) logFactorials.push(logFactorials[i - 1] + Math.log(i));
+  return logFactorials[k];
 }
 
 /** Gamma(shape >= 1, scale 1), Marsaglia and Tsang (2000). */
@@ -131,7 +128,7 @@ function poisson(uniform, mean) {
     const k = Math.floor(((2 * a) / us + b) * U + mean + 0.43);
     if (us >= 0.07 && V <= vr) return k;
     if (k < 0 || (us < 0.013 && V > us)) continue;
-    if (Math.log(V) + Math.log(invalpha) - Math.log(a / (us * us) + b) <= -mean + k * loglam - logGamma(k + 1)) return k;
+    if (Math.log(V) + Math.log(invalpha) - Math.log(a / (us * us) + b) <= -mean + k * loglam - logFactorial(k)) return k;
   }
 }
 
