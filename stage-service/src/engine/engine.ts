@@ -17,6 +17,7 @@ import {
   selectRoute,
 } from '@istio-shift/core';
 import { PreconditionFailedError, VirtualServiceApi, VirtualServiceObject } from '../kube/types';
+import { Clock, realClock } from './clock';
 import { ShiftError } from './errors';
 import { KeyedMutex } from './mutex';
 import { CorruptStateError, STATE_ANNOTATION, ShiftRecord, ShiftState, bindingOf, emptyState, readState, writeState } from './record';
@@ -46,6 +47,9 @@ export interface EngineObserver {
 export interface EngineOptions {
   /** The VirtualService API for a Spinnaker account (throws ShiftError for unknown accounts). */
   apiFor(account: string): VirtualServiceApi;
+  /** The time and timers of the engine, its lock and (by default) its scheduler; the real clock unless given. */
+  clock?: Clock;
+  /** Overrides the clock's time for decisions only (older tests); prefer `clock`. */
   now?: () => Date;
   observer?: EngineObserver;
   /** How long a status poll waits for a write of the same VirtualService (default POLL_WAIT_MS). */
@@ -91,13 +95,18 @@ export function specHash(spec: NormalizedShiftSpec): string {
 }
 
 export class ShiftEngine {
-  private readonly mutex = new KeyedMutex();
+  private readonly mutex: KeyedMutex;
   private readonly now: () => Date;
+  /** The engine's clock: the scheduler arms its timers on it too. */
+  readonly clock: Clock;
   /** When this replica last served a poll per running shift: the watch evidence it has itself. */
   private readonly pollsSeen = new Map<string, number>();
 
   constructor(private readonly options: EngineOptions) {
-    this.now = options.now ?? (() => new Date());
+    this.clock = options.clock ?? realClock;
+    const clock = this.clock;
+    this.mutex = new KeyedMutex(clock);
+    this.now = options.now ?? (() => new Date(clock.now()));
   }
 
   /**

@@ -3,8 +3,12 @@
  * VirtualService). Across processes the guarded JSON Patch is what keeps writes safe; this only
  * avoids needless precondition failures and retries.
  */
+import { Clock, ClockTimer, realClock } from './clock';
+
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly clock: Clock = realClock) {}
 
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
@@ -23,22 +27,22 @@ export class KeyedMutex {
    * true as soon as it is idle, false if it is still busy when the time is up.
    */
   async idleWithin(key: string, waitMs: number): Promise<boolean> {
-    const deadline = Date.now() + waitMs;
+    const deadline = this.clock.now() + waitMs;
     for (;;) {
       const tail = this.tails.get(key);
       if (!tail) return true;
-      const left = deadline - Date.now();
-      if (left <= 0 || !(await settlesWithin(tail, left))) return false;
+      const left = deadline - this.clock.now();
+      if (left <= 0 || !(await settlesWithin(this.clock, tail, left))) return false;
     }
   }
 }
 
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+async function settlesWithin(clock: Clock, promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ClockTimer | undefined;
+  const timeUp = new Promise<false>((resolve) => (timer = clock.setTimeout(() => resolve(false), ms)));
   try {
     return await Promise.race([promise.then(() => true as const), timeUp]);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }

@@ -9,6 +9,7 @@
  * fires early finds nothing to do and re-arms for the then-current time. So a poll (which moves the
  * lease on) costs no timer work, and memory stays flat however often Orca polls.
  */
+import { Clock, ClockTimer } from './clock';
 import { ShiftEngine, ShiftRef } from './engine';
 import { ShiftRecord } from './record';
 import { abandonAt } from './transitions';
@@ -30,7 +31,7 @@ const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30000;
 
 export class StepScheduler {
-  private readonly timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
+  private readonly timers = new Map<string, { timer: ClockTimer; due: number }>();
   private readonly failures = new Map<string, number>();
   private stopped = false;
 
@@ -38,6 +39,8 @@ export class StepScheduler {
     private readonly engine: ShiftEngine,
     private readonly log: SchedulerLogger,
     private readonly analysis?: AnalysisHook,
+    /** The time and timers (the engine's clock unless given: the real one in production). */
+    private readonly clock: Clock = engine.clock,
   ) {}
 
   /** Schedules the next advance of a shift from its record (nothing when it has ended). */
@@ -48,7 +51,7 @@ export class StepScheduler {
       if (!this.stopped) this.analysis?.forget?.(ref);
       return;
     }
-    const now = new Date();
+    const now = new Date(this.clock.now());
     const lease = abandonAt(record, { polledNow: false, lastPollSeenHere: this.engine.lastPollSeen(ref) }, now);
     const pauseUntil = Date.parse(record.stepTimes[record.currentStep - 1]?.pauseUntil ?? '');
     const analysisDue = this.analysis?.nextCheck(record, now.getTime()) ?? Infinity;
@@ -75,10 +78,10 @@ export class StepScheduler {
   private arm(ref: ShiftRef, due: number): void {
     const key = keyOf(ref);
     // A few ms late rather than early: a lease or pause is over only once its instant has passed.
-    const delay = Math.max(0, due - Date.now()) + 5;
+    const delay = Math.max(0, due - this.clock.now()) + 5;
     // Timers must not keep a CLI or a test process alive on their own.
-    const timer = setTimeout(() => void this.fire(ref), delay);
-    timer.unref();
+    const timer = this.clock.setTimeout(() => void this.fire(ref), delay);
+    timer.unref?.();
     this.timers.set(key, { timer, due });
   }
 
@@ -99,13 +102,13 @@ export class StepScheduler {
       this.failures.set(key, count);
       const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (count - 1));
       this.log.warn('advancing a shift failed; will retry', { shift: ref.id, virtualService: `${ref.namespace}/${ref.virtualService}`, error: (error as Error).message, retryInMs: delay });
-      if (!this.stopped) this.arm(ref, Date.now() + delay);
+      if (!this.stopped) this.arm(ref, this.clock.now() + delay);
     }
   }
 
   private clear(key: string): void {
     const armed = this.timers.get(key);
-    if (armed) clearTimeout(armed.timer);
+    if (armed) this.clock.clearTimeout(armed.timer);
     this.timers.delete(key);
   }
 }
