@@ -9,7 +9,9 @@ import { AnalysisRunner, preflightAnalysis } from './analysis/runner';
 import { MetricsSources } from './analysis/sources';
 import { TokenAuthenticator } from './auth';
 import { ConfigError, ServiceConfig } from './config';
+import { Clock } from './engine/clock';
 import { ShiftEngine } from './engine/engine';
+import { ShiftKeeper } from './engine/keeper';
 import { StepScheduler } from './engine/scheduler';
 import { createApp } from './http/app';
 import { ProbeServer, Readiness, startProbeServer } from './http/probe-server';
@@ -24,6 +26,10 @@ export interface ServiceOptions {
   /** The embedded store to use (tests share one across restarts); a seeded one by default. */
   embeddedStore?: EmbeddedVirtualServiceApi;
   processMetrics?: boolean;
+  /** The engine's and scheduler's clock (tests pass a FakeClock); the real one by default. */
+  clock?: Clock;
+  /** How often every namespace is looked through for running shifts to keep (default 30 s). */
+  keeperResyncMs?: number;
 }
 
 export interface RunningService {
@@ -31,6 +37,8 @@ export interface RunningService {
   port: number;
   engine: ShiftEngine;
   scheduler: StepScheduler;
+  /** Keeps a timer for every running shift of the served namespaces (engine/keeper.ts). */
+  keeper: ShiftKeeper;
   metrics: ServiceMetrics;
   /** The accounts (tests and benchmarks read the watch caches' stats through it). */
   accounts: AccountRegistry;
@@ -50,6 +58,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   config.kubernetes);
   const engine = new ShiftEngine({
     apiFor: (account) => accounts.apiFor(account),
+    clock: options.clock,
     observer: {
       stepApplied: (seconds) => metrics.stepLatency.observe(seconds),
       pollAnsweredDuringWrite: () => metrics.pollsDuringWrite.inc(),
@@ -62,6 +71,18 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   const sources = new MetricsSources(config.metricsSources ?? []);
   const analysis = new AnalysisRunner({ engine, sources, podReaderFor: (account) => accounts.podReaderFor(account), log: logger });
   const scheduler = new StepScheduler(engine, logger, analysis);
+  // Every running shift in the served namespaces gets a timer here, whoever created or polls it:
+  // from the watch caches' changes and a periodic resync, so a shift whose replica went away for
+  // good is still abandoned (restored) by the replicas that stay.
+  const keeper = new ShiftKeeper({
+    scheduler,
+    namespaces: accounts.accounts.flatMap((account) => account.namespaces.map((namespace) => ({ account: account.name, namespace }))),
+    list: async (account, namespace) => accounts.cacheOf(account)?.cachedList(namespace) ?? accounts.apiFor(account).list(namespace),
+    clock: engine.clock,
+    log: logger,
+    resyncMs: options.keeperResyncMs,
+  });
+  for (const account of accounts.accounts) accounts.cacheOf(account.name)?.onChange((_namespace, _name, object) => keeper.observe(account.name, object));
   let ready = false;
   const app = createApp({
     engine,
@@ -118,6 +139,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
       }
     }
   }
+  keeper.start();
   ready = true;
   await probes?.refresh();
   logger.info('service ready', { port, externalBaseUrl: config.externalBaseUrl, accounts: accounts.accounts.map((a) => a.name), resumedShifts: resumed });
@@ -127,12 +149,14 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     port,
     engine,
     scheduler,
+    keeper,
     metrics,
     accounts,
     probePort: probes?.port,
     stop: async () => {
       ready = false;
       await probes?.stop();
+      keeper.stop();
       scheduler.stop();
       await accounts.close();
       await new Promise<void>((resolve) => {

@@ -8,11 +8,14 @@
  * A timer is re-armed only when the shift needs waking earlier than it is armed for: a timer that
  * fires early finds nothing to do and re-arms for the then-current time. So a poll (which moves the
  * lease on) costs no timer work, and memory stays flat however often Orca polls.
+ *
+ * A replica tracks every running shift of the namespaces it serves, not only the ones it created
+ * or polled: the keeper (keeper.ts) feeds it from the watch cache and a periodic resync.
  */
 import { Clock, ClockTimer } from './clock';
 import { ShiftEngine, ShiftRef } from './engine';
 import { ShiftRecord } from './record';
-import { abandonAt } from './transitions';
+import { FUTURE_LEASE_TOLERANCE_MS, abandonAt } from './transitions';
 
 export interface SchedulerLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -33,6 +36,8 @@ const RETRY_MAX_MS = 30000;
 export class StepScheduler {
   private readonly timers = new Map<string, { timer: ClockTimer; due: number }>();
   private readonly failures = new Map<string, number>();
+  /** Per shift, the lease from the future (polledAt) already warned about and sent to be clamped. */
+  private readonly futureLeases = new Map<string, string>();
   private stopped = false;
 
   constructor(
@@ -48,6 +53,7 @@ export class StepScheduler {
     const key = keyOf(ref);
     if (this.stopped || !record || record.phase !== 'RUNNING') {
       this.clear(key);
+      this.futureLeases.delete(key);
       if (!this.stopped) this.analysis?.forget?.(ref);
       return;
     }
@@ -55,7 +61,15 @@ export class StepScheduler {
     const lease = abandonAt(record, { polledNow: false, lastPollSeenHere: this.engine.lastPollSeen(ref) }, now);
     const pauseUntil = Date.parse(record.stepTimes[record.currentStep - 1]?.pauseUntil ?? '');
     const analysisDue = this.analysis?.nextCheck(record, now.getTime()) ?? Infinity;
-    const due = Math.min(pauseUntil > now.getTime() ? Math.min(pauseUntil, lease) : lease, analysisDue);
+    let due = Math.min(pauseUntil > now.getTime() ? Math.min(pauseUntil, lease) : lease, analysisDue);
+    // A stored lease from the future (a hand edit, a replica whose clock runs ahead) counts as now
+    // (transitions.lastPollAt) and is written back as now at once, so abandonAfter runs from here.
+    const ahead = Date.parse(record.polledAt) - now.getTime();
+    if (ahead > FUTURE_LEASE_TOLERANCE_MS && this.futureLeases.get(key) !== record.polledAt) {
+      this.futureLeases.set(key, record.polledAt);
+      this.log.warn('a shift\'s watch lease is later than this replica\'s clock: counted from now (is a clock ahead, or was the record edited?)', { shift: ref.id, virtualService: `${ref.namespace}/${ref.virtualService}`, polledAt: record.polledAt, now: now.toISOString(), aheadMs: ahead });
+      due = now.getTime();
+    }
     const armed = this.timers.get(key);
     if (armed && armed.due <= due) return;
     this.clear(key);

@@ -43,9 +43,16 @@ export interface WatchContext {
 
 export const NOT_POLLED: WatchContext = { polledNow: false };
 
-/** The latest evidence that a caller follows the shift (ms since epoch). */
+/**
+ * A stored lease (polledAt) later than the reader's now by more than this (a hand edit, a replica
+ * whose clock runs ahead) is written back as the reader's now by the next decision, so it cannot
+ * keep a shift alive past abandonAfter. Below it, the clamp in lastPollAt bounds the extension.
+ */
+export const FUTURE_LEASE_TOLERANCE_MS = 1000;
+
+/** The latest evidence that a caller follows the shift (ms since epoch); a stored lease from the future counts as now. */
 export function lastPollAt(record: ShiftRecord, watch: WatchContext, now: Date): number {
-  return Math.max(Date.parse(record.polledAt), watch.lastPollSeenHere ?? 0, watch.polledNow ? now.getTime() : 0);
+  return Math.max(Math.min(Date.parse(record.polledAt), now.getTime()), watch.lastPollSeenHere ?? 0, watch.polledNow ? now.getTime() : 0);
 }
 
 /** When the shift counts as abandoned unless a poll arrives first (ms since epoch). */
@@ -133,7 +140,8 @@ function interference(record: ShiftRecord, selection: RouteSelection, vsName: st
  * - another writer changed the route: TERMINAL, route left alone;
  * - no poll for abandonAfter: abandoned (restore, or hold with onCancel: hold), TERMINAL;
  * - pause over and a caller is watching: the next step (or SUCCEEDED after the last);
- * - a poll and a persisted lease older than LEASE_RENEW_FRACTION of abandonAfter: renew it.
+ * - a poll and a persisted lease older than LEASE_RENEW_FRACTION of abandonAfter: renew it;
+ * - a persisted lease later than now (beyond FUTURE_LEASE_TOLERANCE_MS): write it back as now.
  * A pause that is over while nobody watches waits for the next poll: traffic never moves for a
  * pipeline that stopped following the shift.
  */
@@ -152,7 +160,8 @@ export function advance(record: ShiftRecord, selection: RouteSelection, vsName: 
   const watched = now.getTime() - seenHere <= WATCHED_WITHIN_SECONDS * 1000;
   // A step with analysis moves on only once its judgement passed (the runner records it; see judged()).
   if (!pauseOver || !watched || awaitingJudgement(record)) {
-    const renewDue = watch.polledNow && now.getTime() - Date.parse(record.polledAt) >= record.spec.abandonAfterSeconds * 1000 * LEASE_RENEW_FRACTION;
+    const renewDue = (watch.polledNow && now.getTime() - Date.parse(record.polledAt) >= record.spec.abandonAfterSeconds * 1000 * LEASE_RENEW_FRACTION)
+      || Date.parse(record.polledAt) - now.getTime() > FUTURE_LEASE_TOLERANCE_MS;
     return renewDue ? { kind: 'write', record: { ...record, polledAt, updatedAt: iso(now) } } : { kind: 'none' };
   }
   if (record.currentStep >= record.spec.steps.length) {

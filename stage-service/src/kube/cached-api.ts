@@ -45,6 +45,9 @@ export interface CacheStats {
   guardFailures: number;
 }
 
+/** Told of each object the watch changed (see CachedVirtualServiceApi.onChange). */
+export type ChangeListener = (namespace: string, name: string, object: VirtualServiceObject | undefined) => void;
+
 export class CachedVirtualServiceApi implements VirtualServiceApi {
   private readonly watches = new Map<string, NamespaceWatch>();
   private readonly overrides = new Map<string, Override>();
@@ -52,6 +55,7 @@ export class CachedVirtualServiceApi implements VirtualServiceApi {
   private readonly invalid = new Set<string>();
   private readonly settings: CacheSettings;
   private stopped = false;
+  private readonly listeners: ChangeListener[] = [];
   readonly stats: CacheStats = { cached: 0, notSynced: 0, invalidated: 0, unconfirmed: 0, missed: 0, guardFailures: 0 };
 
   constructor(
@@ -89,13 +93,33 @@ export class CachedVirtualServiceApi implements VirtualServiceApi {
   watchOf(namespace: string): NamespaceWatch {
     let watch = this.watches.get(namespace);
     if (!watch) {
-      watch = new NamespaceWatch(() => this.inner.client(), namespace, this.settings, (name) => this.confirm(namespace, name));
+      watch = new NamespaceWatch(() => this.inner.client(), namespace, this.settings, (name) => this.changed(namespace, name));
       if (!this.stopped) {
         this.watches.set(namespace, watch);
         watch.start();
       }
     }
     return watch;
+  }
+
+  /**
+   * Calls `listener` with every object the watch adds, changes or relists (undefined: deleted), as
+   * the watch holds it. The shift keeper (engine/keeper.ts) arms its timers from these. A listener
+   * that throws is ignored: it must never break the watch.
+   */
+  onChange(listener: ChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * The namespace's objects as the synced watch holds them (this replica's own newer writes
+   * preferred), or undefined while it is not in sync. For the keeper's periodic resync: a stale
+   * copy only makes a timer fire early, and the engine then reads the object as any read does.
+   */
+  cachedList(namespace: string): VirtualServiceObject[] | undefined {
+    const watch = this.watches.get(namespace);
+    if (!watch?.synced) return undefined;
+    return watch.objectsNow().map((object) => this.overrides.get(keyOf(namespace, object.metadata.name))?.object ?? object);
   }
 
   async get(namespace: string, name: string): Promise<VirtualServiceObject | undefined> {
@@ -167,6 +191,19 @@ export class CachedVirtualServiceApi implements VirtualServiceApi {
       return;
     }
     this.overrides.set(key, { object: slim(object), generation: watch?.generation ?? 0, at: Date.now() });
+  }
+
+  private changed(namespace: string, name: string): void {
+    this.confirm(namespace, name);
+    if (this.listeners.length === 0) return;
+    const object = this.watches.get(namespace)?.object(name);
+    for (const listener of this.listeners) {
+      try {
+        listener(namespace, name, object);
+      } catch {
+        // A listener's trouble is its own (see onChange).
+      }
+    }
   }
 
   /** The watch changed an object: an override it has caught up with (or a newer list) is dropped. */

@@ -140,6 +140,11 @@ export class NamespaceWatch {
     return this.objects.get(name);
   }
 
+  /** Every cached object (only meaningful while `synced`). */
+  objectsNow(): VirtualServiceObject[] {
+    return [...this.objects.values()];
+  }
+
   /** Whether list or watch has delivered this resourceVersion of the object recently. */
   hasSeen(name: string, resourceVersion: string): boolean {
     return this.versions.get(name)?.includes(resourceVersion) ?? false;
