@@ -96,6 +96,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     isReady: () => ready,
     preflight: (spec) => preflightAnalysis(spec, sources),
     metricsSources: (tokenAccounts) => sources.visibleTo(tokenAccounts),
+    analysisProgress: (record) => analysis.progressOf(record),
   });
 
   // Listen first (so /healthz answers while accounts load), on our own server: express 5's

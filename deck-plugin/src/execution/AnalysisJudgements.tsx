@@ -3,13 +3,14 @@
  * what happened to traffic), and for every step its state. A judged step shows, above its table of
  * metrics (canary, baseline, change, result, the group's score): the evidence gate (requests,
  * errors, traffic share, short metrics, its problems), the canary's pod events, and each metric's
- * sequential test as an e-value bar. Reads the service's status body and the stage's payload; the
- * model is ./analysis-view.ts.
+ * sequential test as an e-value bar. A running step not judged yet shows the service's live progress
+ * when the body has it (the last look's e-values on the same bars, the requests so far). Reads the
+ * service's status body and the stage's payload; the model is ./analysis-view.ts.
  */
 import React from 'react';
 import type { ShiftStatus } from '@istio-shift/core';
 import { ANALYSIS_INSUFFICIENT_DATA, FAILURE_HEADINGS, analysisView } from './analysis-view';
-import type { EvidenceView, JudgementRow, PodEventRow, SequentialView, StepAnalysisView } from './analysis-view';
+import type { EvidenceView, JudgementRow, LiveView, PodEventRow, SequentialView, StepAnalysisView } from './analysis-view';
 
 const RESULT_CLASS: Record<string, string> = { Pass: 'its-judge-pass', Marginal: 'its-judge-marginal', Fail: 'its-judge-fail', InsufficientData: 'its-judge-insufficient' };
 
@@ -65,10 +66,10 @@ function Evidence({ step, evidence }: { step: number; evidence: EvidenceView }) 
   );
 }
 
-function Sequential({ step, note, tests }: { step: number; note?: string; tests: SequentialView[] }) {
+function Sequential({ step, note, tests, title = 'Sequential tests' }: { step: number; note?: string; tests: SequentialView[]; title?: string }) {
   return (
     <div className="its-sequential" data-testid={`sequential-${step}`}>
-      <div className="its-panel-title">Sequential tests</div>
+      <div className="its-panel-title">{title}</div>
       {note && <div className="its-note">{note}</div>}
       <table className="table table-condensed its-sequential-table" aria-label={`Sequential tests of step ${step}`}>
         <tbody>
@@ -132,6 +133,37 @@ function PodEvents({ step, events }: { step: number; events: PodEventRow[] }) {
   );
 }
 
+function Live({ step, live }: { step: number; live: LiveView }) {
+  return (
+    <div className="its-live" data-testid={`live-${step}`}>
+      <div className="its-judgement-note its-live-summary" data-testid={`live-summary-${step}`}>
+        {live.summary}
+      </div>
+      <div className="its-note">{live.note}</div>
+      {(live.requests || live.sequential.length > 0) && (
+        <div className="its-judgement-panels">
+          {live.requests && (
+            <div className="its-evidence" data-testid={`live-evidence-${step}`}>
+              <div className="its-panel-title">Evidence so far</div>
+              <dl className="its-facts">
+                <dt>Requests</dt>
+                <dd>{live.requests}</dd>
+                {live.errors && (
+                  <>
+                    <dt>5xx</dt>
+                    <dd>{live.errors}</dd>
+                  </>
+                )}
+              </dl>
+            </div>
+          )}
+          {live.sequential.length > 0 && <Sequential step={step} title="Sequential tests so far" tests={live.sequential} />}
+        </div>
+      )}
+    </div>
+  );
+}
+
 function MetricTable({ view }: { view: StepAnalysisView }) {
   return (
     <table className="table table-condensed its-judgement-table" aria-label={`Analysis of step ${view.step}`}>
@@ -175,6 +207,7 @@ function StepAnalysis({ view }: { view: StepAnalysisView }) {
     return (
       <div className={`its-judgement its-step-analysis-${view.state}`} data-testid={`judgement-${view.step}`} data-state={view.state}>
         <h6 className="its-judgement-title its-judge-pending">{view.title}</h6>
+        {view.live && <Live step={view.step} live={view.live} />}
       </div>
     );
   }
@@ -202,8 +235,9 @@ function StepAnalysis({ view }: { view: StepAnalysisView }) {
   );
 }
 
-export function AnalysisJudgements({ status, payload }: { status: ShiftStatus | undefined; payload?: unknown }) {
-  const view = analysisView(status, payload);
+/** `live: false` (Orca stopped polling: the body is old) leaves out a running step's live progress. */
+export function AnalysisJudgements({ status, payload, live }: { status: ShiftStatus | undefined; payload?: unknown; live?: boolean }) {
+  const view = analysisView(status, payload, { live });
   if (!view) return null;
   return (
     <div className="its-analysis-judgements" data-testid="analysis-judgements">

@@ -189,7 +189,7 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
               Steps ({Math.min(status.currentStep, status.totalSteps)} of {status.totalSteps} applied)
             </h5>
             <StepTimeline status={status} outcome={outcome} />
-            <AnalysisJudgements status={status} payload={stage.context?.payload} />
+            <AnalysisJudgements status={status} payload={stage.context?.payload} live={outcome.kind === 'running'} />
             {status.rollback && (
               <div className={`its-rollback its-rollback-${status.rollback.result}`} data-testid="rollback">
                 <strong>{rollbackTrigger(status)}:</strong> {status.rollback.message}

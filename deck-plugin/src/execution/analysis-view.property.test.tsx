@@ -1,11 +1,12 @@
 /**
  * Property: the analysis part of the execution view never throws, and never prints NaN or
  * "undefined", for any status body the service could write. The bodies are random but follow core's
- * types (StepJudgement, MetricJudgement, EvidenceGate, SequentialResult, PodEvent, ShiftStatus):
+ * types (StepJudgement, MetricJudgement, EvidenceGate, SequentialResult, PodEvent, StepProgress, ShiftStatus):
  * optional fields present or not, nullable fields null, counts of 0, huge and tiny numbers, every
  * result and classification, with and without evidence, sequential tests and pod events; some
  * summaries are cut to `{"count": 0}` as the service writes them for a metric without data, and
- * some judgements come from older versions (failedChecks, no evidence). Each body is also passed
+ * some judgements come from older versions (failedChecks, no evidence); some steps carry the live
+ * progress of the replica that answered (tested metrics, request counts or null). Each body is also passed
  * through JSON, as Orca stores it (NaN and Infinity become null).
  *
  * A small seeded PRNG instead of a property-testing library (none is installed): the cases are the
@@ -15,7 +16,7 @@ import React from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { render } from '@testing-library/react';
 import type { Application, IExecutionStage } from '@spinnaker/core';
-import type { Classification, EvidenceGate, GroupScore, MetricJudgement, PodEvent, SequentialResult, ShiftStatus, StepJudgement, StepRecord } from '@istio-shift/core';
+import type { Classification, EvidenceGate, GroupScore, MetricJudgement, PodEvent, SequentialResult, ShiftStatus, StepJudgement, StepProgress, StepRecord } from '@istio-shift/core';
 import { AnalysisJudgements } from './AnalysisJudgements';
 import { analysisView } from './analysis-view';
 import { IstioTrafficShiftExecutionDetails } from './IstioTrafficShiftExecutionDetails';
@@ -176,6 +177,21 @@ function judgement(g: Gen, names: string[]): StepJudgement {
   return j;
 }
 
+/** A running step's live progress: tested metrics (or none, fixed mode), counts or null, any numbers. */
+function progress(g: Gen, names: string[]): StepProgress {
+  const metrics = g.list(() => ({ name: g.bool(0.8) ? g.pick(names) : g.text(), eValue: g.number(), maxEValue: g.number(), threshold: g.pick([150, 900, 1, 0, g.number()]), crossed: g.bool(0.2), intervals: g.count() }), 5);
+  const p: StepProgress = {
+    at: g.pick(['2026-11-26T10:04:12.345Z', 'not a date', '']),
+    looks: g.pick([0, 1, g.count(), g.number()]),
+    metrics,
+    evidence: g.bool(0.7) ? { requests: { canary: g.count(), baseline: g.count() }, errors: { canary: g.count(), baseline: g.count() } } : null,
+  };
+  // From a newer or older service: fields missing.
+  if (g.bool(0.1)) delete (p as Partial<StepProgress>).metrics;
+  if (g.bool(0.1)) delete (p as Partial<StepProgress>).evidence;
+  return p;
+}
+
 function status(g: Gen, names: string[]): ShiftStatus {
   const total = g.int(0, 5);
   const steps: StepRecord[] = Array.from({ length: total }, (_, i) => {
@@ -184,6 +200,7 @@ function status(g: Gen, names: string[]): ShiftStatus {
     if (g.bool(0.5)) step.pauseUntil = '2026-11-26T10:30:03.412Z';
     if (g.bool(0.6)) step.analysis = judgement(g, names);
     if (g.bool(0.3)) step.judgedAt = '2026-11-26T10:10:03.412Z';
+    if (g.bool(0.3)) step.progress = progress(g, names);
     return step;
   });
   const body: ShiftStatus = {
@@ -248,6 +265,7 @@ describe(`the analysis view on ${CASES} random status bodies (seed ${SEED})`, ()
 
   it('never throws and never prints NaN or undefined, as written and after a trip through JSON', () => {
     let judged = 0;
+    let live = 0;
     cases.forEach(({ body, payload: p }, i) => {
       for (const [how, input] of [
         ['as written', body],
@@ -263,10 +281,12 @@ describe(`the analysis view on ${CASES} random status bodies (seed ${SEED})`, ()
         const shown = html.replace(/<[^>]*>/g, ' ');
         if (BAD_TEXT.test(shown)) throw new Error(`case ${i} (seed ${SEED}, ${how}) shows ${shown.match(BAD_TEXT)![0]}: ${shown}`);
         if (html.includes('data-testid="judgement-')) judged++;
+        if (html.includes('data-testid="live-')) live++;
       }
     });
-    // The generator does reach the tables (not only empty views).
+    // The generator does reach the tables and the live panels (not only empty views).
     expect(judged).toBeGreaterThan(CASES / 2);
+    expect(live).toBeGreaterThan(CASES / 10);
   });
 
   it(`the whole execution tab renders ${FULL_VIEW_CASES} of them inside core's section`, () => {

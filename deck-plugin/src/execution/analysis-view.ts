@@ -17,8 +17,13 @@
  * mann-whitney.ts, ...) stay out of the plugin's bundle; the build fails if one gets in
  * (webpack.config.js). Number formats come from core's format.ts, which the service's messages use too.
  * The service's own sentence about a failed step is in the status body's failure message.
+ *
+ * A running step not judged yet may carry `progress`: what the last look of the service replica that
+ * answered the poll saw (each tested metric's e-value, the requests so far). It is only in that
+ * replica's memory, so it comes and goes (another replica, a restart); the view shows it as "live"
+ * and only while the stage is running.
  */
-import type { Classification, EvidenceGate, MetricJudgement, PodEvent, SequentialResult, ShiftStatus, StepJudgement, StepRecord, StepResult } from '@istio-shift/core';
+import type { Classification, EvidenceGate, MetricJudgement, PodEvent, SequentialResult, ShiftStatus, StepJudgement, StepProgress, StepRecord, StepResult } from '@istio-shift/core';
 import { formatE as formatEValue, formatShare as formatShareValue } from '@istio-shift/core';
 
 // ---------------------------------------------------------------------------------------------
@@ -165,6 +170,19 @@ export interface PodEventRow {
   count: string;
 }
 
+/** A running step's live progress (steps[i].progress), as the step's panel shows it. */
+export interface LiveView {
+  /** "live: e-value 37 / 900 after 6 intervals, canary 1,830 requests" (the metric nearest its threshold). */
+  summary: string;
+  /** When the look was, and why the numbers may disappear. */
+  note: string;
+  /** Every tested metric's e-value so far, as the judged steps' bars show them. */
+  sequential: SequentialView[];
+  /** "canary 1,830 / baseline 1,822"; absent when the look did not count requests. */
+  requests?: string;
+  errors?: string;
+}
+
 export interface StepAnalysisView {
   step: number;
   state: StepState;
@@ -184,6 +202,8 @@ export interface StepAnalysisView {
   sequentialNote?: string;
   sequential: SequentialView[];
   events: PodEventRow[];
+  /** A running step not judged yet: the last look's progress, when the status body has it. */
+  live?: LiveView;
 }
 
 /** Kept for existing imports: a judged step's part of the view. */
@@ -353,6 +373,46 @@ export function sequentialView(name: string, raw: unknown): SequentialView | und
   return { name, eValue: formatE(e), threshold: formatE(threshold), fill: Number.isFinite(fill) ? Math.max(0, fill) : 0, crossed, note };
 }
 
+/** "10:04:12 UTC" from an ISO time; '' when it is not one. */
+function clock(value: unknown): string {
+  const ms = Date.parse(text(value));
+  return Number.isNaN(ms) ? '' : `${new Date(ms).toISOString().slice(11, 19)} UTC`;
+}
+
+/** A step's live progress (steps[i].progress), read as "maybe missing" like a judgement. */
+export function liveView(raw: unknown): LiveView | undefined {
+  const p = record(raw) as Partial<StepProgress> | undefined;
+  if (!p) return undefined;
+  const tests = list<unknown>(p.metrics)
+    .map((m) => record(m))
+    .filter((m): m is Record<string, unknown> => !!m)
+    .map((m) => ({ intervals: finite(m.intervals), view: sequentialView(text(m.name) || '(unnamed)', { eValue: m.eValue, maxEValue: m.maxEValue, threshold: m.threshold, crossed: m.crossed, looks: m.intervals }) as SequentialView }));
+  const looks = finite(p.looks);
+  const evidence = record(p.evidence);
+  const requests = record(evidence?.requests);
+  const errors = record(evidence?.errors);
+  // The test nearest its threshold (the first of equals) speaks for the step.
+  const lead = tests.reduce<(typeof tests)[number] | undefined>((best, t) => (!best || t.view.fill > best.view.fill ? t : best), undefined);
+  const parts: string[] = [];
+  if (lead) {
+    const after = lead.intervals === null ? '' : ` after ${formatCount(lead.intervals)} interval${lead.intervals === 1 ? '' : 's'}`;
+    parts.push(`${tests.length > 1 ? `${lead.view.name} ` : ''}e-value ${lead.view.eValue} / ${lead.view.threshold}${after}${lead.view.crossed ? ' (crossed)' : ''}`);
+  } else if (looks !== null) {
+    parts.push(`${formatCount(looks)} look${looks === 1 ? '' : 's'} so far`);
+  }
+  if (requests && finite(requests.canary) !== null) parts.push(`canary ${formatCount(requests.canary)} request${finite(requests.canary) === 1 ? '' : 's'}`);
+  const at = clock(p.at);
+  const when = [at ? `at ${at}` : '', looks === null ? '' : `look ${formatCount(looks)} of this step`].filter((x) => x).join(', ');
+  const view: LiveView = {
+    summary: `live: ${parts.join(', ') || 'looking'}`,
+    note: `From the last look${when ? ` (${when})` : ''} of the service replica that answered; it is kept in that replica's memory only, so another replica or a restart may not have it.`,
+    sequential: tests.map((t) => t.view),
+  };
+  if (requests) view.requests = `canary ${formatCount(requests.canary)} / baseline ${formatCount(requests.baseline)}`;
+  if (errors) view.errors = `canary ${formatCount(errors.canary)} / baseline ${formatCount(errors.baseline)}`;
+  return view;
+}
+
 function podEvents(metrics: MetricJudgement[]): PodEventRow[] {
   const rows: PodEventRow[] = [];
   for (const m of metrics) {
@@ -452,9 +512,10 @@ function unjudgedStep(step: number, state: StepState, ended: boolean): StepAnaly
 
 /**
  * Everything the execution view shows about analysis; undefined when the shift is not analysed.
- * `payload` (the stage's `context.payload`) adds the steps and metrics not judged yet.
+ * `payload` (the stage's `context.payload`) adds the steps and metrics not judged yet. `live: false`
+ * leaves out the running step's progress (the body is an old one: Orca stopped polling).
  */
-export function analysisView(status: ShiftStatus | undefined, payload?: unknown): AnalysisView | undefined {
+export function analysisView(status: ShiftStatus | undefined, payload?: unknown, options: { live?: boolean } = {}): AnalysisView | undefined {
   const body = record(status) as (Partial<ShiftStatus> & Record<string, unknown>) | undefined;
   if (!body) return undefined;
   const shape = payloadShape(payload);
@@ -467,6 +528,12 @@ export function analysisView(status: ShiftStatus | undefined, payload?: unknown)
       steps.push(judgedStep(index, s.analysis, shape));
       return;
     }
+    // Progress means the step is analysed, whatever the payload says (or lacks).
+    const live = !ended && options.live !== false ? liveView(s.progress) : undefined;
+    if (live) {
+      steps.push({ ...unjudgedStep(index, 'not-judged', ended), live });
+      return;
+    }
     if (!shape.analysed) return;
     const own = shape.steps[index - 1];
     const pause = finite(s.pauseSeconds);
@@ -477,7 +544,7 @@ export function analysisView(status: ShiftStatus | undefined, payload?: unknown)
   const failure = record(body.failure);
   const failed = failure && ANALYSIS_FAILURES.includes(text(failure.reason)) ? failure : undefined;
   const overallRaw = record(body.analysis);
-  if (!steps.some((s) => s.judgement) && !overallRaw && !failed && !shape.analysed) return undefined;
+  if (!steps.some((s) => s.judgement || s.live) && !overallRaw && !failed && !shape.analysed) return undefined;
   const view: AnalysisView = { steps };
   if (overallRaw) {
     const score = finite(overallRaw.score);

@@ -21,6 +21,36 @@ export interface StepRecord {
   analysis?: StepJudgement;
   /** When the judgement was taken. */
   judgedAt?: string;
+  /**
+   * The running step's analysis so far, from the last look of the replica that answered; absent on
+   * other replicas and after a restart (kept in that replica's memory, never written to the cluster),
+   * and once the step is judged.
+   */
+  progress?: StepProgress;
+}
+
+/** What the analysis runner's last look at a running, not yet judged step saw (see StepRecord.progress). */
+export interface StepProgress {
+  /** When the look was taken. */
+  at: string;
+  /** Looks this replica took at the step (each over the window's start..then). */
+  looks: number;
+  /** Each sequentially tested metric's e-process after that look (none in fixed mode). */
+  metrics: StepProgressMetric[];
+  /** Totals since the window opened; null when the look did not read the request counts. */
+  evidence: { requests: { canary: number; baseline: number }; errors: { canary: number; baseline: number } } | null;
+}
+
+export interface StepProgressMetric {
+  name: string;
+  /** The e-value after the look, and the largest at any interval so far. */
+  eValue: number;
+  maxEValue: number;
+  /** The e-value that fails the metric (1 / its share of alpha). */
+  threshold: number;
+  crossed: boolean;
+  /** Intervals (canary/baseline pairs) the test has seen. */
+  intervals: number;
 }
 
 export interface ShiftStatus {

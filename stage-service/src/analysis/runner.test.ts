@@ -3,11 +3,12 @@
  * from per-scope traffic profiles, named and shaped as Istio's and cAdvisor's series) and a fake pod
  * reader: the looks every interval, a sequential stop mid-window, pod health stopping a step with the
  * pod, container and reason, and the wait for evidence that ends TERMINAL (or holds) when the canary
- * never gets enough traffic.
+ * never gets enough traffic; the live progress of the looks in the status body this replica serves.
  */
 import { NormalizedAnalysis, NormalizedShiftSpec, StepJudgement, validateShiftSpec } from '@istio-shift/core';
 import { ShiftEngine, ShiftRef } from '../engine/engine';
 import { ShiftRecord } from '../engine/record';
+import { statusJson, toStatus } from '../engine/view';
 import { EmbeddedVirtualServiceApi } from '../kube/embedded-api';
 import { checkoutVirtualService } from '../kube/seed';
 import { ContainerState, MetricsProvider, PodReader, PodState, QueryWindow, RangeResult, Sample } from './provider';
@@ -120,6 +121,7 @@ async function harness(spec: NormalizedShiftSpec, traffic: Traffic) {
   return {
     mesh,
     pods,
+    runner,
     read,
     /** Runs the runner whenever the scheduler would, from now up to `until` seconds, stopping once the step is judged. */
     async runUntil(until: number): Promise<ShiftRecord> {
@@ -174,6 +176,8 @@ describe('analysis runner', () => {
     expect(h.at()).toBeLessThan(62);
     expect(record).toMatchObject({ phase: 'TERMINAL', failure: { reason: 'ANALYSIS_FAILED' }, rollback: { result: 'restored' } });
     expect(record.failure?.message).toMatch(/^step 1 failed analysis[^:]*: canary p99 latency 100 ms vs baseline 20 ms \(\+400%\)/);
+    // The stop takes the looks' progress away with the step.
+    expect(h.runner.progressOf(record)).toBeUndefined();
   });
 
   it('in fixed mode judges the same regression only at the window end', async () => {
@@ -256,6 +260,54 @@ describe('analysis runner', () => {
     expect(judgementOf(record)).toMatchObject({ result: 'Pass', passed: true, evidence: { passed: true, requests: null } });
     expect(judgementOf(record).sequential).toBeUndefined();
     expect(h.mesh.queries.filter((q) => q.includes('increase(istio_requests_total'))).toEqual([]);
+  });
+
+  it('keeps the last look\'s progress in memory and the status body this replica serves shows it on the running step', async () => {
+    const h = await harness(shiftSpec({}, '20s'), steady({ ...HEALTHY, errors: 1 }, { ...HEALTHY, errors: 1 }));
+    const urls = { statusUrl: 'http://svc/s', cancelUrl: 'http://svc/c' };
+    const progressOf = (record: ShiftRecord) => h.runner.progressOf(record);
+    // The window opens at 2s: the look then only takes the pod lists; the looks at 4, 6 and 8s judge.
+    await h.checkAt(2);
+    expect(h.runner.progressOf(await h.read())).toBeUndefined();
+    for (const at of [4, 6]) await h.checkAt(at);
+    const before = await h.read();
+    const twoLooks = JSON.parse(statusJson(before, urls, new Date(T0 + 7000), [before], undefined, progressOf));
+    expect(twoLooks.steps[0].progress.looks).toBe(2);
+    const record = await h.checkAt(8);
+    expect(record).toMatchObject({ phase: 'RUNNING', currentStep: 1 });
+    expect(record.judgements).toBeUndefined();
+    // The same record object: the memo of its body is rebuilt for the new look.
+    expect(record).toBe(before);
+    const body = JSON.parse(statusJson(record, urls, new Date(T0 + 9000), [record], undefined, progressOf));
+    expect(body).toEqual(JSON.parse(JSON.stringify(toStatus(record, urls, new Date(T0 + 9000), [record], undefined, progressOf))));
+    const progress = body.steps[0].progress;
+    expect(progress).toMatchObject({ at: new Date(T0 + 8000).toISOString(), looks: 3 });
+    // The preset's four tested metrics, each with its e-process over the intervals so far (window 2..8s: 4 points).
+    expect(progress.metrics.map((m: { name: string }) => m.name).sort()).toEqual(['cpu', 'latency-p99', 'memory', 'success-rate']);
+    for (const m of progress.metrics) {
+      expect(m).toMatchObject({ crossed: false, intervals: 4 });
+      expect(m.eValue).toBeLessThan(m.threshold);
+      expect(m.maxEValue).toBeGreaterThanOrEqual(m.eValue);
+    }
+    expect(progress.evidence).toEqual({ requests: { canary: 400, baseline: 400 }, errors: { canary: 4, baseline: 4 } });
+    expect(body.steps[1].progress).toBeUndefined();
+    // Without the lookup (another replica, a restart) there is none.
+    expect(JSON.parse(statusJson(record, urls, new Date(T0 + 9000))).steps[0].progress).toBeUndefined();
+    // Judged at the window's end: the progress goes with the step.
+    const judged = await h.runUntil(60);
+    expect(judged.judgements?.[0]?.judgement).toMatchObject({ result: 'Pass' });
+    expect(h.runner.progressOf(judged)).toBeUndefined();
+    expect(toStatus(judged, urls, new Date(), [judged], undefined, progressOf).steps.every((s) => s.progress === undefined)).toBe(true);
+  });
+
+  it('shows the progress while the step waits for evidence past its window', async () => {
+    const h = await harness(shiftSpec(), steady({ requests: 0 }));
+    const waiting = await h.runUntil(15);
+    expect(waiting.judgements).toBeUndefined();
+    const progress = toStatus(waiting, { statusUrl: '', cancelUrl: '' }, new Date(T0 + 15_000), [waiting], undefined, (r) => h.runner.progressOf(r)).steps[0].progress;
+    expect(progress).toMatchObject({ at: new Date(T0 + 14_000 + 5).toISOString(), evidence: { requests: { canary: 0, baseline: 700 } } });
+    // Mid-window at 4, 6 and 8s, then at 10, 12 and 14s while waiting.
+    expect(progress?.looks).toBe(6);
   });
 
   it('passes once enough requests arrived while waiting for evidence', async () => {

@@ -16,6 +16,11 @@
  * The persisted judgement is the guard against judging twice (the write re-checks it under the
  * engine's mutex, and the guarded patch settles a race with another replica).
  *
+ * Progress: every look that judged without settling the step (mid-window, and while waiting for
+ * evidence) leaves its summary in this replica's memory (`progressOf`): each tested metric's e-value
+ * and the request and 5xx totals so far. The status body this replica serves shows it as
+ * `steps[i].progress`; nothing of it is written to the cluster.
+ *
  * Outages: a source that does not answer is retried every interval until the judgement's due time
  * (the window's end, or the end of the wait for evidence) plus OUTAGE_GRACE_INTERVALS intervals (at
  * least MIN_OUTAGE_GRACE_SECONDS); after that the step ends TERMINAL "analysis could not run" (never
@@ -33,6 +38,8 @@ import {
   PodEvent,
   ScopeName,
   StepEvidence,
+  StepJudgement,
+  StepProgress,
   alignedCounts,
   analysedDestinations,
   evidenceExtensionSeconds,
@@ -157,6 +164,9 @@ interface StepMemory {
    * A replica that takes over finds that out again with its first judgement of the window.
    */
   extending: boolean;
+  /** Looks that judged the step without settling it, and what the last of them saw. */
+  looks: number;
+  progress?: StepProgress;
 }
 
 /** One look at a step: everything the reads and the decision need. */
@@ -203,6 +213,16 @@ export class AnalysisRunner {
     this.memory.delete(keyOf(ref));
   }
 
+  /**
+   * What this replica's last look at the shift's current step saw, with the step's index (0-based),
+   * for the status body it serves; undefined before its first look and after the step settled here.
+   */
+  progressOf(record: Pick<ShiftRecord, 'id' | 'spec'>): { stepIndex: number; progress: StepProgress } | undefined {
+    const { account, namespace, virtualService } = record.spec;
+    const memory = this.memory.get(keyOf({ account, namespace, virtualService, id: record.id }));
+    return memory?.progress ? { stepIndex: memory.stepIndex, progress: memory.progress } : undefined;
+  }
+
   /** Does whatever analysis work is due for the shift; one run per shift at a time on this replica. */
   async check(ref: ShiftRef): Promise<void> {
     const key = keyOf(ref);
@@ -228,7 +248,7 @@ export class AnalysisRunner {
   private memoryOf(key: string, stepIndex: number): StepMemory {
     let memory = this.memory.get(key);
     if (!memory || memory.stepIndex !== stepIndex) {
-      memory = { stepIndex, podsAtStart: {}, selectors: {}, readiness: perScope(() => []), notReady: perScope(() => new Map()), extending: false };
+      memory = { stepIndex, podsAtStart: {}, selectors: {}, readiness: perScope(() => []), notReady: perScope(() => new Map()), extending: false, looks: 0 };
       this.memory.set(key, memory);
     }
     return memory;
@@ -251,7 +271,22 @@ export class AnalysisRunner {
     }
     if (!judging) return;
     const judgement = judgeStep(look.analysis, data.samples, { step: look.window.stepIndex, evidence: data.evidence, midWindow: true });
-    if (!judgement.passed) await this.options.engine.recordJudgement(look.ref, look.window.stepIndex, judgement);
+    if (!judgement.passed) {
+      await this.options.engine.recordJudgement(look.ref, look.window.stepIndex, judgement);
+      this.memory.delete(keyOf(look.ref));
+      return;
+    }
+    // A passing mid-window judgement holds no metrics: the tests' state comes from a full judgement
+    // of the same data (only for the progress shown; nothing decides on it).
+    const tested = sequentiallyTested(look.analysis).length > 0;
+    this.remember(look, data, tested ? judgeStep(look.analysis, data.samples, { step: look.window.stepIndex, evidence: data.evidence }) : undefined);
+  }
+
+  /** Keeps what a look that did not settle the step saw, for the status body (`progressOf`). */
+  private remember(look: Look, data: StepData, judgement: StepJudgement | undefined): void {
+    const { memory } = look;
+    memory.looks++;
+    memory.progress = stepProgress(new Date(look.now), memory.looks, judgement, data.evidence);
   }
 
   /**
@@ -275,7 +310,10 @@ export class AnalysisRunner {
     if (judgement.result === 'InsufficientData') {
       const windowOnly = !memory.extending;
       memory.extending = true;
-      if (now < window.extendUntil) return false;
+      if (now < window.extendUntil) {
+        this.remember(look, data, judgement);
+        return false;
+      }
       // Judged only after the whole wait (this replica started late): over all of it, not the window alone.
       if (windowOnly && window.extendUntil > window.end) return this.judge(look);
     }
@@ -409,6 +447,21 @@ function podSamples(metric: NormalizedMetric, pods: Record<ScopeName, PodStatusV
 /** A scope's pod events: restarts and OOM kills since the window opened, and every not-ready sighting. */
 function podEvents(values: PodStatusValues, notReady: Map<string, PodEvent>): PodEvent[] {
   return [...values.events.filter((e) => e.kind !== 'not-ready'), ...notReady.values()];
+}
+
+/** A look's summary: each tested metric's e-process (from `judgement`) and the request and 5xx totals. */
+export function stepProgress(at: Date, looks: number, judgement: StepJudgement | undefined, evidence: StepEvidence): StepProgress {
+  const metrics = (judgement?.metrics ?? []).flatMap((m) =>
+    m.sequential ? [{ name: m.name, eValue: m.sequential.eValue, maxEValue: m.sequential.maxEValue, threshold: m.sequential.threshold, crossed: m.sequential.crossed, intervals: m.sequential.looks }] : [],
+  );
+  let counts: StepProgress['evidence'] = null;
+  if (evidence.requests) {
+    const aligned = alignedCounts(evidence.requests);
+    const canary = totals(aligned.canary);
+    const baseline = totals(aligned.baseline);
+    counts = { requests: { canary: canary.requests, baseline: baseline.requests }, errors: { canary: canary.errors, baseline: baseline.errors } };
+  }
+  return { at: at.toISOString(), looks, metrics, evidence: counts };
 }
 
 /** No data to judge `metric` on yet (for `nodata: wait`). */

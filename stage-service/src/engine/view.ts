@@ -1,5 +1,5 @@
 /** The status document for a shift record: what Orca polls and Deck displays. */
-import { AttemptSummary, ShiftStatus, StepRecord, describeRunning, describeWeights, formatDuration, percentComplete, weightsOf } from '@istio-shift/core';
+import { AttemptSummary, ShiftStatus, StepProgress, StepRecord, describeRunning, describeWeights, formatDuration, percentComplete, weightsOf } from '@istio-shift/core';
 import { ShiftRecord } from './record';
 
 export interface ShiftUrls {
@@ -7,8 +7,22 @@ export interface ShiftUrls {
   cancelUrl: string;
 }
 
-/** The steps as the status shows them: weights, times, and each judgement once taken. */
-function stepRecords(record: ShiftRecord): StepRecord[] {
+/**
+ * This replica's live analysis progress of a shift's current step (the analysis runner's last look,
+ * kept in memory only), with the step's 0-based index; undefined when it has none.
+ */
+export type ProgressLookup = (record: ShiftRecord) => { stepIndex: number; progress: StepProgress } | undefined;
+
+/** The progress to show, with its step: only for the current step of a running shift, before its judgement. */
+function liveProgress(record: ShiftRecord, lookup: ProgressLookup | undefined): { stepIndex: number; progress: StepProgress } | undefined {
+  if (!lookup || record.phase !== 'RUNNING') return undefined;
+  const live = lookup(record);
+  if (!live || live.stepIndex !== record.currentStep - 1 || record.judgements?.[live.stepIndex]) return undefined;
+  return live;
+}
+
+/** The steps as the status shows them: weights, times, each judgement once taken, and the live progress. */
+function stepRecords(record: ShiftRecord, live?: { stepIndex: number; progress: StepProgress }): StepRecord[] {
   return record.spec.steps.map((step, i) => {
     const entry: StepRecord = { index: i + 1, weights: step.weights, pauseSeconds: step.pauseSeconds, ...record.stepTimes[i] };
     const verdict = record.judgements?.[i];
@@ -16,6 +30,7 @@ function stepRecords(record: ShiftRecord): StepRecord[] {
       entry.analysis = verdict.judgement;
       entry.judgedAt = verdict.at;
     }
+    if (live?.stepIndex === i) entry.progress = live.progress;
     return entry;
   });
 }
@@ -68,11 +83,11 @@ function attemptSummary(record: ShiftRecord, now: Date): AttemptSummary {
 
 /**
  * The status body. `lastPollSeen` is this replica's own memory of polls (ms), which may be newer
- * than the lazily persisted lease.
+ * than the lazily persisted lease; `progress` looks up its live analysis progress (steps[i].progress).
  */
-export function toStatus(record: ShiftRecord, urls: ShiftUrls, now: Date, attempts: ShiftRecord[] = [record], lastPollSeen?: number): ShiftStatus {
+export function toStatus(record: ShiftRecord, urls: ShiftUrls, now: Date, attempts: ShiftRecord[] = [record], lastPollSeen?: number, progress?: ProgressLookup): ShiftStatus {
   const { spec } = record;
-  const steps = stepRecords(record);
+  const steps = stepRecords(record, liveProgress(record, progress));
   const status: ShiftStatus = {
     id: record.id,
     status: record.phase,
@@ -113,6 +128,8 @@ function watchOf(record: ShiftRecord, lastPollSeen: number | undefined): ShiftSt
 /** What a status poll of the same record object always serializes the same way. */
 interface StableJson {
   statusUrl: string;
+  /** The live progress it was built with: a new look's makes a new one. */
+  progress: StepProgress | undefined;
   steps: StepRecord[];
   /** `{"id":…,"status":…` */
   head: string;
@@ -128,13 +145,15 @@ interface StableJson {
 const stableJson = new WeakMap<ShiftRecord, StableJson>();
 
 /** JSON.stringify(toStatus(...)), byte for byte, without rebuilding the unchanging parts per poll. */
-export function statusJson(record: ShiftRecord, urls: ShiftUrls, now: Date, attempts: ShiftRecord[] = [record], lastPollSeen?: number): string {
+export function statusJson(record: ShiftRecord, urls: ShiftUrls, now: Date, attempts: ShiftRecord[] = [record], lastPollSeen?: number, progress?: ProgressLookup): string {
   // Several attempts carry time-dependent messages of their own: rare (a restarted stage), built whole.
-  if (attempts.length > 1 || attempts[0] !== record) return JSON.stringify(toStatus(record, urls, now, attempts, lastPollSeen));
+  if (attempts.length > 1 || attempts[0] !== record) return JSON.stringify(toStatus(record, urls, now, attempts, lastPollSeen, progress));
+  // The runner makes a new progress object per look, so the memo is rebuilt at most once per look.
+  const live = liveProgress(record, progress);
   let stable = stableJson.get(record);
-  if (!stable || stable.statusUrl !== urls.statusUrl) {
-    const { id, status, message: _message, percentComplete: _percent, watch: _watch, ...rest } = toStatus(record, urls, now, attempts, lastPollSeen);
-    stable = { statusUrl: urls.statusUrl, steps: stepRecords(record), head: JSON.stringify({ id, status }).slice(0, -1), middle: JSON.stringify(rest).slice(1, -1) };
+  if (!stable || stable.statusUrl !== urls.statusUrl || stable.progress !== live?.progress) {
+    const { id, status, message: _message, percentComplete: _percent, watch: _watch, ...rest } = toStatus(record, urls, now, attempts, lastPollSeen, () => live);
+    stable = { statusUrl: urls.statusUrl, progress: live?.progress, steps: stepRecords(record), head: JSON.stringify({ id, status }).slice(0, -1), middle: JSON.stringify(rest).slice(1, -1) };
     stableJson.set(record, stable);
   }
   const percent = record.phase === 'SUCCEEDED' ? 100 : percentComplete(stable.steps, now);

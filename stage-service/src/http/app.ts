@@ -11,7 +11,7 @@ import { ShiftEngine, ShiftRef, ShiftSnapshot } from '../engine/engine';
 import { ShiftError, ShiftErrorKind } from '../engine/errors';
 import { ShiftRecord } from '../engine/record';
 import { StepScheduler } from '../engine/scheduler';
-import { statusJson } from '../engine/view';
+import { ProgressLookup, statusJson } from '../engine/view';
 import { KubernetesApiError, NotFoundError } from '../kube/types';
 import { Logger } from '../logger';
 import { ServiceMetrics } from '../metrics';
@@ -33,6 +33,8 @@ export interface AppDependencies {
   externalBaseUrl: string;
   bodyLimitBytes: number;
   isReady: () => boolean;
+  /** This replica's live analysis progress of a shift's running step, for steps[i].progress. */
+  analysisProgress?: ProgressLookup;
 }
 
 /** The no-op cancel endpoint named in a rejected create's answer (see the error handler). */
@@ -71,7 +73,7 @@ export function createApp(deps: AppDependencies): (req: IncomingMessage, res: Se
   const refOf = (record: ShiftRecord): ShiftRef => ({ account: record.spec.account, namespace: record.spec.namespace, virtualService: record.spec.virtualService, id: record.id });
   const statusBodyOf = (record: ShiftRecord, attempts?: ShiftRecord[]) => {
     const ref = refOf(record);
-    return statusJson(record, urlsFor(ref), new Date(), attempts, deps.engine.lastPollSeen(ref));
+    return statusJson(record, urlsFor(ref), new Date(), attempts, deps.engine.lastPollSeen(ref), deps.analysisProgress);
   };
   const sendStatus = (res: Response, code: number, record: ShiftRecord, attempts?: ShiftRecord[]) => {
     res.status(code).type('application/json').send(statusBodyOf(record, attempts));
