@@ -20,7 +20,7 @@ export {
   stageTimeout,
 } from '@istio-shift/core';
 export type { NumberDraft, RouteDraft, DestinationDraft, StepDraft, PayloadDraft, TimeoutExplanation } from '@istio-shift/core';
-import { inFormLanguage } from './formLanguage';
+import { problemText } from './formLanguage';
 
 /** Orca's restart time (0 before a restart): "Restart stage" then runs a new attempt of the shift. */
 export { RESTART_EXPRESSION };
@@ -220,12 +220,12 @@ function setPath(target: ErrorTree, path: string, message: string): void {
 }
 
 /**
- * Formik errors from validator problems: the service's own rule and words, with its JSON paths
- * put in the form's language ("Step 2, weight 3").
+ * Formik errors from validator problems: the service's own rules, worded by the form from each
+ * problem's code and params ("Step 2, weight 3 is 120; ..."), never from the service's English.
  */
 export function problemsToErrors(problems: Problem[], prefix = 'payload'): ErrorTree {
   const errors: ErrorTree = {};
-  problems.forEach((problem) => setPath(errors, errorPath(problem.field, prefix), inFormLanguage(problem.message)));
+  problems.forEach((problem) => setPath(errors, errorPath(problem.field, prefix), problemText(problem)));
   return errors;
 }
 

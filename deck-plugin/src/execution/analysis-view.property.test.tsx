@@ -17,6 +17,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { render } from '@testing-library/react';
 import type { Application, IExecutionStage } from '@spinnaker/core';
 import type { Classification, EvidenceGate, GroupScore, MetricJudgement, PodEvent, SequentialResult, ShiftStatus, StepJudgement, StepProgress, StepRecord } from '@istio-shift/core';
+import { FAILURE_REASONS } from '@istio-shift/core';
 import { AnalysisJudgements } from './AnalysisJudgements';
 import { analysisView } from './analysis-view';
 import { IstioTrafficShiftExecutionDetails } from './IstioTrafficShiftExecutionDetails';
@@ -93,7 +94,7 @@ const CLASSIFICATIONS: Classification[] = ['Pass', 'High', 'Low', 'Nodata', 'Nod
 const RESULTS: StepJudgement['result'][] = ['Pass', 'Marginal', 'Fail', 'InsufficientData'];
 const METRICS: MetricJudgement['metric'][] = ['success-rate', 'latency-p50', 'latency-p95', 'latency-p99', 'cpu', 'memory', 'restarts', 'readiness', 'oom-killed', 'custom'];
 const KINDS: PodEvent['kind'][] = ['restart', 'oom-kill', 'not-ready'];
-const REASONS = ['ANALYSIS_FAILED', 'ANALYSIS_UNAVAILABLE', 'ANALYSIS_INSUFFICIENT_DATA', 'ROUTE_CHANGED', 'ABANDONED', 'SUPERSEDED'];
+const REASONS = [...FAILURE_REASONS];
 
 function summary(g: Gen): MetricJudgement['canary'] {
   // What the service writes for a metric without data: only the count.

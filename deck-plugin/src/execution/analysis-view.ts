@@ -25,6 +25,7 @@
  */
 import type { Classification, EvidenceGate, MetricJudgement, PodEvent, SequentialResult, ShiftStatus, StepJudgement, StepProgress, StepRecord, StepResult } from '@istio-shift/core';
 import { formatE as formatEValue, formatShare as formatShareValue } from '@istio-shift/core';
+import { ANALYSIS_FAILURE_REASONS, FAILURE_REASON } from '@istio-shift/core';
 
 // ---------------------------------------------------------------------------------------------
 // Tolerant readers
@@ -103,16 +104,16 @@ export function formatChange(raw: unknown): string {
 // The view model
 // ---------------------------------------------------------------------------------------------
 
-export const ANALYSIS_FAILED = 'ANALYSIS_FAILED';
-export const ANALYSIS_INSUFFICIENT_DATA = 'ANALYSIS_INSUFFICIENT_DATA';
+export const ANALYSIS_FAILED = FAILURE_REASON.ANALYSIS_FAILED;
+export const ANALYSIS_INSUFFICIENT_DATA = FAILURE_REASON.ANALYSIS_INSUFFICIENT_DATA;
 /** The failure reasons the analysis part of the view explains (the judgement failed, could not be made, or had too little evidence). */
-export const ANALYSIS_FAILURES = [ANALYSIS_FAILED, 'ANALYSIS_UNAVAILABLE', ANALYSIS_INSUFFICIENT_DATA];
+export const ANALYSIS_FAILURES: readonly string[] = ANALYSIS_FAILURE_REASONS;
 
 /** How the failure box introduces the service's message, by failure reason. */
 export const FAILURE_HEADINGS: Record<string, string> = {
-  [ANALYSIS_FAILED]: 'Analysis failed the shift:',
-  ANALYSIS_UNAVAILABLE: 'Analysis could not run:',
-  [ANALYSIS_INSUFFICIENT_DATA]: 'Too little evidence to judge the canary:',
+  [FAILURE_REASON.ANALYSIS_FAILED]: 'Analysis failed the shift:',
+  [FAILURE_REASON.ANALYSIS_UNAVAILABLE]: 'Analysis could not run:',
+  [FAILURE_REASON.ANALYSIS_INSUFFICIENT_DATA]: 'Too little evidence to judge the canary:',
 };
 
 export type MetricState = 'judged' | 'no-data' | 'insufficient' | 'stopped-early' | 'not-judged';

@@ -9,7 +9,7 @@
  *   (`onCancel: rollback`, the default) or holds them (`hold`); without a status poll for
  *   `abandonAfter` (default 2m) it treats the shift as abandoned and does the same.
  */
-import { ABANDON_AFTER_DEFAULT, describeWeights, formatDuration, parseDurationSeconds } from '@istio-shift/core';
+import { ABANDON_AFTER_DEFAULT, FAILURE_REASON, describeWeights, formatDuration, parseDurationSeconds } from '@istio-shift/core';
 import type { ShiftStatus } from '@istio-shift/core';
 
 export interface StageRecord {
@@ -185,13 +185,13 @@ export function stageOutcome(stage: StageRecord, execution?: ExecutionRecord, fo
  */
 export function rollbackTrigger(status: ShiftStatus): string {
   switch (status.failure?.reason) {
-    case 'ANALYSIS_FAILED':
+    case FAILURE_REASON.ANALYSIS_FAILED:
       return 'On analysis failure';
-    case 'ANALYSIS_UNAVAILABLE':
+    case FAILURE_REASON.ANALYSIS_UNAVAILABLE:
       return 'When analysis could not run';
-    case 'ANALYSIS_INSUFFICIENT_DATA':
+    case FAILURE_REASON.ANALYSIS_INSUFFICIENT_DATA:
       return 'With too little evidence to judge';
-    case 'ABANDONED':
+    case FAILURE_REASON.ABANDONED:
       return 'On abandonment';
     default:
       return 'On cancel';

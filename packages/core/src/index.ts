@@ -1,4 +1,6 @@
 export * from './spec';
+export * from './contract';
+export * from './spec-schema';
 export * from './duration';
 export * from './destinations';
 export * from './validate';

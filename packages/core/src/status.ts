@@ -6,9 +6,7 @@ import { formatDuration } from './duration';
 import { NormalizedDestination } from './validate';
 import { RouteSelector } from './spec';
 import type { StepJudgement, StepResult } from './analysis/judge';
-
-/** Orca's webhook status words (matched case-insensitively by its monitor task). */
-export type ShiftPhase = 'RUNNING' | 'SUCCEEDED' | 'TERMINAL' | 'CANCELED';
+import type { FailureReason, RollbackResult, ShiftPhase } from './contract';
 
 export interface StepRecord {
   /** 1-based, as people count steps. */
@@ -77,8 +75,8 @@ export interface ShiftStatus {
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
-  failure?: { reason: string; message: string };
-  rollback?: { result: 'restored' | 'held' | 'conflict'; message: string };
+  failure?: { reason: FailureReason; message: string };
+  rollback?: { result: RollbackResult; message: string };
   executionId?: string;
   stageRef?: string;
   /** 0 for the first attempt of the stage, else Orca's restart time (epoch ms). */

@@ -201,3 +201,29 @@ describe('validateShiftPath', () => {
     expect(problems[0].message).toMatch(new RegExp(`^${field}`));
   });
 });
+
+describe('problems carry a stable code and params', () => {
+  it('names what is wrong by code, with the numbers in params', () => {
+    const result = validateShiftSpec(withChange((s) => {
+      s.steps[1].weights = [34, 33, 120];
+      s.namespace = 'Shop';
+      s.surprise = 1;
+    }));
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual(expect.arrayContaining([
+      expect.objectContaining({ field: 'steps[1].weights[2]', code: 'out_of_range', params: { got: 120, min: 0, max: 100 } }),
+      expect.objectContaining({ field: 'namespace', code: 'invalid_format', params: expect.objectContaining({ value: 'Shop' }) }),
+      expect.objectContaining({ field: 'surprise', code: 'unknown_field', params: expect.objectContaining({ key: 'surprise' }) }),
+    ]));
+  });
+
+  it('gives every problem a code, the analysis block\'s included', () => {
+    const result = validateShiftSpec(withChange((s) => {
+      s.steps[0].weights = [80, 10];
+      s.analysis = { source: 'http://prom' };
+    }));
+    expect(result.ok).toBe(false);
+    if (!result.ok) result.problems.forEach((p) => expect(p.code).toEqual(expect.any(String)));
+    expect(result.ok ? [] : result.problems.map((p) => p.code)).toEqual(expect.arrayContaining(['weight_count', 'analysis']));
+  });
+});

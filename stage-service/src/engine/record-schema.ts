@@ -7,20 +7,25 @@
  */
 import { isDeepStrictEqual } from 'util';
 import {
+  FAILURE_REASONS,
   IstioRouteDestination,
   NormalizedShiftSpec,
+  ROLLBACK_RESULTS,
+  SHIFT_PHASES,
+  SPEC_RULES,
+  STEP_RESULTS,
   matchesDestination,
   validateShiftSpec,
 } from '@istio-shift/core';
 
-const SHIFT_ID = /^[0-9a-f]{20}$/;
-const PHASES = ['RUNNING', 'SUCCEEDED', 'TERMINAL', 'CANCELED'];
-/** Every failure.reason the service writes (record.ts's FailureReason; the OpenAPI lists them). */
-export const FAILURE_REASONS = ['ROUTE_MISSING', 'ROUTE_CHANGED', 'ABANDONED', 'SUPERSEDED', 'ANALYSIS_FAILED', 'ANALYSIS_UNAVAILABLE', 'ANALYSIS_INSUFFICIENT_DATA'] as const;
-/** Every judgement result (core's StepResult): InsufficientData ends a shift that waited for evidence in vain. */
-export const STEP_RESULTS = ['Pass', 'Marginal', 'Fail', 'InsufficientData'] as const;
-const ROLLBACK_RESULTS = ['restored', 'held', 'conflict'];
-const HOST = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// Phases, failure reasons, rollback and judgement results: the wire contract, defined once in core.
+export { FAILURE_REASONS, STEP_RESULTS };
+
+const SHIFT_ID = SPEC_RULES.shiftId.pattern;
+const PHASES: readonly string[] = SHIFT_PHASES;
+const includes = (list: readonly string[], value: unknown) => typeof value === 'string' && list.includes(value);
+/** DNS-1123 subdomains: the validator's host rule (route subsets found in the cluster are held to it too). */
+const HOST = SPEC_RULES.host.pattern;
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -109,11 +114,11 @@ function fieldsProblem(id: string, r: Obj): string | undefined {
   if (r.id !== id || !SHIFT_ID.test(id)) return 'its id is not the 20-hex-character id the service writes under that key';
   if (typeof r.specHash !== 'string') return 'specHash is missing';
   if (!isObject(r.boundTo) || typeof r.boundTo.namespace !== 'string' || typeof r.boundTo.name !== 'string' || typeof r.boundTo.uid !== 'string') return 'boundTo (namespace, name, uid) is missing';
-  if (typeof r.phase !== 'string' || !PHASES.includes(r.phase)) return `phase must be one of ${PHASES.join(', ')}`;
+  if (!includes(PHASES, r.phase)) return `phase must be one of ${PHASES.join(', ')}`;
   for (const field of ['polledAt', 'createdAt', 'updatedAt']) if (!isTime(r[field])) return `${field} is not a time`;
   if (r.finishedAt !== undefined && !isTime(r.finishedAt)) return 'finishedAt is not a time';
-  if (r.failure !== undefined && !(isObject(r.failure) && (FAILURE_REASONS as readonly string[]).includes(r.failure.reason as string) && typeof r.failure.message === 'string')) return 'failure is malformed';
-  if (r.rollback !== undefined && !(isObject(r.rollback) && ROLLBACK_RESULTS.includes(r.rollback.result as string) && typeof r.rollback.message === 'string')) return 'rollback is malformed';
+  if (r.failure !== undefined && !(isObject(r.failure) && includes(FAILURE_REASONS, r.failure.reason) && typeof r.failure.message === 'string')) return 'failure is malformed';
+  if (r.rollback !== undefined && !(isObject(r.rollback) && includes(ROLLBACK_RESULTS, r.rollback.result) && typeof r.rollback.message === 'string')) return 'rollback is malformed';
   return undefined;
 }
 
@@ -142,7 +147,7 @@ function judgementsProblem(r: Obj, spec: NormalizedShiftSpec): string | undefine
     if (!spec.analysis?.steps[i]?.analysed) return `${field} judges a step the spec does not analyse`;
     if (!isObject(entry) || !isTime(entry.at) || !isObject(entry.judgement)) return `${field} must be {at, judgement}`;
     const j = entry.judgement;
-    if (!isScore(j.score) || !(STEP_RESULTS as readonly string[]).includes(j.result as string) || typeof j.passed !== 'boolean' || typeof j.final !== 'boolean') return `${field}.judgement must carry a score from 0 to 100, a result (${STEP_RESULTS.join(', ')}), passed and final`;
+    if (!isScore(j.score) || !includes(STEP_RESULTS, j.result) || typeof j.passed !== 'boolean' || typeof j.final !== 'boolean') return `${field}.judgement must carry a score from 0 to 100, a result (${STEP_RESULTS.join(', ')}), passed and final`;
     if (!Array.isArray(j.metrics) || !j.metrics.every((m) => isObject(m) && typeof m.name === 'string' && typeof m.classification === 'string' && typeof m.failed === 'boolean')) return `${field}.judgement.metrics must list each metric's name, classification and failed`;
   }
   return undefined;

@@ -9,11 +9,13 @@
  * was written on (boundTo: namespace, name and uid, which a copy cannot carry). A record that fails
  * either check is reported and never acted on, and it is written back verbatim, never "repaired".
  */
-import { IstioRouteDestination, NormalizedShiftSpec, ShiftPhase, StepJudgement, weightsOf } from '@istio-shift/core';
+import { FailureReason, IstioRouteDestination, NormalizedShiftSpec, RollbackResult, ShiftPhase, StepJudgement, weightsOf } from '@istio-shift/core';
 import { VirtualServiceObject } from '../kube/types';
-import { FAILURE_REASONS, recordProblem } from './record-schema';
+import { recordProblem } from './record-schema';
 
-export { FAILURE_REASONS };
+// The failure reasons are part of the wire contract, defined once in core (contract.ts).
+export { FAILURE_REASONS, FAILURE_REASON } from '@istio-shift/core';
+export type { FailureReason } from '@istio-shift/core';
 
 export const STATE_ANNOTATION = 'traffic-shift.spinnaker.io/shifts';
 const STATE_FORMAT = 1;
@@ -38,14 +40,6 @@ export interface ObjectBinding {
   name: string;
   uid: string;
 }
-
-/**
- * Why a shift ended TERMINAL. ANALYSIS_FAILED: a step's judgement failed; ANALYSIS_UNAVAILABLE: the
- * analysis could not run (metrics source down past the grace, query rejected, missing data under
- * nodata: wait); ANALYSIS_INSUFFICIENT_DATA: the step saw too little traffic or too few points to be
- * judged, even after waiting `evidence.extendUpTo` for more.
- */
-export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** A step's analysis judgement as persisted: taken once, never re-taken (it is the guard). */
 export interface StepVerdict {
@@ -78,7 +72,7 @@ export interface ShiftRecord {
   updatedAt: string;
   finishedAt?: string;
   failure?: { reason: FailureReason; message: string };
-  rollback?: { result: 'restored' | 'held' | 'conflict'; message: string };
+  rollback?: { result: RollbackResult; message: string };
   /** Index-aligned with the steps (null: not judged); present once a step with analysis was judged. */
   judgements?: Array<StepVerdict | null>;
   /**

@@ -1,4 +1,4 @@
-import { FAILURE_REASONS, STEP_RESULTS } from '../engine/record-schema';
+import { FAILURE_REASONS, PROBLEM_CODES, ROLLBACK_RESULTS, SHIFT_PHASES, STEP_RESULTS, shiftSpecJsonSchema } from '@istio-shift/core';
 
 /** The OpenAPI 3 document the service serves at /openapi.json. */
 export function openApiDocument(baseUrl: string): Record<string, unknown> {
@@ -6,7 +6,8 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
   const shiftParams = ['account', 'namespace', 'virtualService', 'id'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
   const status = { description: 'The shift', content: { 'application/json': { schema: { $ref: '#/components/schemas/ShiftStatus' } } } };
   return {
-    openapi: '3.0.3',
+    // 3.1: its schema objects are JSON Schema, so the create body's schema is the generated one as it is.
+    openapi: '3.1.0',
     info: { title: 'Istio Traffic Shift stage service', version: '0.1.0', description: 'Shifts Istio VirtualService route weights in steps; called by Spinnaker Orca webhook stages.' },
     servers: [{ url: baseUrl }],
     security: [{ bearer: [] }],
@@ -43,35 +44,27 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
       responses: {
         Error: {
           description: 'An error; message says what to fix, problems lists each invalid field',
-          content: { 'application/json': { schema: { type: 'object', properties: { error: { type: 'object', properties: { status: { type: 'integer' }, code: { type: 'string' }, message: { type: 'string' }, problems: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } } } } } } },
+          content: { 'application/json': { schema: { type: 'object', properties: { error: { type: 'object', properties: { status: { type: 'integer' }, code: { type: 'string' }, message: { type: 'string' }, problems: { type: 'array', items: { $ref: '#/components/schemas/Problem' } } } } } } } },
         },
       },
       schemas: {
-        ShiftSpec: {
+        // Generated from the validator's rules (core spec-schema.ts): it cannot drift from what a create accepts.
+        ShiftSpec: shiftSpecJsonSchema(),
+        Problem: {
           type: 'object',
-          required: ['account', 'namespace', 'virtualService', 'route', 'destinations', 'steps'],
-          additionalProperties: false,
+          required: ['field', 'message'],
           properties: {
-            account: { type: 'string' },
-            namespace: { type: 'string' },
-            virtualService: { type: 'string' },
-            route: { type: 'object', properties: { protocol: { type: 'string', enum: ['http', 'tls', 'tcp'] }, name: { type: 'string' }, index: { type: 'integer' }, port: { type: 'integer' } } },
-            destinations: { type: 'array', minItems: 1, maxItems: 10, items: { type: 'object', required: ['host'], properties: { host: { type: 'string' }, subset: { type: 'string' }, port: { type: 'integer' }, label: { type: 'string' } } } },
-            steps: { type: 'array', minItems: 1, items: { type: 'object', required: ['weights'], properties: { weights: { type: 'array', items: { oneOf: [{ type: 'integer', minimum: 0, maximum: 100 }, { type: 'string', pattern: '^[0-9]+$' }] } }, pause: { type: 'string', example: '10m' } } } },
-            pruneUnlisted: { type: 'boolean', default: false },
-            onCancel: { type: 'string', enum: ['rollback', 'hold'], default: 'rollback' },
-            executionId: { type: 'string', description: "Orca's ${execution.id}" },
-            stageRef: { type: 'string', description: 'the stage identity the Deck editor writes' },
-            restartedAt: { oneOf: [{ type: 'integer' }, { type: 'string' }], description: "Orca's restart time (the editor writes ${restartDetails?.restartTime ?: 0}); each value is a separate attempt of the stage" },
-            abandonAfter: { type: 'string', default: '2m', description: 'without a status poll for this long the shift is abandoned: weights restored (or held), TERMINAL' },
-            analysis: { type: 'object', description: 'canary analysis during each step\'s pause; see docs/analysis.md' },
+            field: { type: 'string', description: 'the path of the field, e.g. steps[1].weights[2]' },
+            message: { type: 'string', description: 'what to fix, in English (may be reworded between versions)' },
+            code: { type: 'string', enum: [...PROBLEM_CODES], description: 'stable: what is wrong; word the problem from this and params, not from message' },
+            params: { type: 'object', description: 'the numbers and names of the problem, by code (e.g. out_of_range: got, min, max)' },
           },
         },
         ShiftStatus: {
           type: 'object',
           properties: {
             id: { type: 'string' },
-            status: { type: 'string', enum: ['RUNNING', 'SUCCEEDED', 'TERMINAL', 'CANCELED'] },
+            status: { type: 'string', enum: [...SHIFT_PHASES] },
             message: { type: 'string' },
             percentComplete: { type: 'integer' },
             statusUrl: { type: 'string', format: 'uri' },
@@ -82,14 +75,14 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
             originalWeights: { type: 'array', items: { type: 'integer' } },
             steps: { type: 'array', items: { type: 'object' } },
             failure: { type: 'object', properties: { reason: { type: 'string', enum: [...FAILURE_REASONS] }, message: { type: 'string' } } },
-            rollback: { type: 'object', properties: { result: { type: 'string', enum: ['restored', 'held', 'conflict'] }, message: { type: 'string' } } },
+            rollback: { type: 'object', properties: { result: { type: 'string', enum: [...ROLLBACK_RESULTS] }, message: { type: 'string' } } },
             analysis: {
               type: 'object',
               description: 'the latest analysis judgement (each step\'s in steps[i].analysis)',
               properties: { score: { type: 'number' }, result: { type: 'string', enum: [...STEP_RESULTS] }, step: { type: 'integer' } },
             },
             restartedAt: { type: 'integer' },
-            attempts: { type: 'array', description: 'every attempt of this Orca stage (Restart stage), oldest first', items: { type: 'object', properties: { id: { type: 'string' }, restartedAt: { type: 'integer' }, status: { type: 'string' }, message: { type: 'string' } } } },
+            attempts: { type: 'array', description: 'every attempt of this Orca stage (Restart stage), oldest first', items: { type: 'object', properties: { id: { type: 'string' }, restartedAt: { type: 'integer' }, status: { type: 'string', enum: [...SHIFT_PHASES] }, message: { type: 'string' } } } },
             watch: { type: 'object', properties: { abandonAfterSeconds: { type: 'integer' }, lastPolledAt: { type: 'string', format: 'date-time' } } },
           },
         },
