@@ -137,10 +137,11 @@ afterEach(() => current?.scheduler.stop());
 describe('watch lease: a step moves only while a caller polls', () => {
   it('a create whose answer was lost (no poll) moves nothing when the pause ends; the first poll does', async () => {
     const w = make();
-    const { ref } = await w.create();
+    const { ref } = await w.create(spec({ steps: [{ weights: STEP1, pause: '20s' }, { weights: STEP2, pause: '60s' }, { weights: [100, 0, 0] }] }));
     expect(await w.weights()).toEqual(STEP1);
-    // The pause ends 60 s in, within WATCHED_WITHIN_SECONDS... of the create, which is no watcher.
-    await w.advance(61);
+    // The pause ends 20 s in, within WATCHED_WITHIN_SECONDS of the create (the stored lease), but a
+    // create is no watcher: its answer may never have reached Orca.
+    await w.advance(21);
     expect((await w.read(ref)).currentStep).toBe(1);
     expect(await w.weights()).toEqual(STEP1);
     expect((await w.poll(ref)).currentStep).toBe(2);
