@@ -319,12 +319,12 @@ describe('writes', () => {
   it('polls between steps write nothing until the lease needs renewing, then one state-only patch', async () => {
     const w = make();
     const { ref } = await w.create(spec({ steps: [{ weights: STEP1, pause: '1h' }, { weights: [100, 0, 0] }] }));
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 2; i++) {
       await w.advance(10);
       await w.poll(ref);
     }
     expect(w.api.patches.length).toBe(1);
-    await w.advance(20); // 70 s since the create: past half of abandonAfter (2m)
+    await w.advance(15); // 35 s since the create: past a quarter of abandonAfter (2m), LEASE_RENEW_FRACTION
     await w.poll(ref);
     expect(w.api.patches.map(shape)).toEqual([{ tests: true, route: true, state: true }, { tests: true, route: false, state: true }]);
   });

@@ -169,6 +169,25 @@ describe('every running shift has a keeper', () => {
     c.stop();
   });
 
+  it("never abandons a shift that another replica still serves: Orca's 15 s polls (with jitter) on the 30 s minimum lease", async () => {
+    const api = countingStore();
+    const clock = new FakeClock();
+    const a = replica(api, clock);
+    const b = replica(api, clock);
+    const { ref } = await createdThrough(a, clock);
+    // Polls keep arriving through A only, about 15 s apart (14.9 s, then 15.3 s: a poll just short
+    // of the renewal age writes nothing, the next one comes late); B knows only the stored lease
+    // (renewed lazily) and keeps the shift from its resyncs.
+    for (let i = 0; i < 12; i++) {
+      await clock.advance(i % 2 === 0 ? 14_900 : 15_300);
+      a.scheduler.track(ref, (await a.engine.status(ref, { polled: true }))?.record);
+    }
+    expect(await stored(api, ref.id)).toMatchObject({ phase: 'RUNNING' });
+    expect(await weights(api)).toEqual([80, 10, 10]);
+    a.stop();
+    b.stop();
+  });
+
   it('keeps from the watch events alone, before any resync', async () => {
     const api = countingStore();
     const clock = new FakeClock();

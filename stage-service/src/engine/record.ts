@@ -64,7 +64,7 @@ export interface ShiftRecord {
   lastWritten: IstioRouteDestination[];
   /**
    * The watch lease: when a caller (Orca's status poll, the Run Job CLI) last showed it is following
-   * the shift, as persisted. Renewed lazily (see LEASE_RENEW_FRACTION), so it may lag by up to half
+   * the shift, as persisted. Renewed lazily (see LEASE_RENEW_FRACTION), so it may lag by up to a quarter
    * of abandonAfter; replicas also remember the polls they served themselves.
    */
   polledAt: string;

@@ -30,8 +30,14 @@ const iso = (date: Date) => date.toISOString();
  * polls mean nobody is looking right now; the next poll moves the shift on).
  */
 export const WATCHED_WITHIN_SECONDS = 35;
-/** The persisted lease is renewed when it is older than this share of abandonAfter (lazy writes). */
-export const LEASE_RENEW_FRACTION = 0.5;
+/**
+ * The persisted lease is renewed when it is older than this share of abandonAfter (lazy writes).
+ * Every replica keeps every running shift (keeper.ts), and one that serves no polls knows only the
+ * stored lease: it may lag the last poll by this share plus one poll period. A quarter keeps that
+ * under abandonAfter for Orca's 15 s polls down to the 30 s minimum (7.5 + 15 < 30); a half did not
+ * (15 + 15), so a keeper could abandon a shift another replica was still serving.
+ */
+export const LEASE_RENEW_FRACTION = 0.25;
 
 /** What the engine knows about who is following a shift when it decides. */
 export interface WatchContext {
