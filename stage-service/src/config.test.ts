@@ -2,7 +2,10 @@
  * Configuration mistakes from issue 6: each is a clear ConfigError naming the field and the fix
  * (main.ts turns it into exit code 2), never a stack trace.
  */
+import { mkdtempSync, writeFileSync } from 'fs';
 import { createServer, Server } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { sha256Hex } from './auth';
 import { ConfigError, EMBEDDED_DEV_TOKEN, embeddedBanner, embeddedConfig, loadConfig, parseConfig, parseSize } from './config';
 import { silentLogger } from './logger';
@@ -54,6 +57,38 @@ describe('kubernetes settings', () => {
   it('rejects unknown keys and out-of-range values by name', () => {
     expect(() => parse({ kubernetes: { timeout: 3 } })).toThrow('kubernetes.timeout is not a setting: use requestTimeoutMs or maxInFlight');
     expect(() => parse({ kubernetes: { maxInFlight: 0 } })).toThrow('kubernetes.maxInFlight must be a whole number from 1 to 1000, not 0');
+  });
+});
+
+describe('metrics.accountLabels', () => {
+  it('is off unless set to true (then /metrics names accounts and namespaces)', () => {
+    expect(parse().metrics).toEqual({ accountLabels: false });
+    expect(parse({ metrics: {} }).metrics).toEqual({ accountLabels: false });
+    expect(parse({ metrics: { accountLabels: true } }).metrics).toEqual({ accountLabels: true });
+  });
+
+  it('rejects other values and unknown keys by name', () => {
+    expect(() => parse({ metrics: { accountLabels: 'yes' } })).toThrow(new ConfigError('metrics.accountLabels must be true or false, not "yes"'));
+    expect(() => parse({ metrics: { names: true } })).toThrow(new ConfigError('metrics.names is not a setting: use accountLabels'));
+    expect(() => parse({ metrics: true })).toThrow(/metrics must be an object/);
+  });
+
+  it('is read from a YAML file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shift-config-'));
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, [
+      'server: {externalBaseUrl: "http://stage-service:8080"}',
+      'auth:',
+      '  tokens: [{name: orca, sha256: "' + 'a'.repeat(64) + '", accounts: ["*"]}]',
+      'accounts:',
+      '  - {name: local, embedded: true, namespaces: [shop]}',
+      'metrics:',
+      '  accountLabels: true',
+      '',
+    ].join('\n'));
+    expect(loadConfig({ TRAFFIC_SHIFT_CONFIG: file }, sha256Hex).metrics).toEqual({ accountLabels: true });
+    writeFileSync(file, 'server: [unclosed');
+    expect(() => loadConfig({ TRAFFIC_SHIFT_CONFIG: file }, sha256Hex)).toThrow(new RegExp(`^${file} is not valid YAML/JSON: `));
   });
 });
 

@@ -5,7 +5,7 @@
  * store so `npm start` works on a laptop with nothing else.
  */
 import { readFileSync } from 'fs';
-import * as yaml from 'js-yaml';
+import { parse as parseYaml } from 'yaml';
 
 export interface TokenConfig {
   name: string;
@@ -45,6 +45,17 @@ export interface ServiceConfig {
   metricsSources?: MetricsSourceConfig[];
   /** Deadline and concurrency of calls to each API server (defaults in kube/http-client.ts). */
   kubernetes?: KubernetesSettings;
+  /** What `/metrics` may name (see parseMetricsSettings). */
+  metrics?: MetricsSettings;
+}
+
+export interface MetricsSettings {
+  /**
+   * Label the per-namespace watch gauge with account and namespace names
+   * (`traffic_shift_watch_synced{account,namespace}`). Off by default: any holder of a token can
+   * read `/metrics`, and names of accounts and namespaces are then visible to it.
+   */
+  accountLabels: boolean;
 }
 
 export interface KubernetesSettings {
@@ -160,6 +171,15 @@ function parseKubernetes(raw: unknown): KubernetesSettings {
   return settings;
 }
 
+function parseMetricsSettings(raw: unknown): MetricsSettings {
+  if (raw === undefined) return { accountLabels: false };
+  if (!isObject(raw)) throw new ConfigError('metrics must be an object, e.g. {accountLabels: true}');
+  const unknown = Object.keys(raw).filter((k) => k !== 'accountLabels');
+  if (unknown.length) throw new ConfigError(`metrics.${unknown[0]} is not a setting: use accountLabels`);
+  if (raw.accountLabels !== undefined && typeof raw.accountLabels !== 'boolean') throw new ConfigError(`metrics.accountLabels must be true or false, not ${JSON.stringify(raw.accountLabels)}`);
+  return { accountLabels: raw.accountLabels === true };
+}
+
 export function parseConfig(input: unknown, env: NodeJS.ProcessEnv, hash: (token: string) => string): ServiceConfig {
   if (!isObject(input)) throw new ConfigError('the configuration must be an object with server, auth and accounts');
   const server = isObject(input.server) ? input.server : {};
@@ -194,6 +214,7 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv, hash: (token
     embedded: accounts.every((a) => a.backend.kind === 'embedded'),
     metricsSources: parseMetricsSources(input.metricsSources, accounts, env),
     kubernetes: parseKubernetes(input.kubernetes),
+    metrics: parseMetricsSettings(input.metrics),
   };
 }
 
@@ -325,7 +346,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, hash: (token: string) => stri
   }
   let parsed: unknown;
   try {
-    parsed = yaml.load(text);
+    parsed = parseYaml(text);
   } catch (error) {
     throw new ConfigError(`${path} is not valid YAML/JSON: ${(error as Error).message}`);
   }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import * as yaml from 'js-yaml';
+import { parseAllDocuments } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
 import { ClusterPodReader, podStatusValues } from '../src/analysis/pod-status';
 import { MetricsError } from '../src/analysis/provider';
@@ -19,7 +19,7 @@ let cleanup: () => Promise<void>;
 const core = () => adminKubeConfig().makeApiClient(k8s.CoreV1Api);
 
 function shippedPodRules(): k8s.V1PolicyRule[] {
-  const documents = yaml.loadAll(readFileSync(join(__dirname, '..', 'deploy', 'rbac.yaml'), 'utf8')) as Array<{ kind: string; rules?: k8s.V1PolicyRule[] }>;
+  const documents = parseAllDocuments(readFileSync(join(__dirname, '..', 'deploy', 'rbac.yaml'), 'utf8')).map((d) => d.toJS()) as Array<{ kind: string; rules?: k8s.V1PolicyRule[] }>;
   const rules = documents.find((d) => d.kind === 'Role')?.rules ?? [];
   const podRules = rules.filter((r) => r.resources?.includes('pods') || r.resources?.includes('deployments'));
   if (podRules.length < 2) throw new Error('deploy/rbac.yaml grants nothing on pods or deployments');

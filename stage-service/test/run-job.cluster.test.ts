@@ -11,7 +11,7 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import * as k8s from '@kubernetes/client-node';
-import * as yaml from 'js-yaml';
+import { parseAllDocuments } from 'yaml';
 import { runJobDeadlineSeconds, runJobManifest, RUN_JOB_CONTAINER, ShiftSpec, validateShiftSpec } from '@istio-shift/core';
 import { adminKubeConfig, applyVirtualService, createNamespace, getVirtualService, requireEnv, waitFor } from '../../test/cluster/test-helpers';
 import { run } from '../src/cli';
@@ -73,7 +73,7 @@ function orcaOutputs(log: string): Record<string, unknown> {
 function documents(file: string, namespaces: Record<string, string>): k8s.KubernetesObject[] {
   let text = readFileSync(join(repo, 'stage-service', 'deploy', 'run-job', file), 'utf8');
   for (const [from, to] of Object.entries(namespaces)) text = text.replace(new RegExp(`namespace: ${from}$`, 'gm'), `namespace: ${to}`);
-  return yaml.loadAll(text) as k8s.KubernetesObject[];
+  return parseAllDocuments(text).map((d) => d.toJS()) as k8s.KubernetesObject[];
 }
 
 let config: ImageConfig;

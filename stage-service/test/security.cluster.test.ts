@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import * as yaml from 'js-yaml';
+import { parseAllDocuments } from 'yaml';
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import { createLogger } from '../src/logger';
 import { RunningService, startService } from '../src/service';
@@ -19,7 +19,7 @@ let base: string;
 const logLines: string[] = [];
 
 function shippedRoleRules(): V1PolicyRule[] {
-  const documents = yaml.loadAll(readFileSync(join(__dirname, '..', 'deploy', 'rbac.yaml'), 'utf8')) as Array<{ kind: string; rules?: V1PolicyRule[] }>;
+  const documents = parseAllDocuments(readFileSync(join(__dirname, '..', 'deploy', 'rbac.yaml'), 'utf8')).map((d) => d.toJS()) as Array<{ kind: string; rules?: V1PolicyRule[] }>;
   const role = documents.find((d) => d.kind === 'Role');
   if (!role?.rules) throw new Error('deploy/rbac.yaml has no Role with rules');
   return role.rules;

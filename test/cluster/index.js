@@ -14,7 +14,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { isDeepStrictEqual } = require('node:util');
-const yaml = require('js-yaml');
+const yaml = require('yaml');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const BUILD_SCRIPT = path.join(__dirname, 'build-kube-apiserver.sh');
@@ -806,7 +806,7 @@ function writeKubeconfig(state) {
     'current-context': 'admin',
     preferences: {},
   };
-  fs.writeFileSync(state.kubeconfigPath, yaml.dump(config), { mode: 0o600 });
+  fs.writeFileSync(state.kubeconfigPath, yaml.stringify(config), { mode: 0o600 });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -841,7 +841,7 @@ async function installCrds(kubeconfigPath, file = process.env.ISTIO_CRDS || OWN_
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  // k8s.loadAllYaml, not yaml.loadAll: client-node's serializer maps model attribute names
+  // k8s.loadAllYaml, not yaml.parseAllDocuments: client-node's serializer maps model attribute names
   // (x_kubernetes_preserve_unknown_fields) to wire names, and silently DROPS wire-named keys
   // (x-kubernetes-preserve-unknown-fields, x-kubernetes-int-or-string, ...) of a plain parsed object.
   const docs = /** @type {import('@kubernetes/client-node').V1CustomResourceDefinition[]} */ (

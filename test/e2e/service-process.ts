@@ -6,7 +6,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import * as yaml from 'js-yaml';
+import { stringify as toYaml } from 'yaml';
 import { requireEnv, waitFor } from '../cluster/test-helpers';
 
 const MAIN = resolve(__dirname, '..', '..', 'stage-service', 'dist', 'main.js');
@@ -29,7 +29,7 @@ export function serviceProcess(port: number, accounts: Array<{ name: string; nam
   const dir = mkdtempSync(join(tmpdir(), 'shift-service-'));
   const configPath = join(dir, 'config.yaml');
   const baseUrl = `http://127.0.0.1:${port}`;
-  writeFileSync(configPath, yaml.dump({
+  writeFileSync(configPath, toYaml({
     server: { host: '127.0.0.1', port, externalBaseUrl: baseUrl },
     auth: { tokens: [{ name: 'orca', fromEnv: 'ORCA_TOKEN', accounts: ['*'] }] },
     accounts: accounts.map((a) => ({ ...a, kubeconfig: requireEnv('TEST_KUBECONFIG'), context: 'admin' })),

@@ -2,10 +2,10 @@
  * A test driver that runs a preconfigured webhook stage the way Orca does, so the stage service can
  * be tested exactly as Orca calls it (Orca itself cannot run here).
  *
- * Ground truth: /work/shared/research/spinnaker-plugins.md §4 and "Orca webhook behaviours that a
- * called service must survive" (orca @2fdb327), cross-checked against Orca's PreconfiguredWebhookStage,
- * WebhookService, CreateWebhookTask + WebhookResponseProcessor, WebhookStatusCheckUrlRetriever and
- * MonitorWebhookTask. What it does:
+ * Ground truth: ../shared/research/spinnaker-plugins.md (relative to the repository root, outside
+ * it) §4 and "Orca webhook behaviours that a called service must survive" (orca @2fdb327),
+ * cross-checked against Orca's PreconfiguredWebhookStage, WebhookService, CreateWebhookTask +
+ * WebhookResponseProcessor, WebhookStatusCheckUrlRetriever and MonitorWebhookTask. What it does:
  *
  * 1. Plan: merge the preconfigured entry into the stage context (every non-null preconfigured field
  *    wins; null ones keep the stage's value). `refId`/`requisiteStageRefIds` are not context keys.

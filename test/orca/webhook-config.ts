@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as yaml from 'js-yaml';
+import { parse as parseYaml } from 'yaml';
 import type { PreconfiguredWebhook } from './driver';
 
 export const ORCA_DOC_PATH = path.resolve(__dirname, '../../docs/orca.md');
@@ -48,7 +48,7 @@ export function resolveSpringPlaceholders<T>(value: T, env: Record<string, strin
 
 /** `webhook.preconfigured[0]` of the documented block, parsed but not resolved. */
 export function documentedPreconfiguredWebhook(docPath: string = ORCA_DOC_PATH): PreconfiguredWebhook {
-  const doc = yaml.load(readDocumentedYaml(docPath)) as { webhook?: { preconfigured?: PreconfiguredWebhook[] } } | undefined;
+  const doc = parseYaml(readDocumentedYaml(docPath)) as { webhook?: { preconfigured?: PreconfiguredWebhook[] } } | undefined;
   const entry = doc?.webhook?.preconfigured?.[0];
   if (!entry) throw new Error(`the first yaml block of ${docPath} has no webhook.preconfigured[0]`);
   return entry;
