@@ -143,7 +143,8 @@ function worded(problem: Problem): string | undefined {
  * between 0 and 100". A problem without a code the form knows is shown as inFormLanguage(message).
  */
 export function problemText(problem: Problem): string {
-  const words = worded(problem);
+  // The analysis block's problems are worded by its own section (./analysis-model), from their paths.
+  const words = isAnalysisPath(problem.field) ? undefined : worded(problem);
   return words === undefined ? inFormLanguage(problem.message) : capitalized(words);
 }
 

@@ -63,9 +63,9 @@ export const PROBLEM_CODES = [
   'spec_not_object',
   /** params: { hint } */
   'required',
-  /** params: { expected: 'string' | 'list' | 'object' | 'whole number' | 'boolean', got?, hint? } */
+  /** params: { expected: 'string' | 'list' | 'object' | 'whole number' | 'number' | 'boolean', got?, hint? } */
   'wrong_type',
-  /** A SpEL template that reached the service. params: { value } */
+  /** A SpEL template that reached the service (or the analysis block, which never evaluates them). params: { value, hint? } */
   'unevaluated_expression',
   /** params: { key, known } */
   'unknown_field',
@@ -105,7 +105,11 @@ export const PROBLEM_CODES = [
   'stage_ref_required',
   /** stageRef given without executionId. params: {} */
   'execution_id_required',
-  /** A problem of the analysis block (analysis/validate.ts); its field names the place. params: {} */
+  /**
+   * A rule of the analysis block alone (analysis/validate.ts: presets, judges, groups, thresholds,
+   * timing against the pause); its field names the place. params: {}. The analysis block's common
+   * checks (required, types, ranges, unknown fields, durations) carry the codes above.
+   */
   'analysis',
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

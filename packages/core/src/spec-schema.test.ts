@@ -214,6 +214,8 @@ const VALIDATOR_ONLY: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
 
 function validatorOnly(problem: Problem, spec: unknown): boolean {
   if (problem.code && VALIDATOR_ONLY.has(problem.code)) return true;
+  // Inside the analysis block the schema says only "object"; analysis/validate.ts checks the rest.
+  if (/^(steps\[\d+\]\.)?analysis[.[]/.test(problem.field)) return true;
   // Digit strings are range-checked by the validator only.
   if (problem.code === 'out_of_range') {
     const value = problem.field.split(/\.|\[|\]\.?/).filter(Boolean).reduce<unknown>((node, key) => (node as Record<string, unknown>)?.[key], spec);

@@ -226,4 +226,15 @@ describe('problems carry a stable code and params', () => {
     if (!result.ok) result.problems.forEach((p) => expect(p.code).toEqual(expect.any(String)));
     expect(result.ok ? [] : result.problems.map((p) => p.code)).toEqual(expect.arrayContaining(['weight_count', 'analysis']));
   });
+
+  it('the analysis block\'s common checks carry the same codes', () => {
+    const result = validateShiftSpec(withChange((s) => {
+      s.analysis = { source: 'prometheus', scopes: { canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }, alpha: 'x', surprise: 1, interval: 'soon' };
+    }));
+    expect(result.ok ? [] : result.problems).toEqual(expect.arrayContaining([
+      expect.objectContaining({ field: 'analysis.surprise', code: 'unknown_field', params: expect.objectContaining({ key: 'surprise' }) }),
+      expect.objectContaining({ field: 'analysis.alpha', code: 'wrong_type', params: expect.objectContaining({ expected: 'number', got: '"x"' }) }),
+      expect.objectContaining({ field: 'analysis.interval', code: 'not_a_duration', params: expect.objectContaining({ got: '"soon"' }) }),
+    ]));
+  });
 });

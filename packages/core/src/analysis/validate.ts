@@ -5,6 +5,7 @@
  */
 import { parseDurationSeconds, formatDuration } from '../duration';
 import type { Problem } from '../validate';
+import type { ProblemCode, ProblemParams } from '../contract';
 import { REFERENCE_THRESHOLDS, JudgeSpec, NodataPolicy, FailDirection, BuiltInMetric } from './spec';
 import {
   ANALYSIS_DEFAULTS,
@@ -49,30 +50,31 @@ const absent = (value: unknown) => value === undefined || value === null || valu
 
 class Problems {
   readonly list: Problem[] = [];
-  add(field: string, message: string): void {
-    this.list.push({ field, message });
+  /** Rules of the analysis block alone keep the code 'analysis'; the common ones have the spec validator's codes. */
+  add(field: string, message: string, code: ProblemCode = 'analysis', params: ProblemParams = {}): void {
+    this.list.push({ field, message, code, params });
   }
   unknownFields(field: string, value: Record<string, unknown>, known: readonly string[]): void {
     for (const key of Object.keys(value)) {
-      if (!known.includes(key)) this.add(`${field}.${key}`, `${field}.${key} is not a known field: remove it (known fields: ${known.join(', ')})`);
+      if (!known.includes(key)) this.add(`${field}.${key}`, `${field}.${key} is not a known field: remove it (known fields: ${known.join(', ')})`, 'unknown_field', { key, known: [...known] });
     }
   }
   /** A string matching `pattern`; SpEL is not evaluated inside the analysis block, so say so. */
   name(field: string, value: unknown, pattern: RegExp, maxLength: number, describe: string): string | undefined {
     if (absent(value)) {
-      this.add(field, `${field} is required: give ${describe}`);
+      this.add(field, `${field} is required: give ${describe}`, 'required', { hint: describe });
       return undefined;
     }
     if (typeof value !== 'string') {
-      this.add(field, `${field} must be a string: give ${describe}`);
+      this.add(field, `${field} must be a string: give ${describe}`, 'wrong_type', { expected: 'string', hint: describe });
       return undefined;
     }
     if (value.includes('${')) {
-      this.add(field, `${field} is "${value}": expressions are not supported in the analysis block; write ${describe}`);
+      this.add(field, `${field} is "${value}": expressions are not supported in the analysis block; write ${describe}`, 'unevaluated_expression', { value, hint: describe });
       return undefined;
     }
     if (value.length > maxLength || !pattern.test(value)) {
-      this.add(field, `${field} "${value}" is not valid: give ${describe} (at most ${maxLength} characters)`);
+      this.add(field, `${field} "${value}" is not valid: give ${describe} (at most ${maxLength} characters)`, 'invalid_format', { value, hint: describe, maxLength });
       return undefined;
     }
     return value;
@@ -81,11 +83,11 @@ class Problems {
   number(field: string, value: unknown, min: number, max: number, describe: string): number | undefined {
     const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
     if (typeof n !== 'number' || !Number.isFinite(n)) {
-      this.add(field, `${field} must be a number (got ${JSON.stringify(value)}): give ${describe}`);
+      this.add(field, `${field} must be a number (got ${JSON.stringify(value)}): give ${describe}`, 'wrong_type', { expected: 'number', got: JSON.stringify(value) ?? String(value), hint: describe });
       return undefined;
     }
     if (n < min || n > max) {
-      this.add(field, `${field} is ${n}; it must be between ${min} and ${max} (${describe})`);
+      this.add(field, `${field} is ${n}; it must be between ${min} and ${max} (${describe})`, 'out_of_range', { got: n, min, max, hint: describe });
       return undefined;
     }
     return n;
@@ -93,25 +95,25 @@ class Problems {
   oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], fallback: T): T {
     if (absent(value)) return fallback;
     if ((allowed as readonly unknown[]).includes(value)) return value as T;
-    this.add(field, `${field} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+    this.add(field, `${field} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`, 'not_one_of', { allowed: [...allowed], got: JSON.stringify(value) ?? String(value) });
     return fallback;
   }
   boolean(field: string, value: unknown, fallback: boolean): boolean {
     if (absent(value)) return fallback;
     if (typeof value === 'boolean') return value;
     if (value === 'true' || value === 'false') return value === 'true';
-    this.add(field, `${field} must be true or false (got ${JSON.stringify(value)})`);
+    this.add(field, `${field} must be true or false (got ${JSON.stringify(value)})`, 'wrong_type', { expected: 'boolean', got: JSON.stringify(value) ?? String(value) });
     return fallback;
   }
   duration(field: string, value: unknown, fallbackSeconds: number, min: number, max: number): number {
     if (absent(value)) return fallbackSeconds;
     const seconds = typeof value === 'string' || typeof value === 'number' ? parseDurationSeconds(value) : undefined;
     if (seconds === undefined) {
-      this.add(field, `${field} ${JSON.stringify(value)} is not a duration: write it like 30s, 1m or 1m30s, or as whole seconds`);
+      this.add(field, `${field} ${JSON.stringify(value)} is not a duration: write it like 30s, 1m or 1m30s, or as whole seconds`, 'not_a_duration', { got: JSON.stringify(value) ?? String(value), examples: ['30s', '1m', '1m30s'] });
       return fallbackSeconds;
     }
     if (seconds < min || seconds > max) {
-      this.add(field, `${field} is ${formatDuration(seconds)}; it must be between ${formatDuration(min)} and ${formatDuration(max)}`);
+      this.add(field, `${field} is ${formatDuration(seconds)}; it must be between ${formatDuration(min)} and ${formatDuration(max)}`, 'duration_out_of_range', { got: seconds, min, max });
       return fallbackSeconds;
     }
     return seconds;
