@@ -1,6 +1,5 @@
 /** The editor's model without React or Deck: presets, table operations, timeout rule, error mapping. */
 import { RESTART_EXPRESSION, validateShiftSpec } from '@istio-shift/core';
-import type { IStageTypeConfig } from '@spinnaker/core';
 import {
   PRESETS,
   addDestination,
@@ -15,7 +14,6 @@ import {
   stageTimeout,
   sumWeights,
 } from './model';
-import { keepOnlyOurStage, PipelineRegistryInternals } from './dedupe';
 import { validateIstioTrafficShiftStage } from './validate';
 import { inFormLanguage } from './formLanguage';
 import savedStage from '../test/fixtures/saved-stage.json';
@@ -164,36 +162,6 @@ describe('validation messages map to fields', () => {
     expect(validateIstioTrafficShiftStage({ type: 'istioTrafficShift', refId: '1' } as never)).toMatchObject({
       payload: { message: 'The shift spec must be a JSON object with account, namespace, VirtualService, route, destinations and steps' },
     });
-  });
-});
-
-describe('one registration per key (fake registry)', () => {
-  const ours = { key: 'istioTrafficShift', label: 'Istio Traffic Shift' } as IStageTypeConfig;
-  const core = { key: 'istioTrafficShift', label: 'Istio Traffic Shift', alias: 'preconfiguredWebhook' } as IStageTypeConfig;
-
-  function fakeRegistry(): PipelineRegistryInternals & { cleared: number } {
-    const registry = {
-      stageTypes: [] as IStageTypeConfig[],
-      cleared: 0,
-      registerStage(config: IStageTypeConfig) {
-        this.stageTypes.push(config);
-      },
-      getStageConfig: { cache: { clear: () => (registry.cleared += 1) } },
-    };
-    return registry;
-  }
-
-  it('removes an earlier foreign entry and drops later ones, keeping other stages', () => {
-    const registry = fakeRegistry();
-    registry.registerStage(core);
-    registry.registerStage({ key: 'wait' } as IStageTypeConfig);
-    registry.registerStage(ours);
-    keepOnlyOurStage(registry, ours);
-    registry.registerStage(core);
-    registry.registerStage({ key: 'other' } as IStageTypeConfig);
-    keepOnlyOurStage(registry, ours); // idempotent
-    expect(registry.stageTypes.map((s) => (s === ours ? 'ours' : s.key))).toEqual(['wait', 'ours', 'other']);
-    expect(registry.cleared).toBe(2);
   });
 });
 
