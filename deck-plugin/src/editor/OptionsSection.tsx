@@ -8,7 +8,7 @@ import { CheckboxInput, HelpField, RadioButtonInput } from '@spinnaker/core';
 import type { IStage } from '@spinnaker/core';
 import { ABANDON_AFTER_DEFAULT, validateShiftSpec } from '@istio-shift/core';
 import { PayloadDraft, cleanPayload, isShownField, stageTimeout } from '../model';
-import { inFormLanguage } from '../formLanguage';
+import { problemText } from '../formLanguage';
 import { Field, StageFormik, getIn, textInput } from './fields';
 
 // react-select's Option type is not installed, so core's option type does not resolve here.
@@ -28,7 +28,7 @@ function OtherProblems({ formik }: { formik: StageFormik }) {
     <div className="its-other-problems error-message" data-testid="other-problems">
       {other.map((problem, i) => (
         <div key={i}>
-          <span className="fa fa-exclamation-circle" /> {inFormLanguage(problem.message)}
+          <span className="fa fa-exclamation-circle" /> {problemText(problem)}
         </div>
       ))}
     </div>

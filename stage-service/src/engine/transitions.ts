@@ -4,6 +4,7 @@
  * that into one guarded patch. Keeping this pure makes every rule testable without a cluster.
  */
 import {
+  FAILURE_REASON,
   IstioRouteDestination,
   NormalizedShiftSpec,
   RouteSelection,
@@ -115,7 +116,7 @@ export function startShift(
 export function supersede(record: ShiftRecord, byId: string, now: Date): ShiftRecord {
   return ended(record, now, {
     phase: 'TERMINAL',
-    failure: { reason: 'SUPERSEDED', message: `superseded by shift ${byId}: the stage was restarted in Orca, and the new attempt took over the route` },
+    failure: { reason: FAILURE_REASON.SUPERSEDED, message: `superseded by shift ${byId}: the stage was restarted in Orca, and the new attempt took over the route` },
   });
 }
 
@@ -129,12 +130,12 @@ function ended(record: ShiftRecord, now: Date, changes: Partial<ShiftRecord>): S
  */
 function interference(record: ShiftRecord, selection: RouteSelection, vsName: string): ShiftRecord['failure'] {
   if (!selection.ok) {
-    return { reason: 'ROUTE_MISSING', message: `the route this shift was moving is gone from ${vsName}: ${selection.problem.message}` };
+    return { reason: FAILURE_REASON.ROUTE_MISSING, message: `the route this shift was moving is gone from ${vsName}: ${selection.problem.message}` };
   }
   const drift = describeDrift(record.lastWritten, selection.selected.destinations);
   if (drift) {
     return {
-      reason: 'ROUTE_CHANGED',
+      reason: FAILURE_REASON.ROUTE_CHANGED,
       message: `another writer changed ${selection.selected.description} of ${vsName} during the shift (${drift}); the shift stopped and left the route as that writer set it`,
     };
   }
@@ -217,9 +218,9 @@ export function judged(record: ShiftRecord, selection: RouteSelection, vsName: s
   if (judgement.result === 'InsufficientData') {
     // Too little to judge is not a verdict on the canary: onInsufficient may hold where onFailure would restore.
     const hold = record.spec.analysis?.evidence?.onInsufficient === 'hold' ? 'evidence.onInsufficient: hold' : undefined;
-    return analysisStop(withVerdict, selection, vsName, now, 'ANALYSIS_INSUFFICIENT_DATA', describeJudgement(judgement, stepIndex + 1), hold);
+    return analysisStop(withVerdict, selection, vsName, now, FAILURE_REASON.ANALYSIS_INSUFFICIENT_DATA, describeJudgement(judgement, stepIndex + 1), hold);
   }
-  return analysisStop(withVerdict, selection, vsName, now, 'ANALYSIS_FAILED', describeJudgement(judgement, stepIndex + 1));
+  return analysisStop(withVerdict, selection, vsName, now, FAILURE_REASON.ANALYSIS_FAILED, describeJudgement(judgement, stepIndex + 1));
 }
 
 /**
@@ -229,7 +230,7 @@ export function judged(record: ShiftRecord, selection: RouteSelection, vsName: s
  */
 export function analysisUnavailable(record: ShiftRecord, selection: RouteSelection, vsName: string, now: Date, stepIndex: number, why: string): Transition {
   if (record.phase !== 'RUNNING' || record.currentStep - 1 !== stepIndex || !awaitingJudgement(record)) return { kind: 'none' };
-  return analysisStop(record, selection, vsName, now, 'ANALYSIS_UNAVAILABLE', `step ${stepIndex + 1} analysis could not run: ${why}`);
+  return analysisStop(record, selection, vsName, now, FAILURE_REASON.ANALYSIS_UNAVAILABLE, `step ${stepIndex + 1} analysis could not run: ${why}`);
 }
 
 /** Ends the shift TERMINAL for its analysis: weights restored, or held as `holdBy` or onFailure: hold asks. */
@@ -288,5 +289,5 @@ function abandon(record: ShiftRecord, selection: RouteSelection, vsName: string,
   const transition = stop(record, selection, vsName, now, { phase: 'TERMINAL', why });
   if (transition.kind !== 'write') return transition;
   const message = transition.record.rollback?.message ?? why;
-  return { ...transition, record: { ...transition.record, failure: { reason: 'ABANDONED', message } } };
+  return { ...transition, record: { ...transition.record, failure: { reason: FAILURE_REASON.ABANDONED, message } } };
 }
