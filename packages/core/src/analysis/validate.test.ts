@@ -113,7 +113,9 @@ describe('analysis validation', () => {
     ['an unknown judge type', (s) => { s.analysis.metrics[4].judge = { type: 'bayesian' }; }, 'analysis.metrics[4].judge.type', /must be statistical, threshold or errors/],
     ['pass below marginal', (s) => { s.analysis.thresholds = { pass: 40, marginal: 50 }; }, 'analysis.thresholds', /marginal \(50\) is above pass \(40\)/],
     ['a threshold above 100', (s) => { s.analysis.thresholds = { pass: 120, marginal: 50 }; }, 'analysis.thresholds.pass', /is 120; it must be between 0 and 100/],
-    ['group weights above 100', (s) => { s.analysis.groups = { istio: 70, kubernetes: 40 }; }, 'analysis.groups', /sum to 110; they must sum to at most 100 \(remove 10\)/],
+    ['group weights above 100', (s) => { s.analysis.groups = { istio: 70, kubernetes: 40 }; }, 'analysis.groups', /^analysis.groups sum to 110; the weights must sum to at most 100 \(remove 10\)$/],
+    ['a custom metric added beside the preset\'s groups (it gets no weight)', (s) => { s.analysis.metrics.push({ name: 'queue-depth', metric: 'custom', query: 'sum(queue_depth{namespace="{{namespace}}"})' }); }, 'analysis.groups', /^analysis.groups: group "custom" gets no weight \(the other groups' weights already sum to 100\), so queue-depth can never change the score: give "custom" a weight \(lower the others\), or make the metric critical$/],
+    ['a group with weight 0', (s) => { s.analysis.groups = { istio: 100, kubernetes: 0 }; for (const m of s.analysis.metrics) m.critical = false; }, 'analysis.groups', /group "kubernetes" has weight 0, so cpu, memory, restarts, readiness, oom-killed can never change the score/],
     ['a group weight out of range', (s) => { s.analysis.groups = { istio: -5 }; }, 'analysis.groups.istio', /is -5; it must be between 0 and 100/],
     ['a weight for a group without metrics', (s) => { s.analysis.groups.latency = 0; }, 'analysis.groups.latency', /no metric is in group "latency"/],
     ['weights that cap the score', (s) => { s.analysis.groups = { istio: 30, kubernetes: 40 }; }, 'analysis.groups', /sum to 70 and every group has a weight, so the score can never exceed 70/],
@@ -164,5 +166,14 @@ describe('analysis validation', () => {
     const result = validateShiftSpec(spec((s) => { delete s.analysis; delete s.steps[1].analysis; }));
     expect(result.ok).toBe(true);
     if (result.ok) expect(result.spec.analysis).toBeUndefined();
+  });
+});
+
+describe('group weights the score can feel', () => {
+  it('accepts a critical metric in a group without weight: failing it still forces 0', () => {
+    const result = validateShiftSpec(spec((s) => {
+      s.analysis.metrics.push({ name: 'queue-depth', metric: 'custom', critical: true, query: 'sum(queue_depth{namespace="{{namespace}}"})' });
+    }));
+    expect(result.problems).toEqual([]);
   });
 });

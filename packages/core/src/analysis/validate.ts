@@ -315,7 +315,7 @@ function checkGroups(p: Problems, value: unknown, metrics: NormalizedMetric[] | 
     if (n !== undefined) groups[name] = n;
   }
   const sum = Object.values(groups).reduce((a, b) => a + b, 0);
-  if (sum > 100) p.add('analysis.groups', `analysis.groups weights sum to ${sum}; they must sum to at most 100 (remove ${sum - 100})`);
+  if (sum > 100) p.add('analysis.groups', `analysis.groups sum to ${sum}; the weights must sum to at most 100 (remove ${sum - 100})`);
   if (metrics) {
     const used = new Set(metrics.map((m) => m.group));
     for (const name of Object.keys(groups)) {
@@ -323,7 +323,17 @@ function checkGroups(p: Problems, value: unknown, metrics: NormalizedMetric[] | 
     }
     const unweighted = [...used].filter((g) => groups[g] === undefined);
     if (sum < 100 && unweighted.length === 0 && Object.keys(groups).length > 0) {
-      p.add('analysis.groups', `analysis.groups weights sum to ${sum} and every group has a weight, so the score can never exceed ${sum}: make them sum to 100`);
+      p.add('analysis.groups', `analysis.groups sum to ${sum} and every group has a weight, so the score can never exceed ${sum}: make them sum to 100`);
+    }
+    // A metric in a group whose weight is 0 (given, or the share left when the given weights reach
+    // 100) can never change the score: a High there would pass unseen. Critical metrics still count.
+    const share = unweighted.length > 0 ? (100 - sum) / unweighted.length : 0;
+    const weightOf = (group: string) => groups[group] ?? share;
+    const silent = metrics.filter((m) => !m.critical && weightOf(m.group) <= 0);
+    for (const group of new Set(silent.map((m) => m.group))) {
+      const names = silent.filter((m) => m.group === group).map((m) => m.name).join(', ');
+      const why = groups[group] === 0 ? `has weight 0` : `gets no weight (the other groups' weights already sum to ${sum})`;
+      p.add('analysis.groups', `analysis.groups: group "${group}" ${why}, so ${names} can never change the score: give "${group}" a weight (lower the others), or make the metric critical`);
     }
   }
   return groups;
