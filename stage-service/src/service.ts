@@ -97,6 +97,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     preflight: (spec) => preflightAnalysis(spec, sources),
     metricsSources: (tokenAccounts) => sources.visibleTo(tokenAccounts),
     analysisProgress: (record) => analysis.progressOf(record),
+    metricsAccountLabels: config.metrics?.accountLabels,
   });
 
   // Listen first (so /healthz answers while accounts load), on our own server: express 5's
