@@ -21,6 +21,7 @@ import type {
   WorkloadScope,
 } from '@istio-shift/core';
 import type { DestinationDraft, PayloadDraft } from './model';
+import { crossFieldText, isPauseTimingProblem } from './crossField';
 
 /** The analysis block as the form holds it: the spec's shape, with numbers possibly still text. */
 export interface MetricDraft {
@@ -443,6 +444,18 @@ export function isAnalysisField(field: string): boolean {
 }
 
 export function toAnalysisProblems(problems: Problem[], payload?: unknown): AnalysisProblem[] {
+  // A step's pause against the analysis timing is also shown under the warm-up the author can change
+  // (the text is the one the step's pause and Deck's stage warnings show); a step's own warm-up (JSON only) under that step.
+  const timing = problems.flatMap((problem): AnalysisProblem[] => {
+    const message = isPauseTimingProblem(problem) ? crossFieldText(problem, payload) : undefined;
+    if (message === undefined) return [];
+    const step = /^steps\[\d+\]/.exec(problem.field)![0];
+    const own = /^steps\[(\d+)\]/.exec(problem.field)![1];
+    const steps = (payload as { steps?: Array<{ analysis?: { warmup?: unknown; interval?: unknown } }> } | undefined)?.steps;
+    const override = steps?.[Number(own)]?.analysis;
+    const place = override && (override.warmup !== undefined || override.interval !== undefined) ? `${step}.analysis` : 'analysis.warmup';
+    return [{ field: problem.field, place, label: fieldLabel(problem.field, payload), message }];
+  });
   return problems
     .filter((problem) => isAnalysisField(problem.field) || (problem.field === 'steps' && /analysis/.test(problem.message)))
     .map((problem) => ({
@@ -450,7 +463,8 @@ export function toAnalysisProblems(problems: Problem[], payload?: unknown): Anal
       place: problem.field === 'steps' ? 'analysis' : placeOf(problem.field),
       label: fieldLabel(problem.field, payload),
       message: formMessage(problem.message, payload),
-    }));
+    }))
+    .concat(timing);
 }
 
 /** The shared validator's verdict on the payload, as the section shows it (SpEL allowed, as in the stage's validateFn). */

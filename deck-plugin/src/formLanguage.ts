@@ -10,6 +10,7 @@
  */
 import type { Problem, ProblemParams } from '@istio-shift/core';
 import { formMessage } from './analysis-model';
+import { crossFieldText } from './crossField';
 
 const FIELD_WORDS: Record<string, string> = { virtualService: 'VirtualService', abandonAfter: 'abandon after' };
 
@@ -142,7 +143,10 @@ function worded(problem: Problem): string | undefined {
  * 'out_of_range', params: {got: 120, min: 0, max: 100}}` -> "Step 2, weight 3 is 120; it must be
  * between 0 and 100". A problem without a code the form knows is shown as inFormLanguage(message).
  */
-export function problemText(problem: Problem): string {
+export function problemText(problem: Problem, payload?: unknown): string {
+  // A step's pause against the analysis timing: worded from the payload's values (./crossField).
+  const cross = payload === undefined ? undefined : crossFieldText(problem, payload);
+  if (cross !== undefined) return cross;
   // The analysis block's problems are worded by its own section (./analysis-model), from their paths.
   const words = isAnalysisPath(problem.field) ? undefined : worded(problem);
   return words === undefined ? inFormLanguage(problem.message) : capitalized(words);

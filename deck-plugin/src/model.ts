@@ -223,9 +223,9 @@ function setPath(target: ErrorTree, path: string, message: string): void {
  * Formik errors from validator problems: the service's own rules, worded by the form from each
  * problem's code and params ("Step 2, weight 3 is 120; ..."), never from the service's English.
  */
-export function problemsToErrors(problems: Problem[], prefix = 'payload'): ErrorTree {
+export function problemsToErrors(problems: Problem[], prefix = 'payload', payload?: unknown): ErrorTree {
   const errors: ErrorTree = {};
-  problems.forEach((problem) => setPath(errors, errorPath(problem.field, prefix), problemText(problem)));
+  problems.forEach((problem) => setPath(errors, errorPath(problem.field, prefix), problemText(problem, payload)));
   return errors;
 }
 

@@ -30,7 +30,7 @@ export function timeoutProblem(stage: Partial<IStage>): string | undefined {
 export function validateIstioTrafficShiftStage(values: IStage | ITrigger): FormikErrors<IStage> {
   const stage = values as IStage;
   const result = validateShiftSpec(stage.payload, { allowExpressions: true });
-  const errors = problemsToErrors(result.problems) as FormikErrors<IStage>;
+  const errors = problemsToErrors(result.problems, 'payload', stage.payload) as FormikErrors<IStage>;
   const refProblem = stageRefProblem(stage);
   if (refProblem && typeof errors.payload !== 'string') {
     errors.payload = { ...(errors.payload as object), stageRef: refProblem } as FormikErrors<IStage>['payload'];

@@ -3,6 +3,7 @@ import React from 'react';
 import { HelpField } from '@spinnaker/core';
 import { LIMITS } from '@istio-shift/core';
 import { PayloadDraft, addStep, destinationTitle, removeStep, sumWeights } from '../model';
+import { pauseTimingText } from '../crossField';
 import { AddRowButton, Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, numberTextInput, textInput } from './fields';
 
 const HELP =
@@ -80,7 +81,11 @@ export function StepsSection({ formik }: { formik: StageFormik }) {
                   <SumIndicator weights={Array.isArray(step.weights) ? step.weights : []} index={i} />
                 </td>
                 <td className="its-pause">
-                  <Field cell name={`payload.steps[${i}].pause`} input={textInput({ 'aria-label': `Pause after step ${i + 1}`, placeholder: 'e.g. 10m' })} />
+                  <Field
+                    cell
+                    name={`payload.steps[${i}].pause`}
+                    touched={pauseTimingText(payload, i) !== undefined}
+                    input={textInput({ 'aria-label': `Pause after step ${i + 1}`, placeholder: 'e.g. 10m' })} />
                 </td>
                 <td className="its-actions">
                   <RemoveButton label={`Remove step ${i + 1}`} disabled={steps.length <= 1} onClick={() => formik.setFieldValue('payload', removeStep(payload, i))} />

@@ -80,11 +80,13 @@ interface FieldProps {
   help?: React.ReactNode;
   input: (props: IFormInputProps) => JSX.Element;
   cell?: boolean;
+  /** Show the message before the input was touched (a problem another field caused, e.g. the analysis warm-up). */
+  touched?: boolean;
 }
 
 /** A Formik field with this plugin's layouts; errors come from the stage's validateFn. */
-export function Field({ name, label, help, input, cell }: FieldProps) {
-  return <FormikFormField name={name} label={label} help={help} input={input} layout={cell ? CellLayout : FieldLayout} />;
+export function Field({ name, label, help, input, cell, touched }: FieldProps) {
+  return <FormikFormField name={name} label={label} help={help} input={input} layout={cell ? CellLayout : FieldLayout} touched={touched || undefined} />;
 }
 
 /** The trash button of a table row (destinations, steps). */
