@@ -19,7 +19,7 @@
  *   ExpectedArtifact.matches: every field of `matchArtifact` is a regex that must match whole);
  *   an expected artifact the trigger does not bind stops the pipeline before it starts (Orca
  *   ArtifactUtils.resolveArtifacts, no default artifact is used by the generator).
- * - findArtifactFromResource: reads the manifest and outputs what Clouddriver's ArtifactReplacer
+ * - findArtifactsFromResource: reads the manifest and outputs what Clouddriver's ArtifactReplacer
  *   finds in it (one docker/image artifact per container image: name = image without tag/digest,
  *   reference = the image), then binds the stage's `expectedArtifacts` from those.
  * - deployManifest: binds `requiredArtifactIds` (unbound -> TERMINAL), replaces container images
@@ -41,6 +41,7 @@
  * whole execution; SpEL outside the subset below.
  */
 import * as k8s from '@kubernetes/client-node';
+import { KNOWN_STAGE_TYPES } from '@istio-shift/pipelines';
 import { apiError } from '../cluster/test-helpers';
 
 export type StageStatus = 'NOT_STARTED' | 'SUCCEEDED' | 'FAILED_CONTINUE' | 'TERMINAL' | 'STOPPED' | 'SKIPPED' | 'CANCELED';
@@ -243,7 +244,8 @@ const FIELD_MANAGER = 'spinnaker-pipeline-simulator';
 // ---------------------------------------------------------------------------------------------
 // The walk
 
-const STAGE_TYPES = ['findArtifactFromResource', 'deployManifest', 'deleteManifest', 'istioTrafficShift', 'checkPreconditions'];
+/** What this simulator walks; each must also be in the Spinnaker facts table (KNOWN_STAGE_TYPES). */
+const STAGE_TYPES = ['findArtifactsFromResource', 'deployManifest', 'deleteManifest', 'istioTrafficShift', 'checkPreconditions'];
 
 export interface WalkInput {
   pipeline: SimPipeline;
@@ -258,7 +260,11 @@ export async function walkPipeline(input: WalkInput): Promise<WalkResult> {
   const { pipeline, execution } = input;
   const objects = k8s.KubernetesObjectApi.makeApiClient(input.kubeConfig);
   const order = topologicalOrder(pipeline.stages);
-  for (const stage of order) if (!STAGE_TYPES.includes(stage.type)) throw new UnsupportedPipelineError(`stage type ${stage.type} (${stage.name})`);
+  for (const stage of order) {
+    // Orca fails a stage type it does not register ("No StageDefinitionBuilder implementation for …").
+    if (!KNOWN_STAGE_TYPES.includes(stage.type)) throw new UnsupportedPipelineError(`stage type ${stage.type} (${stage.name}) is not in the Spinnaker facts table (packages/pipelines/src/spinnaker-facts.json): Orca registers no such stage`);
+    if (!STAGE_TYPES.includes(stage.type)) throw new UnsupportedPipelineError(`stage type ${stage.type} (${stage.name})`);
+  }
 
   const records = new Map<string, StageRecord>(order.map((s) => [s.refId, { refId: s.refId, name: s.name, type: s.type, status: 'NOT_STARTED' as StageStatus }]));
   const byName = new Map(order.map((s) => [s.name, s.refId]));
@@ -334,8 +340,8 @@ async function runStage(
   statusOf: (name: string) => StageStatus,
 ): Promise<StageOutcome> {
   switch (stage.type) {
-    case 'findArtifactFromResource': {
-      if (stage.mode !== 'static') throw new UnsupportedPipelineError(`findArtifactFromResource mode ${String(stage.mode)}`);
+    case 'findArtifactsFromResource': {
+      if (stage.mode !== 'static') throw new UnsupportedPipelineError(`findArtifactsFromResource mode ${String(stage.mode)}`);
       let manifest: any;
       try {
         manifest = await objects.read(objectRef(String(stage.manifestName), String(stage.location)) as any);

@@ -4,3 +4,4 @@ export * from './manifests';
 export * from './render';
 export * from './diff';
 export * from './reference-analysis';
+export * from './facts';

@@ -175,7 +175,9 @@ function canaryPipeline(params: ResolvedParams, manifests: DerivedManifests): Pi
     {
       refId: '1',
       requisiteStageRefIds: [],
-      type: 'findArtifactFromResource',
+      // Orca resolves types by StageDefinitionBuilder.getType() (class FindArtifactsFromResourceStage):
+      // its PIPELINE_CONFIG_TYPE "findArtifactFromResource" is registered nowhere (spinnaker-facts.json).
+      type: 'findArtifactsFromResource',
       name: n.findImage,
       account: params.account,
       cloudProvider: 'kubernetes',

@@ -1,0 +1,80 @@
+/**
+ * Every rendered pipeline is backed by the Spinnaker facts table: each stage type is one Orca
+ * registers, each field and trigger form is listed with its source; docs/pipelines.md shows the table.
+ */
+import { readFileSync, readdirSync } from 'fs';
+import * as path from 'path';
+// Through the package (as its users see it), so the type check reads the built declarations.
+import { KNOWN_STAGE_TYPES, SPINNAKER_FACTS, checkAgainstFacts, render, withFactsTable } from '@istio-shift/pipelines';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const EXAMPLE = path.join(ROOT, 'examples/checkout');
+const manifests = readdirSync(`${EXAMPLE}/k8s`)
+  .sort()
+  .map((name) => ({ file: `k8s/${name}`, text: readFileSync(`${EXAMPLE}/k8s/${name}`, 'utf8') }));
+const exampleParams = JSON.parse(readFileSync(`${EXAMPLE}/spin/config.json`, 'utf8'));
+
+function rendered(params: Record<string, unknown>) {
+  const result = render({ paramsFile: 'spin/config.json', paramsText: JSON.stringify(params), manifestsDir: 'k8s', manifests });
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  return result.files.map((f) => f.pipeline);
+}
+
+const variants: Array<[string, Record<string, unknown>]> = [
+  ['the example', exampleParams],
+  ['kayenta judge', { ...exampleParams, judge: { type: 'kayenta', canaryConfigId: 'cfg', metricsAccount: 'prom', storageAccount: 'gcs' } }],
+  [
+    'every trigger type',
+    {
+      ...exampleParams,
+      triggers: [
+        { type: 'docker', account: 'ghcr', repository: 'shop/checkout' },
+        { type: 'manual' },
+        { type: 'pubsub', subscription: 'gcr' },
+        { type: 'git', source: 'github', project: 'shop', slug: 'checkout' },
+      ],
+    },
+  ],
+];
+
+describe('rendered pipelines against the Spinnaker facts table', () => {
+  it.each(variants)('%s: every stage type, field and trigger is in the table', (_name, params) => {
+    for (const pipeline of rendered(params)) expect(checkAgainstFacts(pipeline)).toEqual([]);
+  });
+
+  it('the committed example pipelines pass too', () => {
+    for (const file of readdirSync(`${EXAMPLE}/pipelines`)) expect(checkAgainstFacts(JSON.parse(readFileSync(`${EXAMPLE}/pipelines/${file}`, 'utf8')))).toEqual([]);
+  });
+
+  it('stage 1 is findArtifactsFromResource, the type Orca derives from FindArtifactsFromResourceStage', () => {
+    const [canary] = rendered(exampleParams);
+    expect(canary.stages[0].type).toBe('findArtifactsFromResource');
+    expect(KNOWN_STAGE_TYPES).not.toContain('findArtifactFromResource');
+  });
+
+  it('refuses a stage type or field the table does not hold', () => {
+    const pipeline = { name: 'p', stages: [{ refId: '1', requisiteStageRefIds: [], name: 'Find', type: 'findArtifactFromResource' }, { refId: '2', requisiteStageRefIds: [], name: 'D', type: 'deployManifest', manifest: {} }] };
+    expect(checkAgainstFacts(pipeline)).toEqual([
+      'pipeline "p": stage "Find" has type "findArtifactFromResource", which Orca does not register (known: findArtifactsFromResource, deployManifest, deleteManifest, istioTrafficShift, kayentaCanary, checkPreconditions)',
+      'pipeline "p": stage "D" (deployManifest): field "manifest" is not in the facts table',
+    ]);
+  });
+
+  it('every fact names its source repo, path, symbol and the commit read', () => {
+    const sources = [
+      ...SPINNAKER_FACTS.stageTypes.flatMap((s) => [s.source, ...s.fields.map((f) => f.source)]),
+      ...SPINNAKER_FACTS.stageFields.map((f) => f.source),
+      ...SPINNAKER_FACTS.pipelineFields.map((f) => f.source),
+      ...SPINNAKER_FACTS.triggerTypes.map((t) => t.source),
+    ];
+    for (const source of sources) {
+      expect(source.path && source.symbol).toBeTruthy();
+      expect(source.commit).toBe(SPINNAKER_FACTS.commits[source.repo]);
+    }
+  });
+
+  it('docs/pipelines.md shows the current table (run `node packages/pipelines/scripts/facts-doc.js` after a build when this fails)', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/pipelines.md'), 'utf8');
+    expect(doc).toBe(withFactsTable(doc));
+  });
+});
