@@ -241,3 +241,18 @@ const SHOWN_FIELDS = [
 export function isShownField(field: string): boolean {
   return SHOWN_FIELDS.some((pattern) => pattern.test(field));
 }
+
+const isPlain = (value: unknown): value is Record<string, unknown> => Boolean(value) && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * `value` with its keys in the order of `stored` (recursively; list items by position), keys that
+ * `stored` lacks after them in their own order. Deck compares a pipeline's JSON as text, so a stage
+ * saved with its keys reordered would read as changed; with this, an unedited stage saves
+ * byte-identical and an edit changes only what was edited.
+ */
+export function inKeyOrderOf<T>(stored: unknown, value: T): T {
+  if (Array.isArray(value)) return value.map((item, i) => inKeyOrderOf(Array.isArray(stored) ? stored[i] : undefined, item)) as unknown as T;
+  if (!isPlain(value) || !isPlain(stored)) return value;
+  const keys = [...Object.keys(stored).filter((key) => key in value), ...Object.keys(value).filter((key) => !(key in stored))];
+  return Object.fromEntries(keys.map((key) => [key, inKeyOrderOf(stored[key], value[key])])) as T;
+}

@@ -8,7 +8,7 @@ import React from 'react';
 import { FormikStageConfig } from '@spinnaker/core';
 import type { IStage, IStageConfigProps } from '@spinnaker/core';
 import { savedStageFields } from '@istio-shift/core';
-import { EXECUTION_ID_EXPRESSION, PayloadDraft, RESTART_EXPRESSION, newPayload, stageTimeout, withoutBlanks } from '../model';
+import { EXECUTION_ID_EXPRESSION, PayloadDraft, RESTART_EXPRESSION, inKeyOrderOf, newPayload, stageTimeout, withoutBlanks } from '../model';
 import { validateIstioTrafficShiftStage } from '../validate';
 import { StageFormik, getIn } from './fields';
 import { BasicsSection, useAccounts } from './BasicsSection';
@@ -24,9 +24,11 @@ import { OptionsSection } from './OptionsSection';
  * the pipeline generator uses too). `restartedAt` is always Orca's restart marker, so "Restart
  * stage" is a new attempt, never the old shift again.
  */
-export function savedFields(values: Partial<IStage>, refId: IStage['refId']): { payload: PayloadDraft; stageTimeoutMs: number } {
+export function savedFields(values: Partial<IStage>, refId: IStage['refId'], stored?: unknown): { payload: PayloadDraft; stageTimeoutMs: number } {
   const draft = (values.payload ?? newPayload(String(refId))) as PayloadDraft;
-  return savedStageFields({ ...draft, restartedAt: RESTART_EXPRESSION }, String(refId));
+  const saved = savedStageFields({ ...draft, restartedAt: RESTART_EXPRESSION }, String(refId));
+  // The stored payload's key order (a generated or saved stage), so an unedited stage saves byte-identical.
+  return stored === undefined ? saved : { ...saved, payload: inKeyOrderOf(stored, saved.payload) };
 }
 
 /** The stage as the form starts: a new payload for a new stage; the stageRef always this stage's refId. */
@@ -46,11 +48,13 @@ export function initialStage(stage: IStage): IStage {
 export function IstioTrafficShiftStageConfig(props: IStageConfigProps) {
   const { stage, updateStage } = props;
   const initial = React.useMemo(() => initialStage(stage), []);
+  // The payload as stored when the editor opened: its key order is kept (Deck compares JSON as text).
+  const stored = React.useMemo(() => (stage.payload && typeof stage.payload === 'object' ? JSON.parse(JSON.stringify(stage.payload)) : undefined), []);
   React.useEffect(() => {
     // A new stage, a copied stage (new refId) or one edited as JSON gets its derived fields now.
-    updateStage(savedFields(initial, stage.refId));
+    updateStage(savedFields(initial, stage.refId, stored));
   }, []);
-  const onChange = React.useCallback((values: IStage) => updateStage(savedFields(values, stage.refId)), [stage.refId]);
+  const onChange = React.useCallback((values: IStage) => updateStage(savedFields(values, stage.refId, stored)), [stage.refId]);
   return (
     <FormikStageConfig
       {...props}
