@@ -184,6 +184,49 @@ describe('pipelines apply against a scripted stand-in for Gate', () => {
     expect(gate.saved.size).toBe(3);
   });
 
+  it.each([
+    ['the deploy account of a stage', (p: any) => (p.stages.find((s: any) => s.type === 'deployManifest').account = 'other-k8s'), /^- +\d+ \| +"account": "other-k8s",$/m],
+    ['the replicas of a deployed manifest', (p: any) => (p.stages.find((s: any) => s.name === 'Deploy canary').manifests[0].spec.replicas = 5), /^- +\d+ \| +"replicas": 5,$/m],
+    ['the trigger repository', (p: any) => (p.triggers.find((t: any) => t.type === 'docker').repository = 'shop/other'), /^- +\d+ \| +"repository": "shop\/other",$/m],
+  ])('detects an edit in Deck of %s (dry run shows it, apply restores it)', async (_what, edit, removed) => {
+    process.env.GATE_TOKEN = TOKEN;
+    const committed = JSON.parse(readFileSync(`${EXAMPLE}/pipelines/checkout-canary.json`, 'utf8'));
+    expect((await cli(args())).code).toBe(0);
+    const edited = JSON.parse(JSON.stringify(gate.saved.get(committed.id)!));
+    edit(edited);
+    gate.saved.set(committed.id, edited);
+    const dry = await cli([...args(), '--dry-run']);
+    expect(dry.output).toContain('would update: checkout canary');
+    expect(dry.output).toMatch(removed);
+    expect(gate.saved.get(committed.id)).toEqual(edited);
+    const applied = await cli(args());
+    expect(applied.output).toContain('updated: checkout canary');
+    expect(gate.saved.get(committed.id)).toMatchObject(committed);
+  });
+
+  it('detects a nested change made in the parameter file, and ignores key order', async () => {
+    process.env.GATE_TOKEN = TOKEN;
+    expect((await cli(args())).code).toBe(0);
+    const committed = JSON.parse(readFileSync(`${EXAMPLE}/pipelines/checkout-canary.json`, 'utf8'));
+    // Front50 may hand the pipeline back with its keys in another order, at every depth: still unchanged.
+    const reversed = (value: any): any => (Array.isArray(value) ? value.map(reversed) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversed(v)])) : value);
+    gate.saved.set(committed.id, reversed(gate.saved.get(committed.id)));
+    expect((await cli(args())).output.split('\n').filter((l) => l.startsWith('unchanged:'))).toHaveLength(3);
+
+    const dir = exampleCopy();
+    const params = JSON.parse(readFileSync(`${dir}/spin/config.json`, 'utf8'));
+    params.replicas = { baseline: 3, canary: 3 };
+    writeFileSync(`${dir}/spin/config.json`, JSON.stringify(params, null, 2));
+    const changed = ['apply', '--params', `${dir}/spin/config.json`, '--manifests', `${dir}/k8s`, '--gate', url];
+    const dry = await cli([...changed, '--dry-run']);
+    expect(dry.output).toContain('would update: checkout canary');
+    expect(dry.output).toMatch(/^\+ +\d+ \| +"replicas": 3,$/m);
+    expect((await cli(changed)).output).toContain('updated: checkout canary');
+    expect((gate.saved.get(committed.id) as any).stages.find((s: any) => s.name === 'Deploy canary').manifests[0].spec.replicas).toBe(3);
+    expect((await cli(args())).output).toContain('updated: checkout canary'); // back to the example
+    rmSync(dir, { recursive: true });
+  });
+
   it('refuses to overwrite a same-named pipeline this tool did not write', async () => {
     process.env.GATE_TOKEN = TOKEN;
     const committed = JSON.parse(readFileSync(`${EXAMPLE}/pipelines/checkout-rollback.json`, 'utf8'));

@@ -113,10 +113,28 @@ function checkCommand(options: Options, files: RenderedFile[], out: Out): number
 /** Fields Front50 adds or manages: not part of what we compare. */
 const SERVER_FIELDS = ['updateTs', 'lastModifiedBy', 'index', 'createTs', 'schema'];
 
-function comparable(pipeline: Record<string, unknown>): string {
+/** `value` with the keys of every object, at every depth, in sorted order (arrays keep theirs). */
+export function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}
+
+/**
+ * The pipeline as compared and diffed: server-managed fields dropped, keys sorted at every depth
+ * (so Front50's key order never counts as a change, and every nested field does), one per line.
+ * (An array replacer to JSON.stringify would filter keys at every depth: nested edits went unseen.)
+ */
+export function comparable(pipeline: Record<string, unknown>): string {
   const copy: Record<string, unknown> = { ...pipeline };
   for (const key of SERVER_FIELDS) delete copy[key];
-  return `${JSON.stringify(copy, Object.keys(copy).sort(), 2)}\n`;
+  return `${JSON.stringify(canonical(copy), null, 2)}\n`;
 }
 
 function gateHeaders(): Record<string, string> {
