@@ -3,13 +3,13 @@
  * every problem and writes nothing, and `apply` talks to a scripted local HTTP server standing in
  * for Gate's pipeline API (GET /applications/{app}/pipelineConfigs, POST /pipelines).
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { createServer, IncomingMessage, Server } from 'http';
 import { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { ABANDON_AFTER_DEFAULT, RESTART_EXPRESSION, validateShiftSpec } from '@istio-shift/core';
-import { runPipelines } from './pipelines-cli';
+import { runPipelines, writeAllOrNothing } from './pipelines-cli';
 
 const EXAMPLE = path.resolve(__dirname, '../../examples/checkout');
 
@@ -95,6 +95,84 @@ describe('pipelines render with bad input', () => {
     expect(second.output).toContain(`${dir}/k8s/deployment.yaml:15: spec.template.metadata.labels: the release pods lack the labels the route needs (track: release)`);
     expect(second.output).toContain('spec.selector.matchLabels: the release Deployment\'s selector would also select the baseline and canary pods');
     expect(second.output).toMatch(/virtualservice\.yaml:11: spec\.http\[0\]\.route: route "primary" does not route to Service "checkout" subset "release"/);
+    expect(existsSync(`${dir}/pipelines`)).toBe(false);
+    rmSync(dir, { recursive: true });
+  });
+});
+
+describe('pipelines render writes all files or none', () => {
+  it('an output file that cannot be written leaves every pipeline file as it was (no partial render, no temp files)', async () => {
+    const dir = exampleCopy();
+    const params = JSON.parse(readFileSync(`${dir}/spin/config.json`, 'utf8'));
+    params.replicas = { baseline: 2, canary: 2 };
+    writeFileSync(`${dir}/spin/config.json`, JSON.stringify(params, null, 2));
+    const before = readFileSync(`${dir}/pipelines/checkout-canary.json`, 'utf8');
+    // The last file's target is a directory: writing it fails after the others were rendered.
+    rmSync(`${dir}/pipelines/checkout-promote.json`);
+    mkdirSync(`${dir}/pipelines/checkout-promote.json`);
+    const { code, output } = await cli(['render', '--params', `${dir}/spin/config.json`, '--manifests', `${dir}/k8s`]);
+    expect(code).toBe(2);
+    expect(output).toContain(`${dir}/pipelines/checkout-promote.json`);
+    expect(output).toContain('nothing was written');
+    expect(readFileSync(`${dir}/pipelines/checkout-canary.json`, 'utf8')).toBe(before);
+    expect(readdirSync(`${dir}/pipelines`).sort()).toEqual(['checkout-canary.json', 'checkout-promote.json', 'checkout-rollback.json']);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('writes the files through temporary files renamed into place', async () => {
+    const dir = exampleCopy();
+    const { code } = await cli(['render', '--params', `${dir}/spin/config.json`, '--manifests', `${dir}/k8s`]);
+    expect(code).toBe(0);
+    expect(readdirSync(`${dir}/pipelines`).sort()).toEqual(['checkout-canary.json', 'checkout-promote.json', 'checkout-rollback.json']);
+    expect(readFileSync(`${dir}/pipelines/checkout-canary.json`, 'utf8')).toBe(readFileSync(`${EXAMPLE}/pipelines/checkout-canary.json`, 'utf8'));
+    rmSync(dir, { recursive: true });
+  });
+});
+
+describe('writeAllOrNothing', () => {
+  const setup = () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'write-'));
+    writeFileSync(`${dir}/a.json`, 'old a');
+    writeFileSync(`${dir}/b.json`, 'old b');
+    return dir;
+  };
+  it('a file that cannot be written: the others are not written either, no temp files stay', () => {
+    const dir = setup();
+    expect(() => writeAllOrNothing(dir, [{ name: 'a.json', text: 'new a' }, { name: 'missing-dir/c.json', text: 'c' }])).toThrow(/ENOENT/);
+    expect(readdirSync(dir).sort()).toEqual(['a.json', 'b.json']);
+    expect(readFileSync(`${dir}/a.json`, 'utf8')).toBe('old a');
+    rmSync(dir, { recursive: true });
+  });
+  it('a rename that fails half way puts the previous files back', () => {
+    const dir = setup();
+    // The module object itself (an `import * as` namespace would be a copy the CLI never calls).
+    const fs = jest.requireActual<typeof import('fs')>('fs');
+    const real = fs.renameSync;
+    let renames = 0;
+    const spy = jest.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+      if (++renames === 4) throw new Error('EIO: simulated');
+      real(from, to);
+    });
+    try {
+      expect(() => writeAllOrNothing(dir, [{ name: 'a.json', text: 'new a' }, { name: 'b.json', text: 'new b' }])).toThrow(/simulated/);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readdirSync(dir).sort()).toEqual(['a.json', 'b.json']);
+    expect([readFileSync(`${dir}/a.json`, 'utf8'), readFileSync(`${dir}/b.json`, 'utf8')]).toEqual(['old a', 'old b']);
+    rmSync(dir, { recursive: true });
+  });
+});
+
+describe('pipelines render refuses the same object defined twice', () => {
+  it('names both files (first one no longer wins silently)', async () => {
+    const dir = exampleCopy();
+    rmSync(`${dir}/pipelines`, { recursive: true });
+    const deployment = readFileSync(`${dir}/k8s/deployment.yaml`, 'utf8');
+    writeFileSync(`${dir}/k8s/other.yaml`, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n---\n${deployment.replace('replicas: 4', 'replicas: 7')}`);
+    const { code, output } = await cli(['render', '--params', `${dir}/spin/config.json`, '--manifests', `${dir}/k8s`]);
+    expect(code).toBe(2);
+    expect(output).toMatch(new RegExp(`${dir}/k8s/other\\.yaml:\\d+: metadata\\.name: Deployment "checkout" \\(namespace shop\\) is also defined in ${dir}/k8s/deployment\\.yaml:\\d+`));
     expect(existsSync(`${dir}/pipelines`)).toBe(false);
     rmSync(dir, { recursive: true });
   });

@@ -9,7 +9,7 @@
  * $GATE_TOKEN or the session cookie in $GATE_SESSION (environment, so they never show in `ps`).
  * Exit codes: 0 done (or fresh), 1 stale / Gate refused, 2 bad usage or bad input (nothing written).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { formatProblems, lineDiff, render } from '@istio-shift/pipelines';
 import type { Pipeline, RenderedFile } from '@istio-shift/pipelines';
@@ -74,13 +74,53 @@ function renderFromDisk(options: Options, out: Out): RenderedFile[] | undefined 
   return result.files;
 }
 
+/**
+ * Writes every file or none: each goes to a temporary file next to its target first; only when all
+ * are written are they renamed into place (the previous files moved aside, and put back if a
+ * rename fails). A target that is not a regular file is refused before anything is written.
+ */
+export function writeAllOrNothing(dir: string, files: { name: string; text: string }[]): void {
+  for (const file of files) {
+    const target = path.join(dir, file.name);
+    if (existsSync(target) && !lstatSync(target).isFile()) throw new Error(`${target} exists and is not a regular file`);
+  }
+  const stamp = `${process.pid}-${Date.now()}`;
+  const temps: string[] = [];
+  const placed: { target: string; backup?: string }[] = [];
+  try {
+    for (const file of files) {
+      const temp = path.join(dir, `.${file.name}.${stamp}.tmp`);
+      temps.push(temp);
+      writeFileSync(temp, file.text);
+    }
+    files.forEach((file, i) => {
+      const target = path.join(dir, file.name);
+      const backup = existsSync(target) ? path.join(dir, `.${file.name}.${stamp}.bak`) : undefined;
+      if (backup) renameSync(target, backup);
+      placed.push({ target, backup });
+      renameSync(temps[i], target);
+    });
+  } catch (error) {
+    for (const { target, backup } of placed.reverse()) {
+      rmSync(target, { force: true });
+      if (backup) renameSync(backup, target);
+    }
+    for (const temp of temps) rmSync(temp, { force: true });
+    throw error;
+  }
+  for (const { backup } of placed) if (backup) rmSync(backup, { force: true });
+}
+
 function renderCommand(options: Options, files: RenderedFile[], out: Out): number {
   const dir = outDir(options);
-  mkdirSync(dir, { recursive: true });
-  for (const file of files) {
-    writeFileSync(path.join(dir, file.name), file.text);
-    out(`wrote ${path.join(dir, file.name)} (${file.pipeline.stages.length} stages)`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeAllOrNothing(dir, files);
+  } catch (error) {
+    out(`error: cannot write the pipelines to ${dir}: ${(error as Error).message}; nothing was written`);
+    return 2;
   }
+  for (const file of files) out(`wrote ${path.join(dir, file.name)} (${file.pipeline.stages.length} stages)`);
   return 0;
 }
 

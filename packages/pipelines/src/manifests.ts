@@ -119,10 +119,37 @@ const describeLabels = (labels: Record<string, string>) =>
     .map(([key, value]) => `${key}: ${value}`)
     .join(', ');
 
+/**
+ * The same object (kind, namespace, name) defined twice, in two files or one: refused, naming
+ * both places (otherwise the first one found would win silently). Objects without a namespace are
+ * in the parameter file's namespace, where the pipelines deploy them.
+ */
+function refuseDuplicates(objects: Located[], namespace: string, problems: InputProblem[]): void {
+  const seen = new Map<string, Located>();
+  for (const located of objects) {
+    const { kind, metadata } = located.object;
+    const ns = metadata.namespace ?? namespace;
+    const key = `${kind}\u0000${ns}\u0000${metadata.name}`;
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, located);
+      continue;
+    }
+    problems.push({
+      file: located.file,
+      line: located.lineOf(['metadata', 'name']),
+      path: 'metadata.name',
+      message: `${kind} "${metadata.name}" (namespace ${ns}) is also defined in ${first.file}:${first.lineOf(['metadata', 'name'])}`,
+      fix: `keep one definition of ${kind} "${metadata.name}": delete the other or rename it`,
+    });
+  }
+}
+
 /** Checks the manifests against the parameters and derives the baseline and canary objects. */
 export function deriveManifests(files: ManifestFile[], params: ResolvedParams, manifestsDir: string): ManifestResult {
   const problems: InputProblem[] = [];
   const objects = load(files, problems);
+  refuseDuplicates(objects, params.namespace, problems);
   const find = (kind: string, name: string) => objects.find((o) => o.object.kind === kind && o.object.metadata.name === name);
   const missing = (kind: string, name: string, param: string) =>
     problems.push({
