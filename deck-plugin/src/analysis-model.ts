@@ -443,6 +443,15 @@ export function isAnalysisField(field: string): boolean {
   return /^analysis(\.|\[|$)/.test(field) || /^steps\[\d+\]\.analysis/.test(field);
 }
 
+/** Problems whose API wording describes the JSON, where the form's input takes another notation. */
+export function inputWords(problem: Problem): string | undefined {
+  const selector = /^analysis\.scopes\.(canary|baseline)\.podSelector$/.exec(problem.field);
+  if (selector && /must be an object/.test(problem.message)) {
+    return `${selector[1] === 'canary' ? 'Canary' : 'Baseline'} pod labels must be key=value pairs separated by commas, such as app=checkout, track=canary`;
+  }
+  return undefined;
+}
+
 export function toAnalysisProblems(problems: Problem[], payload?: unknown): AnalysisProblem[] {
   // A step's pause against the analysis timing is also shown under the warm-up the author can change
   // (the text is the one the step's pause and Deck's stage warnings show); a step's own warm-up (JSON only) under that step.
@@ -462,7 +471,7 @@ export function toAnalysisProblems(problems: Problem[], payload?: unknown): Anal
       field: problem.field,
       place: problem.field === 'steps' ? 'analysis' : placeOf(problem.field),
       label: fieldLabel(problem.field, payload),
-      message: formMessage(problem.message, payload),
+      message: inputWords(problem) ?? formMessage(problem.message, payload),
     }))
     .concat(timing);
 }

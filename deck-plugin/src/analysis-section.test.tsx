@@ -205,9 +205,9 @@ describe('the analysis section of the editor', () => {
       validateShiftSpec({ ...stage.payload }, { allowExpressions: true }).problems.find((p) => p.field === 'analysis.scopes.baseline.podSelector.app')!.message.replace('analysis.scopes.baseline.podSelector.app', 'Baseline pod selector label app'),
     );
     expect(input('Baseline pod labels').getAttribute('aria-invalid')).toBe('true');
-    // Text that is not key=value pairs: the validator's message too.
+    // Text that is not key=value pairs: the message speaks of the input's notation (issue 16, item 7).
     await replace(user, 'Baseline pod labels', 'checkout');
-    expect(messageAt('analysis.scopes.baseline.podSelector')).toMatch(/^Baseline pod selector must be an object of pod labels/);
+    expect(messageAt('analysis.scopes.baseline.podSelector')).toBe('Baseline pod labels must be key=value pairs separated by commas, such as app=checkout, track=canary');
     // Emptied: the key goes, and the service uses the Deployment's selector again.
     await replace(user, 'Baseline pod labels', '');
     expect(stage.payload.analysis.scopes.baseline).toEqual({ workload: 'checkout-baseline' });

@@ -9,7 +9,7 @@
  * shown as their message with the paths in it put in the form's words (inFormLanguage).
  */
 import type { Problem, ProblemParams } from '@istio-shift/core';
-import { formMessage } from './analysis-model';
+import { formMessage, inputWords } from './analysis-model';
 import { crossFieldText } from './crossField';
 
 const FIELD_WORDS: Record<string, string> = { virtualService: 'VirtualService', abandonAfter: 'abandon after' };
@@ -147,6 +147,9 @@ export function problemText(problem: Problem, payload?: unknown): string {
   // A step's pause against the analysis timing: worded from the payload's values (./crossField).
   const cross = payload === undefined ? undefined : crossFieldText(problem, payload);
   if (cross !== undefined) return cross;
+  // The analysis section's wording for inputs whose notation is not the JSON's (pod labels as key=value).
+  const input = inputWords(problem);
+  if (input !== undefined) return input;
   // The analysis block's problems are worded by its own section (./analysis-model), from their paths.
   const words = isAnalysisPath(problem.field) ? undefined : worded(problem);
   return words === undefined ? inFormLanguage(problem.message) : capitalized(words);

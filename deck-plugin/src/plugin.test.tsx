@@ -461,7 +461,7 @@ describe('execution details', () => {
       'The service refused to start the shift (HTTP 422 invalid_spec): it changed no traffic. Fix the stage and run the pipeline again.',
     );
     const reasons = within(screen.getByTestId('failure-reasons')).getAllByRole('listitem').map((li) => li.textContent);
-    expect(reasons).toEqual(['steps[1].weights sum to 99; they must sum to 100 (add 1)']);
+    expect(reasons).toEqual(['Step 2 weights sum to 99; they must sum to 100 (add 1)']);
     expect(document.body.textContent!.match(/422 UNPROCESSABLE_ENTITY|status code 422/g)).toBeNull();
   });
 

@@ -549,7 +549,17 @@ export function analysisView(status: ShiftStatus | undefined, payload?: unknown,
   const view: AnalysisView = { steps };
   if (overallRaw) {
     const score = finite(overallRaw.score);
-    view.overall = { score, result: text(overallRaw.result), text: `${resultWords(overallRaw.result)}${score === null ? '' : `, score ${Number(score.toFixed(1))}`}` };
+    const verdict = `${resultWords(overallRaw.result)}${score === null ? '' : `, score ${Number(score.toFixed(1))}`}`;
+    // A running or cancelled shift whose current step was never judged: the result is an earlier step's, so say which.
+    const judgedStep = finite(overallRaw.step);
+    const current = finite(body.currentStep);
+    const open = body.status === 'RUNNING' || body.status === 'CANCELED';
+    const currentView = steps.find((s) => s.step === current);
+    const unjudged = currentView ? !currentView.judgement : true;
+    const words = body.status === 'RUNNING' ? 'not judged yet' : 'was not judged';
+    const currentWords = currentView?.state === 'skipped' || currentView?.state === 'not-analysed' ? 'is not analysed' : words;
+    const named = open && judgedStep !== null && current !== null && judgedStep < current && unjudged;
+    view.overall = { score, result: text(overallRaw.result), text: named ? `Step ${judgedStep}: ${verdict} (step ${current} ${currentWords})` : verdict };
   }
   if (failed) {
     view.failure = text(failed.message);

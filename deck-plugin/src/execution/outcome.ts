@@ -10,7 +10,8 @@
  *   `abandonAfter` (default 2m) it treats the shift as abandoned and does the same.
  */
 import { ABANDON_AFTER_DEFAULT, FAILURE_REASON, describeWeights, formatDuration, parseDurationSeconds } from '@istio-shift/core';
-import type { ShiftStatus } from '@istio-shift/core';
+import type { Problem, ShiftStatus } from '@istio-shift/core';
+import { problemText } from '../formLanguage';
 
 export interface StageRecord {
   status?: string;
@@ -34,7 +35,7 @@ export interface ServiceError {
   status?: number;
   code?: string;
   message?: string;
-  problems?: Array<{ field: string; message: string }>;
+  problems?: Array<{ field: string; message: string; code?: Problem['code']; params?: Problem['params'] }>;
 }
 
 /**
@@ -99,7 +100,8 @@ export function failureReasons(stage: StageRecord): string[] {
   if (status?.failure) reasons.push(status.failure.message);
   if (status?.rollback && status.rollback.result !== 'restored') reasons.push(status.rollback.message);
   for (const error of [errorOf(webhook.monitor?.body), errorOf(webhook.body)]) {
-    if (error?.problems?.length) reasons.push(...error.problems.map((p) => p.message));
+    // The form's words (steps counted from 1, "Step 2 weights ..."), as the editor shows the same problems.
+    if (error?.problems?.length) reasons.push(...error.problems.map((p) => problemText(p as Problem)));
     else if (error?.message) reasons.push(error.message);
   }
   const answered = createError(stage)?.status;
