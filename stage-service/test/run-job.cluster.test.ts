@@ -219,9 +219,29 @@ describe('the Job manifest for Orca runJobManifest', () => {
     expect(() => runJobManifest(result.spec as unknown as ShiftSpec, { image: container.image, namespace: 'spinnaker-jobs' })).toThrow(/as written/);
   });
 
+  it('two shifts at once: the same Job manifest created twice (clouddriver creates a generateName Job with kubectl create) gives two Jobs, neither replaced', async () => {
+    const spec = exampleShift('any', namespace);
+    const job = runJobManifest(spec as unknown as ShiftSpec, { image: IMAGE, namespace: jobs }) as k8s.KubernetesObject;
+    // A fixed metadata.name makes clouddriver's run-job operation RECREATE: delete the same-named Job, then create.
+    expect(job.metadata).not.toHaveProperty('name');
+    expect(job.metadata?.generateName).toBe('istio-traffic-shift-');
+    const client = k8s.KubernetesObjectApi.makeApiClient(adminKubeConfig());
+    const created = await Promise.all([client.create(job), client.create(job)]);
+    const names = created.map((c) => c.metadata?.name as string);
+    expect(names[0]).not.toBe(names[1]);
+    for (const name of names) expect(name).toMatch(/^istio-traffic-shift-[a-z0-9]{5}$/);
+    const listed = await adminKubeConfig().makeApiClient(k8s.BatchV1Api).listNamespacedJob({ namespace: jobs });
+    expect(listed.items.map((j) => j.metadata?.name).sort()).toEqual([...names].sort());
+    // Each shift's Job carries its own spec, untouched by the other's creation.
+    for (const name of names) {
+      const read = await adminKubeConfig().makeApiClient(k8s.BatchV1Api).readNamespacedJob({ name, namespace: jobs });
+      expect(JSON.parse(read.spec?.template.spec?.containers[0].env?.[0].value as string)).toEqual(spec);
+    }
+  });
+
   it('runJobManifest() output is accepted by the API server, with no retries and a deadline from the pauses', async () => {
     const spec = exampleShift('any', namespace, { steps: [{ weights: [80, 10, 10], pause: '10m' }, { weights: [50, 25, 25], pause: '1h' }, { weights: [100, 0, 0] }] });
-    const job = runJobManifest(spec as unknown as ShiftSpec, { image: IMAGE, namespace: jobs, name: 'shift-checkout' });
+    const job = runJobManifest(spec as unknown as ShiftSpec, { image: IMAGE, namespace: jobs, generateName: 'shift-checkout-' });
     const accepted = (await dryRun(job as k8s.KubernetesObject)) as k8s.V1Job;
     expect(accepted.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 600 + 3600 + 3 * 60 + 300 });
     expect(runJobDeadlineSeconds(spec as unknown as ShiftSpec)).toBe(accepted.spec?.activeDeadlineSeconds);

@@ -19,8 +19,13 @@ export interface RunJobOptions {
   image: string;
   /** Where the Job runs (Spinnaker's job namespace); the VirtualService may be elsewhere. */
   namespace: string;
-  /** Job name; clouddriver makes each run's name unique. */
-  name?: string;
+  /**
+   * Prefix of the Job's name (metadata.generateName; the API server appends 5 characters). Never a
+   * fixed metadata.name: clouddriver's run-job operation deploys a named Job with strategy RECREATE
+   * (delete the same-named Job, then create), so two shifts at once would delete each other's Job;
+   * with generateName it runs `kubectl create` and Orca follows the created name.
+   */
+  generateName?: string;
   serviceAccountName?: string;
 }
 
@@ -44,7 +49,7 @@ export function runJobManifest(spec: ShiftSpec, options: RunJobOptions): Record<
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: options.name ?? 'istio-traffic-shift', namespace: options.namespace, labels },
+    metadata: { generateName: options.generateName ?? 'istio-traffic-shift-', namespace: options.namespace, labels },
     spec: {
       // A failed shift has already rolled back: running it again would move traffic a second time.
       backoffLimit: 0,
