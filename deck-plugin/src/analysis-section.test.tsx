@@ -230,7 +230,7 @@ describe('the judgement tables of the execution view', () => {
     const stage = analysisFailedStage() as unknown as IExecutionStage;
     render(<IstioTrafficShiftExecutionDetails stage={stage} name="istioTrafficShift" current="istioTrafficShift" application={{} as Application} execution={{} as never} provider="" detailsSections={[]} config={{} as never} />);
     expect(screen.getByTestId('analysis-overall').textContent).toBe('Fail, score 0');
-    expect(screen.getByTestId('analysis-failure').textContent).toMatch(/^Analysis failed the shift: step 2 failed analysis: canary 5xx .*\(critical\).*; score 0\/75; weights restored to 100\/0\/0/);
+    expect(screen.getByTestId('analysis-failure').textContent).toMatch(/^Analysis failed the shift: step 2 failed analysis: canary 5xx .*\(critical\).*; score 0\/75$/);
     expect(screen.getByTestId('judgement-1').querySelector('h6')!.textContent).toBe('Step 1: Pass, score 100 (pass 75, marginal 50)');
     expect(screen.getByTestId('judgement-2').querySelector('h6')!.textContent).toBe('Step 2: Fail, score 0 (pass 75, marginal 50) — forced to 0 by a failing critical metric');
     const cells = (name: string) => Array.from(screen.getByTestId(`judgement-2-${name}`).querySelectorAll('td')).map((td) => td.textContent);
@@ -251,9 +251,10 @@ describe('the judgement tables of the execution view', () => {
     renderDetails(stage);
     expect(screen.getByTestId('rollback').textContent).toBe('On analysis failure: weights restored to 100/0/0 (release/baseline/canary)');
     expect(screen.queryByTestId('failure-reasons')).toBeNull();
-    // Orca's progress line is the same text; the failure box under the analysis is the only other place.
-    expect(occurrences(failure)).toBe(2);
-    expect(screen.getByTestId('analysis-failure').textContent).toBe(`Analysis failed the shift: ${failure}`);
+    // Said once (issue 16, item 4): the failure box says why, the rollback line what happened to traffic.
+    const why = failure.replace('; weights restored to 100/0/0 (release/baseline/canary)', '');
+    expect(occurrences(why)).toBe(1);
+    expect(screen.getByTestId('analysis-failure').textContent).toBe(`Analysis failed the shift: ${why}`);
   });
 
   it('labels a rollback after too little evidence, and shows the service\'s message once', () => {
@@ -261,7 +262,7 @@ describe('the judgement tables of the execution view', () => {
     const failure = (stage.context.webhook.monitor.body as unknown as { failure: { message: string } }).failure.message;
     renderDetails(stage);
     expect(screen.getByTestId('rollback').textContent).toBe('With too little evidence to judge: weights restored to 100/0/0 (release/baseline/canary)');
-    expect(screen.getByTestId('analysis-failure').textContent).toBe(`Too little evidence to judge the canary: ${failure}`);
+    expect(screen.getByTestId('analysis-failure').textContent).toBe(`Too little evidence to judge the canary: ${failure.replace('; weights restored to 100/0/0 (release/baseline/canary)', '')}`);
     expect(screen.queryByTestId('failure-reasons')).toBeNull();
     expect(screen.getByTestId('judgement-1').getAttribute('data-state')).toBe('insufficient');
   });
@@ -271,7 +272,7 @@ describe('the judgement tables of the execution view', () => {
     const body = unavailable.context.webhook.monitor.body as unknown as Record<string, unknown>;
     body.failure = { reason: 'ANALYSIS_UNAVAILABLE', message: 'step 2 analysis could not run: prometheus answered 503; weights restored to 100/0/0 (release/baseline/canary)' };
     const { unmount } = renderDetails(unavailable);
-    expect(screen.getByTestId('analysis-failure').textContent).toBe('Analysis could not run: step 2 analysis could not run: prometheus answered 503; weights restored to 100/0/0 (release/baseline/canary)');
+    expect(screen.getByTestId('analysis-failure').textContent).toBe('Analysis could not run: step 2 analysis could not run: prometheus answered 503');
     expect(screen.getByTestId('rollback').textContent).toMatch(/^When analysis could not run: weights restored/);
     expect(screen.queryByTestId('failure-reasons')).toBeNull();
     unmount();

@@ -235,6 +235,12 @@ function StepAnalysis({ view }: { view: StepAnalysisView }) {
   );
 }
 
+/** The failure's message without its "; weights restored ..." tail when the rollback line below says it. */
+function withoutRollback(failure: string, status: ShiftStatus | undefined): string {
+  const rollback = status?.rollback?.message;
+  return rollback && failure.endsWith(`; ${rollback}`) ? failure.slice(0, -(rollback.length + 2)) : failure;
+}
+
 /** `live: false` (Orca stopped polling: the body is old) leaves out a running step's live progress. */
 export function AnalysisJudgements({ status, payload, live }: { status: ShiftStatus | undefined; payload?: unknown; live?: boolean }) {
   const view = analysisView(status, payload, { live });
@@ -254,7 +260,7 @@ export function AnalysisJudgements({ status, payload, live }: { status: ShiftSta
       </h5>
       {view.failure && (
         <div className={`its-failure alert ${view.failureReason === ANALYSIS_INSUFFICIENT_DATA ? 'alert-warning' : 'alert-danger'}`} data-testid="analysis-failure">
-          <strong>{FAILURE_HEADINGS[view.failureReason ?? ''] ?? 'Analysis stopped the shift:'}</strong> {view.failure}
+          <strong>{FAILURE_HEADINGS[view.failureReason ?? ''] ?? 'Analysis stopped the shift:'}</strong> {withoutRollback(view.failure, status)}
         </div>
       )}
       {!view.steps.some((step) => step.judgement) && <p className="its-note">No step has been judged yet.</p>}

@@ -119,10 +119,12 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
   const outcome = stageOutcome(stage, execution, timestamp);
   const { status } = outcome;
   const webhook = (stage.context?.webhook ?? {}) as { monitor?: { progressMessage?: string; percentComplete?: number } };
-  const progress = webhook.monitor?.progressMessage ?? status?.message;
-  const percent = typeof status?.percentComplete === 'number' ? status.percentComplete : webhook.monitor?.percentComplete;
   // The analysis part already shows an analysis failure's message (with what happened to traffic): once is enough.
   const shownByAnalysis = analysisView(status, stage.context?.payload)?.failure;
+  const reported = webhook.monitor?.progressMessage ?? status?.message;
+  // The service's last message, unless it is the analysis failure the analysis box says.
+  const progress = reported && reported !== shownByAnalysis ? reported : undefined;
+  const percent = typeof status?.percentComplete === 'number' ? status.percentComplete : webhook.monitor?.percentComplete;
   const reasons = failureReasons(stage).filter((reason) => reason !== shownByAnalysis);
   const payload = (stage.context?.payload ?? {}) as { account?: string; namespace?: string; virtualService?: string };
   const progressLabel = outcome.kind === 'running' ? 'Progress' : outcome.kind === 'stopped' ? 'Last report' : 'Result';
@@ -207,8 +209,9 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
             </ul>
           </div>
         ) : (
-          // Deck's own failure text (from Orca's exception) only when there is nothing more specific above.
-          <StageFailureMessage stage={stage} message={stage.failureMessage} />
+          // Deck's own failure text (from Orca's exception) only when there is nothing more specific above: after an
+          // analysis failure it would be core's empty "Exception ( Monitor Webhook ) No reason provided." box.
+          !shownByAnalysis && <StageFailureMessage stage={stage} message={stage.failureMessage} />
         )}
       </div>
     </ExecutionDetailsSection>
