@@ -70,6 +70,31 @@ class NoStatisticsPlugin {
   }
 }
 
+/**
+ * Prints the bundle's size (raw and gzip -9, the figure the docs quote) and its largest source
+ * modules (also inside concatenated modules), so what is in the bundle is measured on every build.
+ */
+class BundleSizePlugin {
+  apply(compiler) {
+    compiler.hooks.afterEmit.tap('BundleSizePlugin', (compilation) => {
+      const zlib = require('zlib');
+      const file = path.join(compilation.outputOptions.path, 'index.js');
+      if (!require('fs').existsSync(file)) return;
+      const source = require('fs').readFileSync(file);
+      const gzip = zlib.gzipSync(source, { level: 9 }).length;
+      const sizes = [];
+      const visit = (module) => {
+        if (module.modules) module.modules.forEach(visit);
+        else if (module.resource) sizes.push([path.relative(path.resolve(__dirname, '..'), module.resource), module.size()]);
+      };
+      for (const chunk of compilation.chunks) for (const module of compilation.chunkGraph.getChunkModulesIterable(chunk)) visit(module);
+      sizes.sort((a, b) => b[1] - a[1]);
+      const top = sizes.slice(0, 12).map(([file, size]) => `  ${String(size).padStart(7)} B  ${file}`).join('\n');
+      console.log(`deck-plugin bundle: ${source.length} B raw / ${gzip} B gzip (build/dist/index.js)\nlargest modules (source, before minification):\n${top}`);
+    });
+  }
+}
+
 module.exports = (_env, argv = {}) => ({
   mode: argv.mode || 'production',
   context: __dirname,
@@ -107,7 +132,7 @@ module.exports = (_env, argv = {}) => ({
     ],
   },
   optimization: { splitChunks: false, runtimeChunk: false },
-  plugins: [new webpack.optimize.LimitChunkCountPlugin({ maxChunks: 1 }), new OnlyOurCodePlugin(), new NoStatisticsPlugin()],
+  plugins: [new webpack.optimize.LimitChunkCountPlugin({ maxChunks: 1 }), new OnlyOurCodePlugin(), new NoStatisticsPlugin(), new BundleSizePlugin()],
   performance: { hints: false },
 });
 
