@@ -305,6 +305,18 @@ describe('pipelines apply against a scripted stand-in for Gate', () => {
     rmSync(dir, { recursive: true });
   });
 
+  it('refuses a hand-made pipeline whose name differs only in case (Front50 compares names case-insensitively)', async () => {
+    process.env.GATE_TOKEN = TOKEN;
+    const committed = JSON.parse(readFileSync(`${EXAMPLE}/pipelines/checkout-promote.json`, 'utf8'));
+    gate.saved.delete(committed.id);
+    gate.saved.set('hand-made-case', { id: 'hand-made-case', name: 'Checkout Promote', application: 'checkout', stages: [] });
+    const { code, output } = await cli(args());
+    expect(code).toBe(1);
+    expect(output).toContain('refused: "checkout promote" already exists as "Checkout Promote" with id hand-made-case');
+    expect(gate.saved.has(committed.id)).toBe(false);
+    gate.saved.delete('hand-made-case');
+  });
+
   it('refuses to overwrite a same-named pipeline this tool did not write', async () => {
     process.env.GATE_TOKEN = TOKEN;
     const committed = JSON.parse(readFileSync(`${EXAMPLE}/pipelines/checkout-rollback.json`, 'utf8'));

@@ -208,9 +208,11 @@ async function applyCommand(options: Options, files: RenderedFile[], out: Out): 
     const pipeline: Pipeline = file.pipeline;
     const existing = byApplication.get(pipeline.application) ?? [];
     const sameId = existing.find((p) => p.id === pipeline.id);
-    const sameName = existing.find((p) => p.name === pipeline.name && p.id !== pipeline.id);
+    // Front50's checkForDuplicatePipeline compares names with equalsIgnoreCase: so do we, to refuse cleanly.
+    const sameName = existing.find((p) => typeof p.name === 'string' && p.name.toLowerCase() === pipeline.name.toLowerCase() && p.id !== pipeline.id);
     if (sameName) {
-      out(`refused: "${pipeline.name}" already exists with id ${String(sameName.id)}, not written by this tool; rename or delete it in Deck, then apply again`);
+      const as = sameName.name === pipeline.name ? '' : ` as "${String(sameName.name)}"`;
+      out(`refused: "${pipeline.name}" already exists${as} with id ${String(sameName.id)}, not written by this tool; rename or delete it in Deck, then apply again`);
       failures++;
       continue;
     }
