@@ -292,7 +292,7 @@ describe('core registers the preconfigured webhook first; the plugin comes from 
     expect(await page.getByTestId('outcome').textContent()).toBe(
       'The service refused to start the shift (HTTP 422 invalid_spec): it changed no traffic. Fix the stage and run the pipeline again.',
     );
-    expect(await page.getByTestId('failure-reasons').locator('li').allTextContents()).toEqual(['steps[1].weights sum to 99; they must sum to 100 (add 1)']);
+    expect(await page.getByTestId('failure-reasons').locator('li').allTextContents()).toEqual(['Step 2 weights sum to 99; they must sum to 100 (add 1)']);
     expect(text.split('sum to 99')).toHaveLength(2); // said once
     expect(text).not.toContain('status code 422');
     await screenshot(page, '#app', 'execution-details-rejected.png', 'deck-plugin-execution-rejected.png');
