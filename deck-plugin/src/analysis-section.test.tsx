@@ -262,7 +262,9 @@ describe('the judgement tables of the execution view', () => {
     const failure = (stage.context.webhook.monitor.body as unknown as { failure: { message: string } }).failure.message;
     renderDetails(stage);
     expect(screen.getByTestId('rollback').textContent).toBe('With too little evidence to judge: weights restored to 100/0/0 (release/baseline/canary)');
-    expect(screen.getByTestId('analysis-failure').textContent).toBe(`Too little evidence to judge the canary: ${failure.replace('; weights restored to 100/0/0 (release/baseline/canary)', '')}`);
+    // The gate's problems are listed once, in step 1's evidence panel; the box names the step (issue 16, item 4).
+    expect(failure).toMatch(/^step 1 has too little evidence to judge: /);
+    expect(screen.getByTestId('analysis-failure').textContent).toBe("Too little evidence to judge the canary: step 1 has too little evidence to judge; step 1's evidence below says what is missing");
     expect(screen.queryByTestId('failure-reasons')).toBeNull();
     expect(screen.getByTestId('judgement-1').getAttribute('data-state')).toBe('insufficient');
   });

@@ -241,6 +241,18 @@ function withoutRollback(failure: string, status: ShiftStatus | undefined): stri
   return rollback && failure.endsWith(`; ${rollback}`) ? failure.slice(0, -(rollback.length + 2)) : failure;
 }
 
+/**
+ * Too little evidence: the failure lists the evidence gate's problems, which the step's evidence
+ * panel below lists too; the box then says only which step and points there (said once).
+ */
+function failureText(view: NonNullable<ReturnType<typeof analysisView>>, status: ShiftStatus | undefined): string {
+  const failure = withoutRollback(view.failure ?? '', status);
+  if (view.failureReason !== ANALYSIS_INSUFFICIENT_DATA) return failure;
+  const listed = view.steps.find((step) => (step.evidence?.problems.length ?? 0) > 0 && step.evidence!.problems.every((problem) => failure.includes(problem)));
+  const head = /^(.*?too little evidence to judge)(?::|$)/.exec(failure)?.[1];
+  return listed && head ? `${head}; step ${listed.step}'s evidence below says what is missing` : failure;
+}
+
 /** `live: false` (Orca stopped polling: the body is old) leaves out a running step's live progress. */
 export function AnalysisJudgements({ status, payload, live }: { status: ShiftStatus | undefined; payload?: unknown; live?: boolean }) {
   const view = analysisView(status, payload, { live });
@@ -260,7 +272,7 @@ export function AnalysisJudgements({ status, payload, live }: { status: ShiftSta
       </h5>
       {view.failure && (
         <div className={`its-failure alert ${view.failureReason === ANALYSIS_INSUFFICIENT_DATA ? 'alert-warning' : 'alert-danger'}`} data-testid="analysis-failure">
-          <strong>{FAILURE_HEADINGS[view.failureReason ?? ''] ?? 'Analysis stopped the shift:'}</strong> {withoutRollback(view.failure, status)}
+          <strong>{FAILURE_HEADINGS[view.failureReason ?? ''] ?? 'Analysis stopped the shift:'}</strong> {failureText(view, status)}
         </div>
       )}
       {!view.steps.some((step) => step.judgement) && <p className="its-note">No step has been judged yet.</p>}

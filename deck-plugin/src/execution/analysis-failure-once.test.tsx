@@ -43,10 +43,22 @@ describe.each([
     const [why] = body.failure.message.split(`; ${body.rollback.message}`);
     renderDetails(stage);
     expect(why).not.toBe('');
-    expect(occurrences(why)).toBe(1);
+    // The whole sentence at most once (too little evidence: the box names the step, see below), never as the Result line.
+    expect(occurrences(why)).toBeLessThanOrEqual(1);
+    expect(screen.queryByTestId('progress-message')).toBeNull();
     expect(occurrences(body.rollback.message)).toBe(1);
-    expect(screen.getByTestId('analysis-failure').textContent).toMatch(new RegExp(`: ${why.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    if (make === analysisFailedStage) expect(screen.getByTestId('analysis-failure').textContent).toMatch(new RegExp(`: ${why.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
     expect(screen.getByTestId('rollback').textContent).toMatch(/: weights restored to 100\/0\/0 \(release\/baseline\/canary\)$/);
     expect(document.body.textContent).not.toMatch(/No reason provided|Exception/);
+  });
+});
+
+describe('too little evidence', () => {
+  it("the box names the step and leaves the gate's problems to that step's evidence panel", () => {
+    renderDetails(asDeckSees(insufficientDataStage()));
+    const problems = Array.from(screen.getByTestId('evidence-problems-1').querySelectorAll('li')).map((li) => li.textContent!);
+    expect(problems.length).toBeGreaterThan(0);
+    problems.forEach((problem) => expect(occurrences(problem)).toBe(1));
+    expect(screen.getByTestId('analysis-failure').textContent).toBe("Too little evidence to judge the canary: step 1 has too little evidence to judge; step 1's evidence below says what is missing");
   });
 });

@@ -85,7 +85,7 @@ describe('every state of a step and a metric has its own display', () => {
 
   it('not enough data: no verdict, the gate\'s numbers and problems, the short metrics; the shift ended before later steps', () => {
     show(insufficientDataStage());
-    expect(text('analysis-failure')).toMatch(/^Too little evidence to judge the canary: step 1 has too little evidence to judge: the canary received 7 requests; .*\(evidence\.minPoints\)$/);
+    expect(text('analysis-failure')).toBe("Too little evidence to judge the canary: step 1 has too little evidence to judge; step 1's evidence below says what is missing");
     expect(screen.getByTestId('analysis-failure').className).toBe('its-failure alert alert-warning');
     expect(text('analysis-overall')).toBe('Not enough data, score 100');
     expect(state('judgement-1')).toBe('insufficient');
