@@ -87,7 +87,8 @@ describe('every state of a step and a metric has its own display', () => {
     show(insufficientDataStage());
     expect(text('analysis-failure')).toBe("Too little evidence to judge the canary: step 1 has too little evidence to judge; step 1's evidence below says what is missing");
     expect(screen.getByTestId('analysis-failure').className).toBe('its-failure alert alert-warning');
-    expect(text('analysis-overall')).toBe('Not enough data, score 100');
+    // The score of a step without enough evidence is not counted: the overall result does not show it as one (issue 16, item 7).
+    expect(text('analysis-overall')).toBe('Not enough data, no verdict');
     expect(state('judgement-1')).toBe('insufficient');
     expect(screen.getByTestId('judgement-1').querySelector('h6')!.textContent).toBe('Step 1: Not enough data, no verdict (score 100 not counted; pass 75)');
     expect(text('evidence-1')).toMatch(/^Evidence: not enough to judgeRequestscanary 7 \/ baseline \d+ \(the canary needs 50\)/);

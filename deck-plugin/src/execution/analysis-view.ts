@@ -549,7 +549,8 @@ export function analysisView(status: ShiftStatus | undefined, payload?: unknown,
   const view: AnalysisView = { steps };
   if (overallRaw) {
     const score = finite(overallRaw.score);
-    const verdict = `${resultWords(overallRaw.result)}${score === null ? '' : `, score ${Number(score.toFixed(1))}`}`;
+    // Too little evidence gives no verdict: its score is not counted, so it is not shown as the result's score.
+    const verdict = text(overallRaw.result) === 'InsufficientData' ? 'Not enough data, no verdict' : `${resultWords(overallRaw.result)}${score === null ? '' : `, score ${Number(score.toFixed(1))}`}`;
     // A running or cancelled shift whose current step was never judged: the result is an earlier step's, so say which.
     const judgedStep = finite(overallRaw.step);
     const current = finite(body.currentStep);
