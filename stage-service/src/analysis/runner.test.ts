@@ -5,7 +5,7 @@
  * pod, container and reason, and the wait for evidence that ends TERMINAL (or holds) when the canary
  * never gets enough traffic; the live progress of the looks in the status body this replica serves.
  */
-import { NormalizedAnalysis, NormalizedShiftSpec, StepJudgement, validateShiftSpec } from '@istio-shift/core';
+import { NormalizedAnalysis, NormalizedShiftSpec, StepJudgement } from '@istio-shift/core';
 import { ShiftEngine, ShiftRef } from '../engine/engine';
 import { ShiftRecord } from '../engine/record';
 import { statusJson, toStatus } from '../engine/view';
@@ -14,6 +14,7 @@ import { checkoutVirtualService } from '../kube/seed';
 import { ContainerState, MetricsProvider, PodReader, PodState, QueryWindow, RangeResult, Sample } from './provider';
 import { AnalysisRunner } from './runner';
 import { MetricsSources } from './sources';
+import { checkoutSpec } from '../engine/test-spec';
 
 const NS = 'shop';
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -82,12 +83,7 @@ class FakePods implements PodReader {
 }
 
 function shiftSpec(analysis: Record<string, unknown> = {}, pause = '10s'): NormalizedShiftSpec {
-  const result = validateShiftSpec({
-    account: 'prod',
-    namespace: NS,
-    virtualService: 'checkout',
-    route: { protocol: 'http', name: 'primary' },
-    destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
+  return checkoutSpec({
     steps: [{ weights: [80, 10, 10], pause }, { weights: [100, 0, 0] }],
     analysis: {
       source: 'mesh',
@@ -97,8 +93,6 @@ function shiftSpec(analysis: Record<string, unknown> = {}, pause = '10s'): Norma
       ...analysis,
     },
   });
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return result.spec;
 }
 
 /** A shift on the embedded store, its runner, and a clock the test moves (seconds since T0). */

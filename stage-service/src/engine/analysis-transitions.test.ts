@@ -3,12 +3,13 @@
  * moves on only when watched, a fail restores (or holds) in the same write, and a record carrying
  * judgements survives the schema check while a tampered one does not.
  */
-import { NormalizedShiftSpec, RouteSelection, StepEvidence, StepJudgement, judgeStep, planShift, selectRoute, validateShiftSpec } from '@istio-shift/core';
+import { NormalizedShiftSpec, RouteSelection, StepEvidence, StepJudgement, judgeStep, planShift, selectRoute } from '@istio-shift/core';
 import { checkoutVirtualService } from '../kube/seed';
 import { ShiftRecord } from './record';
 import { recordProblem } from './record-schema';
 import { advance, analysisUnavailable, judged, startShift } from './transitions';
 import { AnalysisWindow, nextAnalysisCheck, pendingWindow } from '../analysis/runner';
+import { checkoutSpec } from './test-spec';
 
 const NS = 'shop';
 const VS_NAME = `${NS}/checkout`;
@@ -19,12 +20,7 @@ const WATCHED = { polledNow: true };
 const SUCCESS_METRIC = { name: 'success', metric: 'success-rate', critical: true, judge: { type: 'threshold', min: 99 } };
 
 function spec(onFailure: 'rollback' | 'hold' = 'rollback', metrics: Array<Record<string, unknown>> = [SUCCESS_METRIC], more: Record<string, unknown> = {}): NormalizedShiftSpec {
-  const result = validateShiftSpec({
-    account: 'prod',
-    namespace: NS,
-    virtualService: 'checkout',
-    route: { protocol: 'http', name: 'primary' },
-    destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
+  return checkoutSpec({
     steps: [{ weights: [80, 10, 10], pause: '10s' }, { weights: [100, 0, 0] }],
     analysis: {
       source: 'mesh',
@@ -36,8 +32,6 @@ function spec(onFailure: 'rollback' | 'hold' = 'rollback', metrics: Array<Record
       ...more,
     },
   });
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return result.spec;
 }
 
 function started(s = spec()): { record: ShiftRecord; selection: RouteSelection } {

@@ -5,7 +5,7 @@
  * the engine's retry read fresh from the API server. Counted through the public engine API.
  */
 import { PassThrough } from 'stream';
-import { PatchOperation, validateShiftSpec } from '@istio-shift/core';
+import { PatchOperation } from '@istio-shift/core';
 import { CachedVirtualServiceApi } from '../kube/cached-api';
 import { ClusterVirtualServiceApi } from '../kube/cluster-api';
 import { EmbeddedVirtualServiceApi } from '../kube/embedded-api';
@@ -14,6 +14,7 @@ import { checkoutVirtualService } from '../kube/seed';
 import { VirtualServiceObject } from '../kube/types';
 import { FakeClock, settle } from './clock';
 import { ShiftEngine, ShiftRef } from './engine';
+import { checkoutSpec } from './test-spec';
 
 const NS = 'shop';
 
@@ -80,19 +81,12 @@ class FakeCluster {
 }
 
 function spec() {
-  const result = validateShiftSpec({
-    account: 'prod',
-    namespace: NS,
-    virtualService: 'checkout',
-    route: { protocol: 'http', name: 'primary' },
-    destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
+  return checkoutSpec({
     steps: [{ weights: [80, 10, 10], pause: '60s' }, { weights: [34, 33, 33], pause: '60s' }, { weights: [100, 0, 0] }],
     abandonAfter: '2m',
     executionId: 'exec-cache',
     stageRef: '1',
   });
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return result.spec;
 }
 
 let cache: CachedVirtualServiceApi | undefined;

@@ -4,7 +4,7 @@
  * "exactly one write per step" and "no second shift" are asserted, not assumed.
  * (The real-cluster tier, stage-service/test/*.cluster.test.ts, stays the second line.)
  */
-import { NormalizedShiftSpec, PatchOperation, validateShiftSpec } from '@istio-shift/core';
+import { NormalizedShiftSpec, PatchOperation } from '@istio-shift/core';
 import { EmbeddedVirtualServiceApi } from '../kube/embedded-api';
 import { checkoutVirtualService } from '../kube/seed';
 import { VirtualServiceApi, VirtualServiceObject } from '../kube/types';
@@ -12,6 +12,7 @@ import { FakeClock, settle } from './clock';
 import { ShiftEngine, ShiftRef } from './engine';
 import { ShiftRecord } from './record';
 import { StepScheduler } from './scheduler';
+import { checkoutSpec } from './test-spec';
 
 const NS = 'shop';
 const STEP1 = [80, 10, 10];
@@ -56,20 +57,13 @@ class CountingApi implements VirtualServiceApi {
 }
 
 function spec(change: Record<string, unknown> = {}): NormalizedShiftSpec {
-  const result = validateShiftSpec({
-    account: 'prod',
-    namespace: NS,
-    virtualService: 'checkout',
-    route: { protocol: 'http', name: 'primary' },
-    destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
+  return checkoutSpec({
     steps: [{ weights: STEP1, pause: '60s' }, { weights: STEP2, pause: '60s' }, { weights: [100, 0, 0] }],
     abandonAfter: '2m',
     executionId: 'exec-1',
     stageRef: '3',
     ...change,
   });
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return result.spec;
 }
 
 /** One replica: engine and scheduler on a fake clock, over a counting embedded store. */

@@ -7,10 +7,11 @@
  * Two layers: hand-written rows that name each safety rule, then the whole product of the
  * dimensions checked against the rules as docs/reliability.md states them.
  */
-import { IstioRouteDestination, NormalizedShiftSpec, RouteSelection, StepJudgement, judgeStep, planShift, selectRoute, validateShiftSpec } from '@istio-shift/core';
+import { IstioRouteDestination, NormalizedShiftSpec, RouteSelection, StepJudgement, judgeStep, planShift, selectRoute } from '@istio-shift/core';
 import { checkoutVirtualService } from '../kube/seed';
 import { ShiftRecord } from './record';
 import { Transition, WATCHED_WITHIN_SECONDS, advance, cancel, judged, startShift } from './transitions';
+import { checkoutSpec } from './test-spec';
 
 const NS = 'shop';
 const VS_NAME = `${NS}/checkout`;
@@ -35,12 +36,7 @@ function spec(onCancel: OnCancel, analysed: boolean): NormalizedShiftSpec {
   const key = `${onCancel}/${analysed}`;
   const known = specs.get(key);
   if (known) return known;
-  const result = validateShiftSpec({
-    account: 'prod',
-    namespace: NS,
-    virtualService: 'checkout',
-    route: { protocol: 'http', name: 'primary' },
-    destinations: [{ host: 'checkout', subset: 'release' }, { host: 'checkout', subset: 'baseline' }, { host: 'checkout', subset: 'canary' }],
+  const spec = checkoutSpec({
     steps: [{ weights: STEP1, pause: '60s' }, { weights: STEP2, pause: '60s' }, { weights: [100, 0, 0] }],
     abandonAfter: `${ABANDON_AFTER_S}s`,
     onCancel,
@@ -56,9 +52,8 @@ function spec(onCancel: OnCancel, analysed: boolean): NormalizedShiftSpec {
         }
       : {}),
   });
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  specs.set(key, result.spec);
-  return result.spec;
+  specs.set(key, spec);
+  return spec;
 }
 
 function verdictOf(s: NormalizedShiftSpec, canary: number[]): StepJudgement {
