@@ -13,6 +13,7 @@ import {
   referenceAnalysis,
   validateShiftSpec,
 } from '@istio-shift/core';
+import { problemText } from './formLanguage';
 import type {
   BuiltInMetric,
   Problem,
@@ -471,7 +472,9 @@ export function toAnalysisProblems(problems: Problem[], payload?: unknown): Anal
       field: problem.field,
       place: problem.field === 'steps' ? 'analysis' : placeOf(problem.field),
       label: fieldLabel(problem.field, payload),
-      message: inputWords(problem) ?? formMessage(problem.message, payload),
+      // Common checks are worded from their code (formLanguage.ts); the block's own rules keep their
+      // message, its paths in the form's words.
+      message: inputWords(problem) ?? (problem.code !== undefined && problem.code !== 'analysis' ? problemText(problem, payload) : formMessage(problem.message, payload)),
     }))
     .concat(timing);
 }

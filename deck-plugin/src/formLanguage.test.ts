@@ -6,6 +6,7 @@ import { PROBLEM_CODES, validateShiftSpec } from '@istio-shift/core';
 import type { Problem } from '@istio-shift/core';
 import { fieldWords, inFormLanguage, problemText } from './formLanguage';
 import { newPayload, problemsToErrors } from './model';
+import { toAnalysisProblems } from './analysis-model';
 import savedStage from '../test/fixtures/saved-stage.json';
 
 /** Payloads that between them make the validator give every code the form words. */
@@ -93,5 +94,29 @@ describe('the form words problems from their code', () => {
 
   it('a problem without a code (route matching, the analysis block) keeps its message, in the form\'s words', () => {
     expect(problemText({ field: 'route', message: 'route.name "primary" is not in checkout' })).toBe('Route name "primary" is not in checkout');
+  });
+});
+
+describe("the analysis section words the block's common checks from their code too", () => {
+  const payload = {
+    ...newPayload('2'),
+    analysis: {
+      source: 'prometheus',
+      scopes: { canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } },
+      alpha: 0.5,
+      mode: 'bayesian',
+      interval: 'often',
+      evidence: { minTrafficShare: 2, surprise: 1 },
+      metrics: [{ name: 'p99', metric: 'latency-p99', judge: { type: 'statistical', allowedIncrease: 0.5 } }],
+    },
+  };
+  const problems = validateShiftSpec(payload, { allowExpressions: true }).problems.filter((p) => p.field.startsWith('analysis'));
+
+  it('rewording a common check in core leaves the section text unchanged; only the block\'s own rules show their message', () => {
+    const coded = problems.filter((p) => p.code !== 'analysis');
+    expect(coded.map((p) => p.code)).toEqual(expect.arrayContaining(['out_of_range', 'not_one_of', 'not_a_duration', 'unknown_field']));
+    const original = toAnalysisProblems(coded, payload).map((p) => p.message);
+    expect(toAnalysisProblems(reworded(coded), payload).map((p) => p.message)).toEqual(original);
+    expect(original.join(' ')).not.toMatch(/analysis\.|REWORDED/);
   });
 });

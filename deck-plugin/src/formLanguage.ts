@@ -4,9 +4,9 @@
  *
  * The form words a problem from its stable `code` and `params` and its `field` (problemText): the
  * validator's English `message` is for the API's error bodies and may be reworded there without
- * changing a word of the form. Problems without a code (the analysis block's, whose section words
- * them in ./analysis-model, and route or destination matches from the live VirtualService) are
- * shown as their message with the paths in it put in the form's words (inFormLanguage).
+ * changing a word of the form. Problems without a code the form can word (the analysis block's own
+ * rules, code `analysis`, and route or destination matches from the live VirtualService) are shown
+ * as their message with the paths in it put in the form's words (inFormLanguage).
  */
 import type { Problem, ProblemParams } from '@istio-shift/core';
 import { formMessage, inputWords } from './analysis-model';
@@ -25,9 +25,10 @@ function segmentsOf(field: string): Segment[] {
 const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** A field path in the form's words: `steps[1].weights[2]` -> "step 2, weight 3", `route.name` -> "route name". */
-export function fieldWords(field: string): string {
+export function fieldWords(field: string, payload?: unknown): string {
   if (field === '') return 'the shift spec';
-  if (isAnalysisPath(field)) return formMessage(field);
+  // Analysis paths read the payload for their labels (a metric's judge type, say).
+  if (isAnalysisPath(field)) return formMessage(field, payload);
   const [head, index, child, childIndex, ...rest] = segmentsOf(field);
   if ((head === 'steps' || head === 'destinations') && typeof index === 'number') {
     const row = `${head === 'steps' ? 'step' : 'destination'} ${index + 1}`;
@@ -63,9 +64,9 @@ function rowOf(field: string): string {
 }
 
 /** The form's wording of a problem: from its code, params and field; undefined for a code the form has no words for. */
-function worded(problem: Problem): string | undefined {
+function worded(problem: Problem, payload?: unknown): string | undefined {
   const { field, params } = problem;
-  const f = fieldWords(field);
+  const f = fieldWords(field, payload);
   switch (problem.code) {
     case 'spec_not_object':
       return 'the shift spec must be a JSON object with account, namespace, VirtualService, route, destinations and steps';
@@ -150,8 +151,10 @@ export function problemText(problem: Problem, payload?: unknown): string {
   // The analysis section's wording for inputs whose notation is not the JSON's (pod labels as key=value).
   const input = inputWords(problem);
   if (input !== undefined) return input;
-  // The analysis block's problems are worded by its own section (./analysis-model), from their paths.
-  const words = isAnalysisPath(problem.field) ? undefined : worded(problem);
+  // The analysis block's own rules (code `analysis`) have no params to word from: their message is
+  // shown with its paths in the form's words. Its common checks (required, out_of_range, ...) are
+  // worded from their code like the rest of the spec's.
+  const words = isAnalysisPath(problem.field) && (problem.code === undefined || problem.code === 'analysis') ? undefined : worded(problem, payload);
   return words === undefined ? inFormLanguage(problem.message) : capitalized(words);
 }
 
