@@ -50,9 +50,16 @@ it('runs 100/0/0 -> 80/10/10 -> 34/33/33 -> 100/0/0 with pauses, as Orca sees it
       ...FAST,
       onPoll: async (event: PollEvent) => {
         const live = (await weightsNow('orca-full')).join('/');
-        if (observed[observed.length - 1] !== live) observed.push(live);
-        // What Orca shows as "Info" matches the weights live in the cluster.
-        if (event.taskStatus === 'RUNNING') expect(event.monitor?.progressMessage).toContain(`release ${live.split('/')[0]}`);
+        const changed = observed[observed.length - 1] !== live;
+        if (changed) observed.push(live);
+        // What Orca shows as "Info" matches the weights live in the cluster; the service's own timer
+        // may take the next step between its answer and this read (the pause ended meanwhile), and
+        // then the answer shows the step just before the live one.
+        if (event.taskStatus === 'RUNNING') {
+          const shown = /release (\d+)/.exec(event.monitor?.progressMessage ?? '')?.[1];
+          const allowed = [live, ...(changed && observed.length > 1 ? [observed[observed.length - 2]] : [])].map((w) => w.split('/')[0]);
+          expect(allowed).toContain(shown);
+        }
       },
     },
   });
