@@ -201,7 +201,8 @@ function fakeGate(token: string) {
     }
     if (req.method === 'POST' && req.url === '/pipelines') {
       const pipeline = JSON.parse(await body(req));
-      saved.set(pipeline.id, { ...pipeline, updateTs: String(Date.now()), lastModifiedBy: 'anonymous', index: saved.size });
+      // Front50 stores the index it is sent; Deck gives one to a pipeline that has none.
+      saved.set(pipeline.id, { ...pipeline, updateTs: String(Date.now()), lastModifiedBy: 'anonymous', index: pipeline.index ?? saved.size });
       return res.end();
     }
     res.statusCode = 404;

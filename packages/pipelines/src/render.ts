@@ -284,6 +284,17 @@ export function render(input: RenderInput): RenderResult {
   if (params.pipelines.promote) pipelines.push(promotePipeline(params, derived.manifests));
   return {
     ok: true,
-    files: pipelines.map((p) => ({ name: `${p.name.replace(/\s+/g, '-')}.json`, pipeline: p, text: `${JSON.stringify(p, null, 2)}\n` })),
+    files: pipelines.map(withIndex).map((p) => ({ name: `${p.name.replace(/\s+/g, '-')}.json`, pipeline: p, text: `${JSON.stringify(p, null, 2)}\n` })),
   };
+}
+
+/**
+ * Deck sorts an application's pipelines by [index, name] and saves again every one whose index is not
+ * its position (PipelineConfigService.sortPipelines, spinnaker-facts.json): without an index, opening
+ * the application re-saved every generated pipeline. Each gets its place in the rendered order (the
+ * canary first), written after `application`.
+ */
+function withIndex(pipeline: Pipeline, index: number): Pipeline {
+  const { id, name, application, ...rest } = pipeline;
+  return { id, name, application, index, ...rest } as Pipeline;
 }
