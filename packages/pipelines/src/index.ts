@@ -5,3 +5,4 @@ export * from './render';
 export * from './diff';
 export * from './reference-analysis';
 export * from './facts';
+export * from './docker-image';
