@@ -25,3 +25,4 @@ export * from './analysis/evidence';
 export * from './analysis/errors';
 export * from './analysis/sequential';
 export * from './analysis/format';
+export * from './analysis/promql-check';

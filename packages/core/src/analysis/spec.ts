@@ -28,6 +28,8 @@ export type BuiltInMetric =
 
 /** Which change of the canary against the baseline fails the metric. */
 export type FailDirection = 'increase' | 'decrease' | 'either';
+/** Every direction the contract allows, in the order the Deck editor offers them. */
+export const FAIL_DIRECTIONS: readonly FailDirection[] = ['increase', 'decrease', 'either'];
 
 /** What missing data means: fail the metric, pass it, or keep waiting (retry within the window). */
 export type NodataPolicy = 'fail' | 'pass' | 'wait';

@@ -6,7 +6,7 @@
 import { parseDurationSeconds, formatDuration } from '../duration';
 import type { Problem } from '../validate';
 import type { ProblemCode, ProblemParams } from '../contract';
-import { REFERENCE_THRESHOLDS, JudgeSpec, NodataPolicy, FailDirection, BuiltInMetric } from './spec';
+import { REFERENCE_THRESHOLDS, JudgeSpec, NodataPolicy, FailDirection, FAIL_DIRECTIONS, BuiltInMetric } from './spec';
 import {
   ANALYSIS_DEFAULTS,
   ANALYSIS_LIMITS,
@@ -35,7 +35,7 @@ const THRESHOLD_JUDGE_FIELDS = ['type', 'min', 'max', 'minRatio', 'maxRatio', 'm
 const STATISTICAL_JUDGE_FIELDS = ['type', 'allowedIncrease', 'allowedDecrease'];
 const THRESHOLDS_FIELDS = ['pass', 'marginal'];
 const STEP_ANALYSIS_FIELDS = ['skip', 'warmup', 'interval'];
-const DIRECTIONS: FailDirection[] = ['increase', 'decrease', 'either'];
+const DIRECTIONS = FAIL_DIRECTIONS;
 const NODATA: NodataPolicy[] = ['fail', 'pass', 'wait'];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
