@@ -1,0 +1,197 @@
+/**
+ * The install path of docs/install.md on the real kube-apiserver (issue 17, items 2 and 5):
+ * - `kubectl apply -k deploy/overlays/example --dry-run=server` accepts every object the overlay
+ *   renders (kubectl of the API server's version; output saved to test-artifacts/).
+ * - The rendered pod is consistent with the image and the configuration it mounts (ports, probes,
+ *   user, entrypoint, file paths), and its permissions are stage-service/deploy/rbac.yaml's Role.
+ * - The ConfigMap's configuration file really starts the service: the overlay is applied, the
+ *   tokens Secret is created with the documented command, and `node stage-service/dist/main.js`
+ *   runs with the rendered file as the pod would (its service account's token instead of the
+ *   mounted one, the Secret's keys as files), becomes ready, and shifts a VirtualService in one of
+ *   the overlay's namespaces for a request carrying the Secret's token.
+ * The overlay's namespaces (spinnaker, shop, payments) have fixed names: they are created if
+ * missing and never deleted (no kube-controller-manager here would finish deleting them).
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, posix } from 'path';
+import * as k8s from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { adminKubeConfig, apiError, getVirtualService, requireEnv, waitFor } from '../cluster/test-helpers';
+import { freePort } from '../free-port';
+import { applyCheckout, exampleShift, primaryWeights } from '../../stage-service/test/support';
+import { KubeObject, REPO, kubectl, kubectlName, renderOverlay, runnableConfig, serviceAccountKubeconfig, serviceParts } from './deploy-overlay';
+
+const OVERLAY = 'deploy/overlays/example';
+const ARTIFACTS = join(REPO, 'test-artifacts');
+let objects: KubeObject[];
+let kubeconfig: string;
+const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
+
+beforeAll(async () => {
+  kubeconfig = requireEnv('TEST_KUBECONFIG');
+  objects = renderOverlay(join(REPO, OVERLAY));
+  for (const name of new Set(objects.map((o) => o.metadata.namespace).filter((n): n is string => Boolean(n)))) {
+    await core.createNamespace({ body: { metadata: { name } } }).catch((err) => {
+      if (apiError(err)?.code !== 409) throw err;
+    });
+  }
+}, 300_000);
+
+it('kubectl is the API server\'s version (inside the version skew policy)', () => {
+  const version = JSON.parse(kubectl(['version', '--client', '-o', 'json'], kubeconfig).stdout);
+  expect(version.clientVersion.gitVersion).toBe(requireEnv('TEST_KUBE_VERSION'));
+});
+
+it('kubectl apply -k deploy/overlays/example --dry-run=server: the API server accepts every object', () => {
+  const result = kubectl(['apply', '-k', OVERLAY, '--dry-run=server'], kubeconfig);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, 'deploy-dry-run.txt'), `$ kubectl apply -k ${OVERLAY} --dry-run=server\n${result.stdout}${result.stderr}exit ${result.status}\n`);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  const lines = result.stdout.trim().split('\n');
+  // One line per rendered object, each accepted by the server (created, or unchanged/configured
+  // on a reused control plane where an earlier run applied the overlay).
+  expect(lines).toHaveLength(objects.length);
+  for (const line of lines) expect(line).toMatch(/^\S+ (created|configured|unchanged) \(server dry run\)$/);
+  expect(lines.map((l) => l.split(' ')[0]).sort()).toEqual(objects.map(kubectlName).sort());
+  expect(objects.map((o) => o.kind).sort()).toEqual(
+    ['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'ServiceAccount'],
+  );
+});
+
+describe('the rendered objects', () => {
+  it('run the image\'s service entrypoint as the image\'s non-root user, hardened, with probes on the probe port', () => {
+    const { deployment, pod, container, configText } = serviceParts(objects);
+    const config = parseAllDocuments(configText)[0].toJS();
+    const dockerfile = readFileSync(join(REPO, 'stage-service', 'Dockerfile'), 'utf8');
+    const imageUser = /^USER (\d+):(\d+)$/m.exec(dockerfile);
+    expect(imageUser).not.toBeNull();
+    expect(deployment.spec.replicas).toBe(2);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: Number(imageUser?.[1]), runAsGroup: Number(imageUser?.[2]), seccompProfile: { type: 'RuntimeDefault' } });
+    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.resources.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
+    expect(container.resources.limits).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
+    // The image's working directory is /app with the repository's layout: the command's script is
+    // the service's entry point (the Run Job's is dist/cli.js, the image's default).
+    expect(container.command).toEqual(['/usr/local/bin/node', '/app/stage-service/dist/main.js']);
+    expect(existsSync(join(REPO, posix.relative('/app', container.command[1])))).toBe(true);
+    const portNumber = (name: string) => container.ports.find((p: any) => p.name === name)?.containerPort;
+    expect(portNumber('http')).toBe(config.server.port);
+    expect(portNumber('probes')).toBe(config.server.probePort);
+    for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(container[probe].httpGet.port).toBe('probes');
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget');
+    expect(pdb?.spec.minAvailable).toBe(1);
+    expect(pdb?.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+  });
+
+  it('grant in each of the account\'s namespaces exactly the Role of stage-service/deploy/rbac.yaml, bound to the pod\'s service account', () => {
+    const { namespace, serviceAccount, configText } = serviceParts(objects);
+    const config = parseAllDocuments(configText)[0].toJS();
+    const source = parseAllDocuments(readFileSync(join(REPO, 'stage-service', 'deploy', 'rbac.yaml'), 'utf8')).map((d) => d.toJS());
+    const sourceRole = source.find((d) => d.kind === 'Role');
+    const namespaces: string[] = config.accounts.flatMap((a: any) => a.namespaces);
+    for (const target of namespaces) {
+      const role = objects.find((o) => o.kind === 'Role' && o.metadata.namespace === target);
+      const binding = objects.find((o) => o.kind === 'RoleBinding' && o.metadata.namespace === target);
+      expect(role?.rules).toEqual(sourceRole.rules);
+      expect(binding?.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role?.metadata.name });
+      expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: serviceAccount, namespace }]);
+    }
+    expect(objects.filter((o) => o.kind === 'Role').map((o) => o.metadata.namespace).sort()).toEqual([...namespaces].sort());
+    expect(objects.some((o) => o.kind.startsWith('Cluster'))).toBe(false);
+  });
+
+  it('admit only Orca\'s pods and Prometheus, to the http port', () => {
+    const policy = objects.find((o) => o.kind === 'NetworkPolicy');
+    const { deployment } = serviceParts(objects);
+    expect(policy?.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+    expect(policy?.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy?.spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'orca', 'app.kubernetes.io/part-of': 'spinnaker' } } }], ports: [{ port: 'http', protocol: 'TCP' }] },
+      {
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+        ports: [{ port: 'http', protocol: 'TCP' }],
+      },
+    ]);
+  });
+});
+
+describe('the ConfigMap\'s configuration starts the service', () => {
+  let child: ChildProcess | undefined;
+  let log = '';
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('as the pod would run it: ready, and it shifts traffic for the token in the Secret', async () => {
+    const parts = serviceParts(objects);
+    const applied = kubectl(['apply', '-k', OVERLAY], kubeconfig);
+    expect(applied.stderr).toBe('');
+    expect(applied.status).toBe(0);
+
+    // The tokens Secret, made with the command docs/install.md gives (deleted first on a reused cluster).
+    const token = randomBytes(32).toString('hex');
+    kubectl(['delete', 'secret', parts.tokensSecret, '-n', parts.namespace, '--ignore-not-found'], kubeconfig);
+    const created = kubectl(['create', 'secret', 'generic', parts.tokensSecret, '-n', parts.namespace, `--from-literal=orca=${token}`], kubeconfig);
+    expect(created.stderr).toBe('');
+    const secret = JSON.parse(kubectl(['get', 'secret', parts.tokensSecret, '-n', parts.namespace, '-o', 'json'], kubeconfig).stdout);
+
+    // The pod's identity: a token of its service account (what the kubelet would mount).
+    const tokenRequest = await core.createNamespacedServiceAccountToken({ name: parts.serviceAccount, namespace: parts.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+    const dir = mkdtempSync(join(tmpdir(), 'deploy-overlay-'));
+    const caData = readFileSync(requireEnv('TEST_KUBE_CA_FILE')).toString('base64');
+    const saKubeconfig = serviceAccountKubeconfig(requireEnv('TEST_KUBE_SERVER'), caData, tokenRequest.status?.token as string, join(dir, 'service-account.kubeconfig'));
+    const configPath = runnableConfig(parts.configText, parts.tokensDir, secret.data, saKubeconfig, dir);
+
+    // The container's command and environment; PORT/PROBE_PORT move the rendered ports to free ones.
+    const [port, probePort] = [await freePort(), await freePort()];
+    const script = join(REPO, posix.relative('/app', parts.container.command[1]));
+    child = spawn(process.execPath, [script], {
+      env: { ...process.env, ...parts.env, TRAFFIC_SHIFT_CONFIG: configPath, PORT: String(port), PROBE_PORT: String(probePort) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk) => (log += chunk));
+    child.stderr?.on('data', (chunk) => (log += chunk));
+    const running = child;
+    const probe = (path: string) => fetch(`http://127.0.0.1:${probePort}${path}`).catch(() => undefined);
+    const ready = await waitFor(`the service's readiness probe (log: ${log.slice(-800)})`, async () => {
+      if (running.exitCode !== null) throw new Error(`the service exited with ${running.exitCode}: ${log}`);
+      const response = await probe(parts.container.readinessProbe.httpGet.path);
+      return response?.status === 200 ? response.json() : undefined;
+    }, 30_000);
+    // Ready, and every namespace's watch synced: the Role grants list and watch.
+    expect(ready).toEqual({ status: 'ready' });
+    expect((await probe(parts.container.livenessProbe.httpGet.path))?.status).toBe(200);
+
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const auth = { Authorization: `Bearer ${token}` };
+    const config = parseAllDocuments(parts.configText)[0].toJS();
+    const account = config.accounts[0];
+    const namespace: string = account.namespaces[0];
+    const virtualService = `deploy-${randomBytes(3).toString('hex')}`;
+    await applyCheckout(namespace, virtualService);
+    const spec = exampleShift(account.name, namespace, { virtualService, steps: [{ weights: [0, 0, 100] }] });
+    const create = await fetch(`${base}/v1/shifts`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
+    expect(create.status).toBe(202);
+    // Orca gets the Service's address from server.externalBaseUrl; here the same path on localhost.
+    const location = create.headers.get('location') as string;
+    expect(location.startsWith(`${config.server.externalBaseUrl}/v1/shifts/`)).toBe(true);
+    const statusPath = new URL(location).pathname;
+    const done = await waitFor('the shift to succeed', async () => {
+      const body = (await fetch(`${base}${statusPath}`, { headers: auth }).then((r) => r.json())) as { status: string };
+      return body.status === 'RUNNING' ? undefined : body;
+    }, 30_000);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(primaryWeights(await getVirtualService(namespace, virtualService))).toEqual([0, 0, 100]);
+  }, 180_000);
+});
