@@ -7,6 +7,7 @@ import { ShiftError } from './engine/errors';
 import { CachedVirtualServiceApi, CacheSettings } from './kube/cached-api';
 import { ApiErrorObserver, ClusterVirtualServiceApi } from './kube/cluster-api';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
+import { ClusterEventWriter, EventWriter, MemoryEventWriter } from './kube/events';
 import { ClusterPodReader } from './analysis/pod-status';
 import { PodReader } from './analysis/provider';
 import { endpointFromKubeConfig, loadKubeConfig } from './kube/endpoint';
@@ -26,6 +27,9 @@ export class AccountRegistry {
   private readonly caches = new Map<string, CachedVirtualServiceApi>();
   private readonly byName = new Map<string, AccountConfig>();
   private readonly podReaders = new Map<string, PodReader>();
+  private readonly eventWriters = new Map<string, EventWriter>();
+  /** The embedded store's Events: kept in memory, as its VirtualServices are. */
+  readonly embeddedEvents = new MemoryEventWriter();
 
   constructor(
     accounts: AccountConfig[],
@@ -119,6 +123,19 @@ export class AccountRegistry {
       this.podReaders.set(account, reader);
     }
     return reader;
+  }
+
+  /** Where the account's Kubernetes Events go: its API server (own credentials), or memory for the embedded store. */
+  eventWriterFor(account: string): EventWriter | undefined {
+    if (!this.byName.has(account)) return undefined;
+    const cluster = this.clusters.get(account);
+    if (!cluster) return this.embeddedEvents;
+    let writer = this.eventWriters.get(account);
+    if (!writer) {
+      writer = new ClusterEventWriter(() => cluster.client());
+      this.eventWriters.set(account, writer);
+    }
+    return writer;
   }
 
   /** Throws unless the account exists and may touch the namespace. */

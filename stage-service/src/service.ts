@@ -17,6 +17,7 @@ import { createApp } from './http/app';
 import { ProbeServer, Readiness, startProbeServer } from './http/probe-server';
 import { readiness } from './http/readiness';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
+import { EventRecorder } from './kube/events';
 import { exampleVirtualServices } from './kube/seed';
 import { Logger, createLogger } from './logger';
 import { ServiceMetrics } from './metrics';
@@ -56,12 +57,25 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   const accounts = new AccountRegistry(config.accounts, embeddedStore, (operation, status) =>
     metrics.kubernetesErrors.inc({ operation, code: status === undefined ? 'network' : String(status) }),
   config.kubernetes);
+  // One Event recorder (client-go's correlation, rate limit) per account, made on first use.
+  const recorders = new Map<string, EventRecorder>();
+  const eventsFor = (account: string) => {
+    let recorder = recorders.get(account);
+    const writer = recorder ? undefined : accounts.eventWriterFor(account);
+    if (!recorder && writer) {
+      recorder = new EventRecorder({ writer, log: logger, clock: options.clock, account });
+      recorders.set(account, recorder);
+    }
+    return recorder;
+  };
   const engine = new ShiftEngine({
     apiFor: (account) => accounts.apiFor(account),
+    eventsFor,
     clock: options.clock,
     observer: {
       stepApplied: (seconds) => metrics.stepLatency.observe(seconds),
       pollAnsweredDuringWrite: () => metrics.pollsDuringWrite.inc(),
+      reportingFailed: (what, error) => logger.warn(`could not ${what}; the shift goes on`, { error: error.message }),
       shiftEnded: (record) => {
         metrics.shiftsEnded.inc({ outcome: record.phase });
         logger.info('shift ended', { shift: record.id, outcome: record.phase, reason: record.failure?.reason, message: record.failure?.message ?? record.rollback?.message });

@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from 'crypto';
 import {
+  FAILURE_REASON,
   NormalizedShiftSpec,
   RouteWrite,
   StepJudgement,
@@ -16,10 +17,13 @@ import {
   planShift,
   selectRoute,
 } from '@istio-shift/core';
+import type { EventSink } from '../kube/events';
+import { describeRouteWriters } from '../kube/managed-fields';
 import { PreconditionFailedError, VirtualServiceApi, VirtualServiceObject } from '../kube/types';
 import { Clock, realClock } from './clock';
 import { ShiftError } from './errors';
 import { KeyedMutex } from './mutex';
+import { eventsForChange } from './shift-events';
 import { CorruptStateError, STATE_ANNOTATION, ShiftRecord, ShiftState, bindingOf, emptyState, readState, writeState } from './record';
 import { Transition, WatchContext, advance, analysisUnavailable, cancel, judged, startShift, supersede } from './transitions';
 
@@ -42,6 +46,8 @@ export interface EngineObserver {
   shiftEnded?(record: ShiftRecord): void;
   /** A status poll found a write of its VirtualService queued or running and did not wait for it. */
   pollAnsweredDuringWrite?(): void;
+  /** Telling what happened (Kubernetes Events, naming another writer) failed; the shift went on. */
+  reportingFailed?(what: string, error: Error): void;
 }
 
 export interface EngineOptions {
@@ -54,6 +60,8 @@ export interface EngineOptions {
   observer?: EngineObserver;
   /** How long a status poll waits for a write of the same VirtualService (default POLL_WAIT_MS). */
   pollWaitMs?: number;
+  /** Where an account's shifts record Kubernetes Events on their VirtualService (none: not recorded). */
+  eventsFor?(account: string): EventSink | undefined;
 }
 
 const MAX_ATTEMPTS = 6;
@@ -271,6 +279,42 @@ export class ShiftEngine {
     });
   }
 
+  /**
+   * Adds who changed the route (from managedFields) to the message of a record that another writer
+   * stopped, before it is written. Best effort: a failed read leaves the message as it was. The
+   * records are this decision's own fresh copies, so amending them in place amends its result too.
+   */
+  private async nameOtherWriters(api: VirtualServiceApi, object: VirtualServiceObject, state: ShiftState, records: ShiftRecord[]): Promise<void> {
+    const stopped = records.filter((record) => stoppedByAnotherWriter(record, state.shifts.get(record.id)));
+    if (stopped.length === 0 || !api.managedFields) return;
+    try {
+      const entries = await api.managedFields(object.metadata.namespace, object.metadata.name);
+      for (const record of stopped) {
+        const selection = selectRoute(object.spec, record.spec.route, object.metadata.name);
+        const pointer = selection.ok ? selection.selected.pointer : `/spec/${record.spec.route.protocol}`;
+        const writers = describeRouteWriters(entries, pointer);
+        if (!writers) continue;
+        if (record.failure && (record.failure.reason === FAILURE_REASON.ROUTE_CHANGED || record.failure.reason === FAILURE_REASON.ROUTE_MISSING || record.failure.message === record.rollback?.message)) {
+          record.failure.message = `${record.failure.message}; ${writers}`;
+        }
+        if (record.rollback?.result === 'conflict') record.rollback.message = `${record.rollback.message}; ${writers}`;
+      }
+    } catch (error) {
+      this.options.observer?.reportingFailed?.('read managedFields to name the other writer', error as Error);
+    }
+  }
+
+  /** Kubernetes Events for what the written records did; never fails or delays the shift. */
+  private recordEvents(account: string, written: VirtualServiceObject, state: ShiftState, records: ShiftRecord[]): void {
+    try {
+      const sink = this.options.eventsFor?.(account);
+      if (!sink) return;
+      for (const record of records) for (const event of eventsForChange(state.shifts.get(record.id), record)) sink.record(written, event);
+    } catch (error) {
+      this.options.observer?.reportingFailed?.('record Kubernetes Events', error as Error);
+    }
+  }
+
   private async transact<T>(
     account: string,
     namespace: string,
@@ -285,6 +329,7 @@ export class ShiftEngine {
         const decision = decide(object, state);
         if (!decision.write || !object) return decision.result;
         const { records, route } = decision.write;
+        await this.nameOtherWriters(api, object, state, records);
         const operations = buildShiftPatch(route, {
           key: STATE_ANNOTATION,
           previous: raw,
@@ -293,12 +338,14 @@ export class ShiftEngine {
           resourceVersion: object.metadata.resourceVersion,
         });
         const started = process.hrtime.bigint();
+        let written: VirtualServiceObject;
         try {
-          await api.patch(namespace, name, operations);
+          written = await api.patch(namespace, name, operations);
         } catch (error) {
           if (error instanceof PreconditionFailedError) continue;
           throw error;
         }
+        this.recordEvents(account, written, state, records);
         if (route) this.options.observer?.stepApplied?.(Number(process.hrtime.bigint() - started) / 1e9);
         for (const record of records) if (record.phase !== 'RUNNING') this.options.observer?.shiftEnded?.(record);
         return decision.result;
@@ -306,6 +353,13 @@ export class ShiftEngine {
       throw new ShiftError('unavailable', `VirtualService ${namespace}/${name} kept changing while the shift tried to write it (${MAX_ATTEMPTS} attempts); retry shortly`);
     });
   }
+}
+
+/** A record that ended just now because another writer changed or removed its route. */
+function stoppedByAnotherWriter(record: ShiftRecord, before: ShiftRecord | undefined): boolean {
+  if (before && before.phase !== 'RUNNING') return false;
+  const reason = record.failure?.reason;
+  return reason === FAILURE_REASON.ROUTE_CHANGED || reason === FAILURE_REASON.ROUTE_MISSING || record.rollback?.result === 'conflict';
 }
 
 /** The stored shifts of an object; an annotation the service cannot read is a conflict to report. */

@@ -16,6 +16,7 @@
 import { PatchOperation } from '@istio-shift/core';
 import { ClusterVirtualServiceApi } from './cluster-api';
 import { PreconditionFailedError, VirtualServiceApi, VirtualServiceObject } from './types';
+import type { ManagedFieldsEntry } from './managed-fields';
 import { DEFAULT_WATCH_SETTINGS, NamespaceWatch, WatchSettings, slim } from './watch-cache';
 
 export interface CacheSettings extends WatchSettings {
@@ -172,6 +173,11 @@ export class CachedVirtualServiceApi implements VirtualServiceApi {
       if (error instanceof PreconditionFailedError) this.stats.guardFailures++;
       throw error;
     }
+  }
+
+  /** Never from the watch: it drops managedFields (watch-cache.ts slim). */
+  managedFields(namespace: string, name: string): Promise<ManagedFieldsEntry[] | undefined> {
+    return this.inner.managedFields(namespace, name);
   }
 
   private async fresh(namespace: string, name: string): Promise<VirtualServiceObject | undefined> {

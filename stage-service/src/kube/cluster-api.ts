@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { PatchOperation } from '@istio-shift/core';
 import { endpointFromKubeConfig } from './endpoint';
 import { KubeHttpClient, KubeResponse, KubeTransportError, TransportSettings } from './http-client';
+import { ManagedFieldsEntry, OWN_FIELD_MANAGER } from './managed-fields';
 import {
   ISTIO_GROUP,
   ISTIO_VERSION,
@@ -91,11 +92,17 @@ export class ClusterVirtualServiceApi implements VirtualServiceApi {
   }
 
   async patch(namespace: string, name: string, operations: PatchOperation[]): Promise<VirtualServiceObject> {
-    const response = await this.call('patch', 'PATCH', objectPath(namespace, name), `${namespace}/${name}`, goJson(operations), 'application/json-patch+json');
+    // Our own field manager name, so managedFields tell our writes from another writer's (managed-fields.ts).
+    const path = `${objectPath(namespace, name)}?fieldManager=${OWN_FIELD_MANAGER}`;
+    const response = await this.call('patch', 'PATCH', path, `${namespace}/${name}`, goJson(operations), 'application/json-patch+json');
     if (isPreconditionFailure(response.status, safeParse(response.body))) {
       throw new PreconditionFailedError(serverMessage(safeParse(response.body), response.status));
     }
     return this.result('patch', response) as VirtualServiceObject;
+  }
+
+  async managedFields(namespace: string, name: string): Promise<ManagedFieldsEntry[] | undefined> {
+    return (await this.get(namespace, name))?.metadata.managedFields as ManagedFieldsEntry[] | undefined;
   }
 
   private async call(operation: string, method: 'GET' | 'PATCH', path: string, flow: string, body?: string, contentType?: string): Promise<KubeResponse> {

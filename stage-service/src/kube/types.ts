@@ -4,6 +4,7 @@
  * store that `npm start` uses when no cluster is configured.
  */
 import { PatchOperation } from '@istio-shift/core';
+import type { ManagedFieldsEntry } from './managed-fields';
 
 export interface VirtualServiceObject {
   apiVersion: string;
@@ -27,6 +28,11 @@ export interface VirtualServiceApi {
   list(namespace: string): Promise<VirtualServiceObject[]>;
   /** Applies an RFC 6902 patch atomically; throws PreconditionFailedError when a `test` fails. */
   patch(namespace: string, name: string, operations: PatchOperation[]): Promise<VirtualServiceObject>;
+  /**
+   * The object's metadata.managedFields read fresh from the API server (watch caches drop them), to
+   * name who changed a route; absent where there are none (the embedded store).
+   */
+  managedFields?(namespace: string, name: string): Promise<ManagedFieldsEntry[] | undefined>;
 }
 
 /** A `test` operation or resourceVersion precondition failed: someone else wrote in between. */
