@@ -13,6 +13,7 @@ import {
   runWebhookStage,
   startWebhookStage,
 } from './driver';
+import { RESTART_TIME_HEADER, RESTART_TIME_HEADER_EXPRESSION } from '@istio-shift/core';
 import { parseJson, readJsonPath } from './json';
 import { evaluateString } from './spel';
 import { ScriptedReply, ScriptedServer, closedPort, startScriptedServer } from './scripted-server';
@@ -104,7 +105,7 @@ describe('docs/orca.md', () => {
       enabled: true,
       url: 'http://127.0.0.1:8080/v1/shifts',
       method: 'POST',
-      customHeaders: { Authorization: ['Bearer s3cret'], 'Content-Type': ['application/json'] },
+      customHeaders: { Authorization: ['Bearer s3cret'], 'Content-Type': ['application/json'], [RESTART_TIME_HEADER]: [RESTART_TIME_HEADER_EXPRESSION] },
       waitForCompletion: true,
       statusUrlResolution: 'locationHeader',
       statusJsonPath: '$.status',
@@ -182,17 +183,26 @@ describe('the SpEL subset', () => {
     const id = evaluateString('${id}', root);
     expect(id.value).toBe('${id}');
     expect(id.errors[0].expression).toBe('${id}');
-    // One failing expression leaves the whole string as it was.
-    expect(evaluateString('${execution.id}-${refId}', root).value).toBe('${execution.id}-${refId}');
-    expect(evaluateString('${webhook.body.missing}', { execution }).value).toBe('${webhook.body.missing}');
+    // kork ExpressionTransform: a null part of a longer string is put back as its text, the rest
+    // is evaluated; an exception (a property of null) leaves the whole string as it was.
+    expect(evaluateString('${execution.id}-${refId}', root).value).toBe('01HEXEC7Q-${refId}');
+    expect(evaluateString('${execution.id}-${webhook.body.missing}', { execution })).toMatchObject({ value: '${execution.id}-${webhook.body.missing}', errors: [{ expression: '${webhook.body.missing}' }] });
+    // A missing key is null (MapPropertyAccessor with allowUnknownKeys), not an error by itself.
+    expect(evaluateString('${webhook.body.missing}', { execution, webhook: { body: {} } })).toMatchObject({ value: '${webhook.body.missing}', errors: [{ expression: '${webhook.body.missing}' }] });
   });
 
-  it('evaluates the restart marker: Orca\'s restart time after a restart, literal before one', () => {
+  it('evaluates the payload restart marker to 0 before a restart (an unknown key is null) and to the time after one', () => {
     const marker = '${restartDetails?.restartTime ?: 0}';
     expect(evaluateString(marker, { ...root, restartDetails: { restartTime: 1764500000123, restartedBy: 'ana' } }).value).toBe(1764500000123);
     expect(evaluateString(marker, { ...root, restartDetails: { restartedBy: 'ana' } }).value).toBe(0);
-    // No restart yet: an Orca that requires known keys leaves the text as it is (the service reads it as attempt 0).
-    expect(evaluateString(marker, root).value).toBe(marker);
+    expect(evaluateString(marker, root)).toEqual({ value: 0, errors: [] });
+  });
+
+  it("evaluates the restart header's expression: 'null' before a restart, the time as text after one (OpPlus)", () => {
+    const header = "${'' + restartDetails?.restartTime}";
+    expect(evaluateString(header, root)).toEqual({ value: 'null', errors: [] });
+    expect(evaluateString(header, { ...root, restartDetails: { restartTime: 1764500000123 } }).value).toBe('1764500000123');
+    expect(evaluateString('${trigger.parameters.weight + 1}', root).value).toBe(35);
   });
 
   it('refuses expressions outside the subset instead of guessing', () => {
@@ -511,7 +521,7 @@ describe('the stage against a scripted service', () => {
     expect(body).toMatchObject({
       executionId: execution.id,
       stageRef: '${refId}',
-      note: 'stage ${id} of ${execution.application}',
+      note: 'stage ${id} of shop',
       weight: 34,
       tag: 'v2',
       steps: [{ weights: [100, 0], pause: '90s' }],

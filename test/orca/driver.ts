@@ -7,15 +7,25 @@
  * cross-checked against Orca's PreconfiguredWebhookStage, WebhookService, CreateWebhookTask +
  * WebhookResponseProcessor, WebhookStatusCheckUrlRetriever and MonitorWebhookTask. What it does:
  *
- * 1. Plan: merge the preconfigured entry into the stage context (every non-null preconfigured field
- *    wins; null ones keep the stage's value). `refId`/`requisiteStageRefIds` are not context keys.
- * 2. createWebhook: evaluate SpEL, send the request, then retry (the same request) every
- *    `createRetryBackoffMs` on 5xx/429 until `createRetryTimeoutMs`; fail-fast codes, other 4xx,
- *    and connection errors on a non-GET fail at once. Resolve the status URL.
- * 3. monitorWebhook: GET the status URL with the same headers, every `pollIntervalMs(elapsed)`,
+ * 1. Plan (StartStageHandler.plan): evaluate the whole stage context and KEEP the evaluated values
+ *    (ExpressionAware.withMergedContext assigns them to the context, which is then stored), then
+ *    merge the preconfigured entry into it as text (PreconfiguredWebhookStage.taskGraph: every
+ *    non-null preconfigured field wins; null ones keep the stage's value). So an expression in the
+ *    stage's own payload is evaluated once, here, and never again; the preconfigured fields are
+ *    evaluated afresh by each task. `refId`/`requisiteStageRefIds` are not context keys.
+ * 2. Before every task run (RunTaskHandler: `task.execute(stage.withMergedContext())`) the whole
+ *    context is evaluated again and the evaluated values are kept (the task's result is stored
+ *    with them).
+ * 3. createWebhook: send the request, then retry (the same request) every `createRetryBackoffMs`
+ *    on 5xx/429 until `createRetryTimeoutMs`; fail-fast codes, other 4xx, and connection errors
+ *    on a non-GET fail at once. Resolve the status URL.
+ * 4. monitorWebhook: GET the status URL with the same headers, every `pollIntervalMs(elapsed)`,
  *    until a status maps to SUCCEEDED / CANCELED / TERMINAL or the monitor times out.
- * 4. Cancel: best-effort request to `cancelEndpoint` on a user cancel during monitoring, on a
- *    CANCELED status, and whenever the stage ends TERMINAL.
+ * 5. Cancel: best-effort request to `cancelEndpoint` AS STORED (no evaluation: MonitorWebhookTask
+ *    .onCancel and WebhookStage.onFailureStages map the stored context) on a user cancel during
+ *    monitoring, on a CANCELED status, and whenever the stage ends TERMINAL.
+ * 6. Restart (RestartStageHandler): the stored context, `exception` moved into `restartDetails`
+ *    with `restartedBy` and `restartTime`; then planned again (1.) and the tasks run anew.
  *
  * Real timers are used between attempts and polls: that is how Orca schedules them (queue delays).
  */
@@ -303,13 +313,22 @@ export function bindPreconfigured(entry: PreconfiguredWebhook): PreconfiguredWeb
   return out;
 }
 
-/** The stage context Orca plans: stage JSON (minus refId etc.) with the preconfigured fields merged. */
-export function mergePreconfigured(entry: PreconfiguredWebhook, stage: StageJson): StageContext {
-  const pre = bindPreconfigured(entry);
+/** The stage's context before planning: the stage JSON without refId and requisiteStageRefIds. */
+function stageContextOf(stage: StageJson): StageContext {
   const copy = JSON.parse(JSON.stringify(stage)) as StageJson;
   delete copy.refId;
   delete copy.requisiteStageRefIds;
-  const context: StageContext = copy;
+  return copy;
+}
+
+/** The stage context Orca plans: stage JSON (minus refId etc.) with the preconfigured fields merged. */
+export function mergePreconfigured(entry: PreconfiguredWebhook, stage: StageJson): StageContext {
+  return mergeInto(stageContextOf(stage), entry);
+}
+
+/** PreconfiguredWebhookStage.overrideIfNotSetInContextAndOverrideDefault: mutates and returns `context`. */
+function mergeInto(context: StageContext, entry: PreconfiguredWebhook): StageContext {
+  const pre = bindPreconfigured(entry);
   for (const f of MERGED_FIELDS) {
     const value = pre[f];
     if (context[f] === undefined || context[f] === null || (value !== undefined && value !== null)) {
@@ -334,9 +353,8 @@ const DEFAULTS: Required<Pick<DriverOptions, 'createRetryBackoffMs' | 'createRet
 
 const HEADER_DENY_LIST = ['X-SPINNAKER-USER', 'X-SPINNAKER-ACCOUNT', 'X-SPINNAKER-USER-ORIGIN', 'X-SPINNAKER-REQUEST-ID', 'X-SPINNAKER-EXECUTION-ID'];
 
-// Fields evaluated as SpEL before each task run (Orca evaluates the whole context; these are the
-// ones that reach the wire).
-const SPEL_FIELDS = ['url', 'customHeaders', 'payload', 'cancelEndpoint', 'cancelPayload'] as const;
+// Orca's own record of failed expressions: the driver writes it at the end and never evaluates it.
+const SUMMARY_KEY = 'expressionEvaluationSummary';
 
 type Body = { kind: 'none' } | { kind: 'value'; value: unknown; parsed?: ParsedJson };
 
@@ -403,6 +421,7 @@ class StageRun implements RunningStage {
   private readonly woken: Promise<void>;
   private readonly sensitiveHeaders: Record<string, string[]>;
   private readonly explicitMonitorTimeoutMs: number | undefined;
+  private readonly preconfigured: PreconfiguredWebhook;
 
   constructor(
     preconfigured: PreconfiguredWebhook,
@@ -414,7 +433,8 @@ class StageRun implements RunningStage {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DriverOptions;
     this.opts = { ...DEFAULTS, ...given };
     this.explicitMonitorTimeoutMs = options.monitorTimeoutMs;
-    this.context = restartOf ? restartedContext(restartOf) : mergePreconfigured(preconfigured, stage);
+    this.preconfigured = preconfigured;
+    this.context = restartOf ? restartedContext(restartOf) : stageContextOf(stage);
     this.sensitiveHeaders = (bindPreconfigured(preconfigured).sensitiveHeaders as Record<string, string[]> | undefined) ?? {};
     this.woken = new Promise((resolve) => (this.wakeUp = resolve));
     this.result = this.run();
@@ -429,11 +449,14 @@ class StageRun implements RunningStage {
   // --- orchestration ------------------------------------------------------------------------
 
   private async run(): Promise<StageResult> {
+    this.plan();
     const status = await this.runTasks();
     this.phase = 'done';
     const exprSummary: StageContext['expressionEvaluationSummary'] = {};
     for (const e of this.expressionErrors.values()) exprSummary[e.expression] = [{ description: e.description, level: 'ERROR' }];
+    // Orca drops an entry once its expression evaluates (withMergedContext's clean-up).
     if (this.expressionErrors.size > 0) this.context.expressionEvaluationSummary = exprSummary;
+    else delete this.context.expressionEvaluationSummary;
     return {
       status,
       context: this.context,
@@ -566,7 +589,16 @@ class StageRun implements RunningStage {
     return 'TERMINAL';
   }
 
-  /** Orca re-evaluates the stage context before every task run and keeps the evaluated values. */
+  /**
+   * StartStageHandler.plan: the context is evaluated and kept as evaluated (what the stage itself
+   * wrote is fixed from here on), then the preconfigured fields are merged in unevaluated.
+   */
+  private plan(): void {
+    this.evaluateExpressions();
+    mergeInto(this.context, this.preconfigured);
+  }
+
+  /** Orca re-evaluates the whole stage context before every task run and keeps the evaluated values. */
   private evaluateExpressions(): void {
     const root: Record<string, unknown> = {
       ...this.context,
@@ -577,8 +609,8 @@ class StageRun implements RunningStage {
     // An expression that now resolves drops its earlier error (Orca cleans up its summary the same
     // way), so the errors are those of the latest pass.
     this.expressionErrors.clear();
-    for (const f of SPEL_FIELDS) {
-      if (this.context[f] === undefined || this.context[f] === null) continue;
+    for (const f of Object.keys(this.context)) {
+      if (f === SUMMARY_KEY || this.context[f] === undefined || this.context[f] === null) continue;
       const r = evaluateValue(this.context[f], root);
       this.context[f] = r.value;
       for (const err of r.errors) this.expressionErrors.set(err.expression, err);
@@ -911,9 +943,12 @@ class StageRun implements RunningStage {
 
   // --- cancel ---------------------------------------------------------------------------------
 
-  /** WebhookService.cancelWebhook: best effort; failures are recorded, never thrown. */
+  /**
+   * WebhookService.cancelWebhook: best effort; failures are recorded, never thrown. The endpoint is
+   * the stored one, as the last task run evaluated it (Orca maps the stored context; nothing is
+   * evaluated for the cancel).
+   */
   private async sendCancel(reason: CancelRecord['reason']): Promise<void> {
-    this.evaluateExpressions();
     const endpoint = this.context.cancelEndpoint;
     if (typeof endpoint !== 'string' || endpoint === '') return;
     const method = String(this.context.cancelMethod ?? 'POST').toUpperCase();
@@ -956,8 +991,10 @@ export interface StageInput {
 
 /**
  * Orca's RestartStageHandler on a completed webhook stage: the context is kept as the last run left
- * it (WebhookStage has no prepareStageForRestart), `exception` moves into `restartDetails` with
- * `restartedBy` and `restartTime` (epoch ms), and the tasks run again from createWebhook.
+ * it, evaluated values and the previous attempt's `webhook` and `statusEndpoint` included
+ * (WebhookStage has no prepareStageForRestart), `exception` moves into `restartDetails` with
+ * `restartedBy` and `restartTime` (epoch ms); the stage is planned again (the preconfigured
+ * fields merged anew as text) and the tasks run again from createWebhook.
  */
 export interface StageRestart {
   context: StageContext;
@@ -969,7 +1006,6 @@ function restartedContext(restart: StageRestart): StageContext {
   const context: StageContext = JSON.parse(JSON.stringify(restart.context));
   const previousException = context.exception ?? null;
   delete context.exception;
-  delete context.expressionEvaluationSummary;
   context.restartDetails = { restartedBy: restart.user ?? 'anonymous', restartTime: restart.restartTime, previousException };
   return context;
 }

@@ -159,3 +159,38 @@ export function buildShiftStage(draft: PayloadDraft, refId: string, name: string
   const { payload, stageTimeoutMs } = savedStageFields(draft, refId);
   return { refId, type: STAGE_KEY, alias: STAGE_ALIAS, name, payload, stageTimeoutMs };
 }
+
+/**
+ * "Restart stage" is told apart from a retried create by a header of the preconfigured webhook, not
+ * by the payload. Orca evaluates the stage's own fields once, when the stage first starts
+ * (StartStageHandler.plan -> ExpressionAware.withMergedContext, stored as evaluated), so the
+ * payload's RESTART_EXPRESSION is 0 there for good and a restart sends 0 again. The preconfigured
+ * fields (customHeaders among them) are merged back as text on every plan
+ * (PreconfiguredWebhookStage.taskGraph) and evaluated by each task run, after RestartStageHandler
+ * added `restartDetails`: so this header carries the restart time of the attempt being created,
+ * and a create retried within the attempt sends the same value. Facts and sources:
+ * packages/pipelines/src/spinnaker-facts.json `orcaStageContract`; the YAML is in docs/orca.md.
+ */
+export const RESTART_TIME_HEADER = 'X-Stage-Restart-Time';
+/**
+ * The header's value as written in orca-local.yml. No `:` (Spring would read it as a placeholder
+ * default) and never null (a null would leave the text and an expression error in every stage):
+ * SpEL's String + null is "null" before any restart, the restart time's digits after one.
+ */
+export const RESTART_TIME_HEADER_EXPRESSION = "${'' + restartDetails?.restartTime}";
+
+export type RestartTimeHeader = { ok: true; restartedAt?: number } | { ok: false; problem: string };
+
+/**
+ * The restart time a create's RESTART_TIME_HEADER says (epoch ms), or none: header absent (an
+ * Orca configured without it), `null` (no restart yet) or still the unevaluated expression.
+ */
+export function restartTimeFromHeader(value: string | undefined): RestartTimeHeader {
+  const text = value?.trim();
+  if (text === undefined || text === '' || text === 'null' || text === RESTART_TIME_HEADER_EXPRESSION) return { ok: true };
+  if (/^\d{1,16}$/.test(text) && Number(text) <= Number.MAX_SAFE_INTEGER) return { ok: true, restartedAt: Number(text) };
+  return {
+    ok: false,
+    problem: `header ${RESTART_TIME_HEADER} must be Orca's restart time in epoch milliseconds or "null", got ${JSON.stringify(text.slice(0, 80))}: configure it in orca-local.yml exactly as docs/orca.md shows (${RESTART_TIME_HEADER_EXPRESSION})`,
+  };
+}

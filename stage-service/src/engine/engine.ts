@@ -188,10 +188,17 @@ export class ShiftEngine {
     return (await this.status(ref, { polled: false }))?.record;
   }
 
-  /** Cancels a shift; a no-op for shifts that ended, and undefined for ones that never existed. */
+  /**
+   * Cancels a shift; a no-op for shifts that ended, and undefined for ones that never existed.
+   * A cancel naming an attempt that ended reaches the later attempt of the same Orca stage that
+   * is running: after "Restart stage" Orca calls the cancelUrl of the attempt before (see
+   * currentAttempt).
+   */
   async cancel(ref: ShiftRef): Promise<ShiftRecord | undefined> {
     this.pollsSeen.delete(refKey(ref));
-    return (await this.step(ref, cancel))?.record;
+    const record = (await this.step(ref, cancel, currentAttempt))?.record;
+    if (record) this.pollsSeen.delete(refKey({ ...ref, id: record.id }));
+    return record;
   }
 
   /**
@@ -261,12 +268,15 @@ export class ShiftEngine {
   private async step(
     ref: ShiftRef,
     transition: (record: ShiftRecord, selection: ReturnType<typeof selectRoute>, vsName: string, now: Date) => Transition,
+    /** Which record the transition applies to, given the one `ref` names (itself by default). */
+    pick: (named: ShiftRecord, state: ShiftState) => ShiftRecord = (named) => named,
   ): Promise<ShiftSnapshot | undefined> {
     const name = `${ref.namespace}/${ref.virtualService}`;
     return this.transact<ShiftSnapshot | undefined>(ref.account, ref.namespace, ref.virtualService, (object, state) => {
       if (!object) return { result: undefined };
-      const record = shiftOf(ref, state);
-      if (!record) return { result: undefined };
+      const named = shiftOf(ref, state);
+      if (!named) return { result: undefined };
+      const record = pick(named, state);
       const selection = selectRoute(object.spec, record.spec.route, name);
       const next = transition(record, selection, name, this.now());
       if (next.kind === 'none') return { result: { record, attempts: attemptsOf(state, record) } };
@@ -370,6 +380,21 @@ function storedState(object: VirtualServiceObject): ReturnType<typeof readState>
     if (error instanceof CorruptStateError) throw new ShiftError('conflict', error.message);
     throw error;
   }
+}
+
+/**
+ * The attempt of `named`'s Orca stage a cancel is meant for: `named` while it runs; once it has
+ * ended, the running attempt started by a later "Restart stage", if any. Orca merges the
+ * preconfigured `cancelEndpoint: ${webhook.body.cancelUrl}` back as text when the restarted stage
+ * is planned, and the create task evaluates it before the new create is sent, against the
+ * previous attempt's answer, which the restart kept; the value is stored evaluated and never
+ * evaluated again (facts: spinnaker-facts.json orcaStageContract). Attempts of one stage follow
+ * one another (a new one takes over a running one), so at most one is running.
+ */
+function currentAttempt(named: ShiftRecord, state: ShiftState): ShiftRecord {
+  if (named.phase === 'RUNNING') return named;
+  const later = attemptsOf(state, named).filter((r) => r.phase === 'RUNNING' && r.spec.restartedAt > named.spec.restartedAt);
+  return later[later.length - 1] ?? named;
 }
 
 /** The shift `ref` names, if this account's; a stored record the service cannot use is a conflict. */

@@ -4,7 +4,7 @@
  */
 import express, { NextFunction, Request, Response } from 'express';
 import { IncomingMessage, ServerResponse } from 'http';
-import { NormalizedShiftSpec, validateShiftPath, validateShiftSpec } from '@istio-shift/core';
+import { NormalizedShiftSpec, RESTART_TIME_HEADER, restartTimeFromHeader, validateShiftPath, validateShiftSpec } from '@istio-shift/core';
 import { AccountRegistry } from '../accounts';
 import { Principal, TokenAuthenticator } from '../auth';
 import { ShiftEngine, ShiftRef } from '../engine/engine';
@@ -127,7 +127,11 @@ export function createApp(deps: AppDependencies): (req: IncomingMessage, res: Se
     if (!result.ok) {
       throw new HttpError(422, 'invalid_spec', `the shift spec has ${result.problems.length} problem(s): ${result.problems.map((p) => p.message).join('; ')}`, result.problems);
     }
-    const spec = result.spec;
+    // The attempt: the restart time Orca evaluated for this create (core's RESTART_TIME_HEADER),
+    // else the payload's restartedAt (fixed at the stage's first start in a real Orca).
+    const restart = restartTimeFromHeader(req.get(RESTART_TIME_HEADER));
+    if (!restart.ok) throw new HttpError(400, 'invalid_restart_header', restart.problem);
+    const spec = restart.restartedAt === undefined ? result.spec : { ...result.spec, restartedAt: restart.restartedAt };
     authorize(res, spec.account, spec.namespace);
     if (deps.preflight) await deps.preflight(spec);
     const { record, attempts, created } = await deps.engine.create(spec);
@@ -162,13 +166,14 @@ export function createApp(deps: AppDependencies): (req: IncomingMessage, res: Se
   app.post('/v1/shifts/:account/:namespace/:virtualService/:id/cancel', route('cancel', async (req, res) => {
     await turns.turn();
     const ref = refFromPath(req, res);
+    // May be a later attempt of the same stage than the one named (engine.cancel).
     const record = await deps.engine.cancel(ref);
     if (!record) {
       // Orca calls cancel after any TERMINAL outcome, even a rejected create: nothing to do is fine.
       res.status(200).json({ id: ref.id, status: 'NOT_FOUND', message: 'no such shift: nothing to cancel' });
       return;
     }
-    deps.scheduler.track(ref, record);
+    deps.scheduler.track(refOf(record), record);
     if (record.phase === 'CANCELED') deps.logger.info('shift cancelled', { shift: record.id, rollback: record.rollback?.result });
     sendStatus(res, 200, record);
   }));
