@@ -41,6 +41,11 @@ export interface ServiceConfig {
   accounts: AccountConfig[];
   /** True when running on the embedded example store. */
   embedded: boolean;
+  /**
+   * Serve the playground (page at `/`, simulated metrics, patch log): only the embedded default
+   * without a configuration file, never with a cluster.
+   */
+  playground?: boolean;
   /** Where analysis metrics come from (see "Metrics sources" below); none means no analysis. */
   metricsSources?: MetricsSourceConfig[];
   /** Deadline and concurrency of calls to each API server (defaults in kube/http-client.ts). */
@@ -331,6 +336,7 @@ export function embeddedConfig(env: NodeJS.ProcessEnv, hash: (token: string) => 
     tokens: [{ name: 'local-dev', sha256: hash(env.SHIFT_API_TOKEN ?? EMBEDDED_DEV_TOKEN), accounts: ['*'] }],
     accounts: [{ name: 'local', backend: { kind: 'embedded' }, namespaces: ['shop', 'payments'] }],
     embedded: true,
+    playground: true,
   };
 }
 
@@ -383,6 +389,7 @@ export function embeddedBanner(config: ServiceConfig, env: NodeJS.ProcessEnv): s
     `* EMBEDDED MODE: ${why}, so shifts run against an in-memory`,
     '* example store (shop/checkout, payments/payments), NOT a Kubernetes cluster.',
     `* Listening on ${config.externalBaseUrl}. API token: ${token}`,
+    ...(config.playground ? [`* Playground: open ${config.externalBaseUrl}/ in a browser (simulated metrics).`] : []),
     '* See README.md to point the service at a cluster.',
     '*******************************************************************************',
   ];

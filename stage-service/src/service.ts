@@ -21,6 +21,9 @@ import { EventRecorder } from './kube/events';
 import { exampleVirtualServices } from './kube/seed';
 import { Logger, createLogger } from './logger';
 import { ServiceMetrics } from './metrics';
+import { PatchLog } from './playground/patch-log';
+import { Playground, createPlayground } from './playground/routes';
+import { SimulatedMetricsProvider } from './playground/simulated-metrics';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -83,6 +86,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     },
   });
   const sources = new MetricsSources(config.metricsSources ?? []);
+  const playground = config.playground ? playgroundOf(embeddedStore(), accounts, sources) : undefined;
   const analysis = new AnalysisRunner({ engine, sources, podReaderFor: (account) => accounts.podReaderFor(account), log: logger });
   const scheduler = new StepScheduler(engine, logger, analysis);
   // Every running shift in the served namespaces gets a timer here, whoever created or polls it:
@@ -112,6 +116,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     metricsSources: (tokenAccounts) => sources.visibleTo(tokenAccounts),
     analysisProgress: (record) => analysis.progressOf(record),
     metricsAccountLabels: config.metrics?.accountLabels,
+    playground,
   });
 
   // Listen first (so /healthz answers while accounts load), on our own server: express 5's
@@ -181,6 +186,15 @@ export async function startService(config: ServiceConfig, options: ServiceOption
       });
     },
   };
+}
+
+/** Embedded mode's playground: the store logs its patches and a simulated metrics source is added. */
+function playgroundOf(store: EmbeddedVirtualServiceApi, accounts: AccountRegistry, sources: MetricsSources): Playground {
+  const patches = new PatchLog();
+  store.onPatch = (event) => patches.record(event);
+  const metrics = new SimulatedMetricsProvider();
+  sources.addBuiltIn(metrics, 'simulated');
+  return createPlayground({ accounts, patches, metrics });
 }
 
 /** The probe port's worker (server.probePort), when configured. */

@@ -40,6 +40,8 @@ export function prometheusFor(config: MetricsSourceConfig, env: NodeJS.ProcessEn
 export class MetricsSources {
   private readonly configs = new Map<string, MetricsSourceConfig>();
   private readonly providers = new Map<string, MetricsProvider>();
+  /** Sources the service provides itself, for every account (embedded mode's simulated metrics). */
+  private readonly builtIn = new Map<string, { provider: MetricsProvider; type: string }>();
 
   constructor(
     sources: MetricsSourceConfig[],
@@ -49,7 +51,12 @@ export class MetricsSources {
   }
 
   get names(): string[] {
-    return [...this.configs.keys()];
+    return [...this.configs.keys(), ...this.builtIn.keys()];
+  }
+
+  /** Adds a source that is not in the configuration (the playground's simulator, playground/). */
+  addBuiltIn(provider: MetricsProvider, type: string): void {
+    this.builtIn.set(provider.source, { provider, type });
   }
 
   /** The sources one of these accounts may use, by name and accounts only: never an address. */
@@ -57,7 +64,8 @@ export class MetricsSources {
     const all = accounts.includes('*');
     return [...this.configs.values()]
       .filter((c) => all || c.accounts.includes('*') || c.accounts.some((a) => accounts.includes(a)))
-      .map((c) => ({ name: c.name, type: c.type, accounts: c.accounts }));
+      .map((c): { name: string; type: string; accounts: string[] } => ({ name: c.name, type: c.type, accounts: c.accounts }))
+      .concat([...this.builtIn.values()].map(({ provider, type }) => ({ name: provider.source, type, accounts: ['*'] })));
   }
 
   /**
@@ -66,6 +74,8 @@ export class MetricsSources {
    * is `forbidden` (403).
    */
   forAccount(account: string, sourceName: string): MetricsProvider {
+    const builtIn = this.builtIn.get(sourceName);
+    if (builtIn) return builtIn.provider;
     const config = this.configs.get(sourceName);
     if (!config) {
       const known = this.names.length ? `use one of ${this.names.join(', ')}` : 'this service has no metricsSources configured';

@@ -13,6 +13,7 @@ import { StepScheduler } from '../engine/scheduler';
 import { ProgressLookup } from '../engine/view';
 import { Logger } from '../logger';
 import { ServiceMetrics } from '../metrics';
+import { Playground } from '../playground/routes';
 import { openApiDocument } from './openapi';
 import { Polls, STATUS_ROUTE } from './poll';
 import { readiness } from './readiness';
@@ -41,6 +42,8 @@ export interface AppDependencies {
   outageLogIntervalMs?: number;
   /** The analysis runner's live progress of a step, for status bodies (view.ts). */
   analysisProgress?: ProgressLookup;
+  /** Embedded mode's playground (page at `/`, its API authenticated); absent in cluster mode. */
+  playground?: Playground;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -95,6 +98,9 @@ export function createApp(deps: AppDependencies): (req: IncomingMessage, res: Se
     void polls.answer(segments, req.get('authorization'), req.originalUrl).then((answer) => requests.send(res, STATUS_ROUTE, answer)).catch(() => res.destroy());
   });
 
+  // The playground's static page (embedded mode only) needs no token; every call it makes does.
+  if (deps.playground) app.use(deps.playground.page);
+
   app.use((req, res, next) => {
     res.locals.principal = requests.authenticate(req.get('authorization'));
     next();
@@ -105,6 +111,10 @@ export function createApp(deps: AppDependencies): (req: IncomingMessage, res: Se
   // GETs carry no body, so they skip the reader's work.
   const readBody = express.text({ type: () => true, limit: deps.bodyLimitBytes });
   app.use((req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : readBody(req, res, next)));
+
+  if (deps.playground) {
+    app.use(deps.playground.api({ principalAccounts: (res) => principalOf(res).accounts, authorize, route }));
+  }
 
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(deps.externalBaseUrl));

@@ -8,7 +8,19 @@ import { applyPatch, deepClone, JsonPatchError, Operation } from 'fast-json-patc
 import { PatchOperation } from '@istio-shift/core';
 import { NotFoundError, PreconditionFailedError, VirtualServiceApi, VirtualServiceObject } from './types';
 
+/** One JSON Patch request as the store received it, and what became of it. */
+export interface PatchEvent {
+  namespace: string;
+  name: string;
+  operations: PatchOperation[];
+  outcome: 'applied' | 'conflict' | 'not-found' | 'invalid';
+  /** The object's resourceVersion after an applied patch. */
+  resourceVersion?: string;
+}
+
 export class EmbeddedVirtualServiceApi implements VirtualServiceApi {
+  /** Told of every patch request (the playground's patch log); nobody by default. */
+  onPatch?: (event: PatchEvent) => void;
   private readonly objects = new Map<string, VirtualServiceObject>();
   private revision = 1000;
 
@@ -40,12 +52,18 @@ export class EmbeddedVirtualServiceApi implements VirtualServiceApi {
   async patch(namespace: string, name: string, operations: PatchOperation[]): Promise<VirtualServiceObject> {
     const key = this.key(namespace, name);
     const current = this.objects.get(key);
-    if (!current) throw new NotFoundError(`virtualservices.networking.istio.io "${name}" not found in namespace ${namespace}`);
+    const report = (outcome: PatchEvent['outcome'], resourceVersion?: string) =>
+      this.onPatch?.({ namespace, name, operations: deepClone(operations) as PatchOperation[], outcome, ...(resourceVersion ? { resourceVersion } : {}) });
+    if (!current) {
+      report('not-found');
+      throw new NotFoundError(`virtualservices.networking.istio.io "${name}" not found in namespace ${namespace}`);
+    }
     let next: VirtualServiceObject;
     try {
       // applyPatch mutates its document: work on a copy so a failed patch leaves nothing behind.
       next = applyPatch(deepClone(current), operations as Operation[], true, false).newDocument as VirtualServiceObject;
     } catch (error) {
+      report(error instanceof JsonPatchError && error.name === 'TEST_OPERATION_FAILED' ? 'conflict' : 'invalid');
       if (error instanceof JsonPatchError && error.name === 'TEST_OPERATION_FAILED') {
         throw new PreconditionFailedError(`the JSON Patch test at ${error.operation?.path} failed: the object changed`);
       }
@@ -53,6 +71,7 @@ export class EmbeddedVirtualServiceApi implements VirtualServiceApi {
     }
     next.metadata.resourceVersion = String(++this.revision);
     this.objects.set(key, next);
+    report('applied', next.metadata.resourceVersion);
     return deepClone(next) as VirtualServiceObject;
   }
 
