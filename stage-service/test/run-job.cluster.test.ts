@@ -7,8 +7,8 @@
  * The image is built before the tests (`bash stage-service/image/build.sh`, run by .ci/run); a
  * missing or stale image fails here with that command, it is never skipped or built by the test.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
-import { readdirSync, readFileSync } from 'fs';
+import { ChildProcess, spawn } from 'child_process';
+import { readFileSync } from 'fs';
 import { join } from 'path';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -16,43 +16,9 @@ import { runJobDeadlineSeconds, runJobManifest, RUN_JOB_CONTAINER, ShiftSpec, va
 import { adminKubeConfig, applyVirtualService, createNamespace, getVirtualService, requireEnv, waitFor } from '../../test/cluster/test-helpers';
 import { run } from '../src/cli';
 import { checkoutVirtualService, exampleShift, primaryWeights } from './support';
-const { sourceHash } = require('../image/source-hash.js') as { sourceHash: () => string };
+import { IMAGE, ImageConfig, buildah, containerProcess as containerProcessOf, imageConfig } from './image';
 
 const repo = join(__dirname, '..', '..');
-const IMAGE = process.env.ISTIO_SHIFT_IMAGE ?? `localhost/istio-traffic-shift:${require('../package.json').version}`;
-const BUILD_COMMAND = 'bash stage-service/image/build.sh';
-
-interface ImageConfig {
-  User: string;
-  Entrypoint: string[];
-  WorkingDir: string;
-  Labels: Record<string, string>;
-}
-
-function buildah(args: string[]): string {
-  return execFileSync('buildah', ['--storage-driver', 'vfs', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** The image's OCI config; throws the build command when the image is missing or older than the code. */
-function imageConfig(): ImageConfig {
-  let inspected: string;
-  try {
-    inspected = buildah(['inspect', '--type', 'image', IMAGE]);
-  } catch (error) {
-    const missingTool = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(
-      missingTool
-        ? 'buildah is not installed: apt-get install -y --no-install-recommends buildah mmdebstrap'
-        : `the Run Job image ${IMAGE} is missing: build it with \`${BUILD_COMMAND}\` (.ci/run does this before npm test)`,
-    );
-  }
-  const config = JSON.parse(inspected).OCIv1.config as ImageConfig;
-  const built = config.Labels['io.github.istio-traffic-shift.source-hash'];
-  if (built !== sourceHash()) {
-    throw new Error(`the Run Job image ${IMAGE} was built from other sources (${built}, now ${sourceHash()}): rebuild it with \`${BUILD_COMMAND}\``);
-  }
-  return config;
-}
 
 /**
  * What clouddriver's PropertyParser.extractPropertiesFromLog makes of a job's log: every line that
@@ -118,29 +84,7 @@ function runInImage(spec: Record<string, unknown>): { child: ChildProcess; done:
 }
 
 /** The container's main process (the CLI), a descendant of `buildah run`: what kubelet signals. */
-function containerProcess(root: number): number | undefined {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const descendants = [root];
-  for (let i = 0; i < descendants.length; i++) {
-    for (const [pid, parent] of parents) if (parent === descendants[i]) descendants.push(pid);
-  }
-  return descendants.find((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === config.Entrypoint[0];
-    } catch {
-      return false;
-    }
-  });
-}
+const containerProcess = (root: number) => containerProcessOf(root, config.Entrypoint[0]);
 
 it('is the image the Dockerfile describes: node LTS, non-root, the CLI as entrypoint', () => {
   const dockerfile = readFileSync(join(repo, 'stage-service', 'Dockerfile'), 'utf8');

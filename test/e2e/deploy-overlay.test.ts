@@ -22,7 +22,8 @@ import { parseAllDocuments } from 'yaml';
 import { adminKubeConfig, apiError, getVirtualService, requireEnv, waitFor } from '../cluster/test-helpers';
 import { freePort } from '../free-port';
 import { applyCheckout, exampleShift, primaryWeights } from '../../stage-service/test/support';
-import { KubeObject, REPO, kubectl, kubectlName, renderOverlay, runnableConfig, serviceAccountKubeconfig, serviceParts } from './deploy-overlay';
+import { IMAGE, buildah, containerProcess, imageConfig } from '../../stage-service/test/image';
+import { KubeObject, REPO, kubectl, kubectlName, renderOverlay, runnableConfig, serviceAccountKubeconfig, serviceParts, writeSecretFiles } from './deploy-overlay';
 
 const OVERLAY = 'deploy/overlays/example';
 const ARTIFACTS = join(REPO, 'test-artifacts');
@@ -122,60 +123,80 @@ describe('the rendered objects', () => {
 });
 
 describe('the ConfigMap\'s configuration starts the service', () => {
-  let child: ChildProcess | undefined;
-  let log = '';
-  afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-  });
+  let parts: ReturnType<typeof serviceParts>;
+  let config: any;
+  let token: string;
+  let secretData: Record<string, string>;
+  let dir: string;
+  let saKubeconfig: string;
+  const children: ChildProcess[] = [];
 
-  it('as the pod would run it: ready, and it shifts traffic for the token in the Secret', async () => {
-    const parts = serviceParts(objects);
+  // The overlay applied for real, the tokens Secret made with the command docs/install.md gives,
+  // and a token of the pod's service account (what the kubelet would mount).
+  beforeAll(async () => {
+    parts = serviceParts(objects);
+    config = parseAllDocuments(parts.configText)[0].toJS();
     const applied = kubectl(['apply', '-k', OVERLAY], kubeconfig);
     expect(applied.stderr).toBe('');
     expect(applied.status).toBe(0);
-
-    // The tokens Secret, made with the command docs/install.md gives (deleted first on a reused cluster).
-    const token = randomBytes(32).toString('hex');
+    token = randomBytes(32).toString('hex');
     kubectl(['delete', 'secret', parts.tokensSecret, '-n', parts.namespace, '--ignore-not-found'], kubeconfig);
     const created = kubectl(['create', 'secret', 'generic', parts.tokensSecret, '-n', parts.namespace, `--from-literal=orca=${token}`], kubeconfig);
     expect(created.stderr).toBe('');
-    const secret = JSON.parse(kubectl(['get', 'secret', parts.tokensSecret, '-n', parts.namespace, '-o', 'json'], kubeconfig).stdout);
-
-    // The pod's identity: a token of its service account (what the kubelet would mount).
+    secretData = JSON.parse(kubectl(['get', 'secret', parts.tokensSecret, '-n', parts.namespace, '-o', 'json'], kubeconfig).stdout).data;
     const tokenRequest = await core.createNamespacedServiceAccountToken({ name: parts.serviceAccount, namespace: parts.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-    const dir = mkdtempSync(join(tmpdir(), 'deploy-overlay-'));
+    dir = mkdtempSync(join(tmpdir(), 'deploy-overlay-'));
     const caData = readFileSync(requireEnv('TEST_KUBE_CA_FILE')).toString('base64');
-    const saKubeconfig = serviceAccountKubeconfig(requireEnv('TEST_KUBE_SERVER'), caData, tokenRequest.status?.token as string, join(dir, 'service-account.kubeconfig'));
-    const configPath = runnableConfig(parts.configText, parts.tokensDir, secret.data, saKubeconfig, dir);
+    saKubeconfig = serviceAccountKubeconfig(requireEnv('TEST_KUBE_SERVER'), caData, tokenRequest.status?.token as string, join(dir, 'service-account.kubeconfig'));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const child of children) {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
+  });
+
+  /** Waits for the readiness probe of a process started with PROBE_PORT=probePort; returns its body. */
+  async function ready(child: ChildProcess, probePort: number, log: () => string): Promise<unknown> {
+    return waitFor(`the service's readiness probe (log: ${log().slice(-800)})`, async () => {
+      if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}: ${log()}`);
+      const response = await fetch(`http://127.0.0.1:${probePort}${parts.container.readinessProbe.httpGet.path}`).catch(() => undefined);
+      return response?.status === 200 ? response.json() : undefined;
+    }, 60_000);
+  }
+
+  function logged(child: ChildProcess): () => string {
+    let log = '';
+    child.stdout?.on('data', (chunk) => (log += chunk));
+    child.stderr?.on('data', (chunk) => (log += chunk));
+    return () => log;
+  }
+
+  it('as the pod would run it: ready, and it shifts traffic for the token in the Secret', async () => {
+    const localTokens = join(dir, 'tokens');
+    writeSecretFiles(secretData, localTokens);
+    const configPath = join(dir, 'config.yaml');
+    writeFileSync(configPath, runnableConfig(parts.configText, saKubeconfig, { from: parts.tokensDir, to: localTokens }));
 
     // The container's command and environment; PORT/PROBE_PORT move the rendered ports to free ones.
     const [port, probePort] = [await freePort(), await freePort()];
     const script = join(REPO, posix.relative('/app', parts.container.command[1]));
-    child = spawn(process.execPath, [script], {
+    const child = spawn(process.execPath, [script], {
       env: { ...process.env, ...parts.env, TRAFFIC_SHIFT_CONFIG: configPath, PORT: String(port), PROBE_PORT: String(probePort) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (chunk) => (log += chunk));
-    child.stderr?.on('data', (chunk) => (log += chunk));
-    const running = child;
-    const probe = (path: string) => fetch(`http://127.0.0.1:${probePort}${path}`).catch(() => undefined);
-    const ready = await waitFor(`the service's readiness probe (log: ${log.slice(-800)})`, async () => {
-      if (running.exitCode !== null) throw new Error(`the service exited with ${running.exitCode}: ${log}`);
-      const response = await probe(parts.container.readinessProbe.httpGet.path);
-      return response?.status === 200 ? response.json() : undefined;
-    }, 30_000);
-    // Ready, and every namespace's watch synced: the Role grants list and watch.
-    expect(ready).toEqual({ status: 'ready' });
-    expect((await probe(parts.container.livenessProbe.httpGet.path))?.status).toBe(200);
+    children.push(child);
+    // Ready, and every namespace's watch synced (no `degraded`): the Role grants list and watch.
+    expect(await ready(child, probePort, logged(child))).toEqual({ status: 'ready' });
+    expect((await fetch(`http://127.0.0.1:${probePort}${parts.container.livenessProbe.httpGet.path}`)).status).toBe(200);
 
     const base = `http://127.0.0.1:${port}`;
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
     const auth = { Authorization: `Bearer ${token}` };
-    const config = parseAllDocuments(parts.configText)[0].toJS();
     const account = config.accounts[0];
     const namespace: string = account.namespaces[0];
     const virtualService = `deploy-${randomBytes(3).toString('hex')}`;
@@ -193,5 +214,45 @@ describe('the ConfigMap\'s configuration starts the service', () => {
     }, 30_000);
     expect(done.status).toBe('SUCCEEDED');
     expect(primaryWeights(await getVirtualService(namespace, virtualService))).toEqual([0, 0, 100]);
+  }, 180_000);
+
+  it('inside the image the project builds: the Deployment\'s command as its user, files at the pod\'s paths', async () => {
+    const image = imageConfig();
+    expect(image.User).toBe(`${parts.pod.securityContext.runAsUser}:${parts.pod.securityContext.runAsGroup}`);
+    expect(image.WorkingDir).toBe('/app');
+    const container = buildah(['from', '--quiet', '--pull-never', IMAGE]).trim();
+    try {
+      // What the volumes would mount: the ConfigMap's file at TRAFFIC_SHIFT_CONFIG, the Secret's keys
+      // under the tokens mount; and a kubeconfig standing in for the service account's token.
+      const inImageKubeconfig = '/home/nonroot/service-account.kubeconfig';
+      const staged = join(dir, 'image');
+      writeSecretFiles(secretData, join(staged, 'tokens'));
+      writeFileSync(join(staged, 'config.yaml'), runnableConfig(parts.configText, inImageKubeconfig));
+      const copy = (from: string, to: string) => buildah(['copy', '--quiet', '--chown', image.User, container, from, to]);
+      copy(join(staged, 'config.yaml'), parts.env.TRAFFIC_SHIFT_CONFIG);
+      copy(join(staged, 'tokens'), parts.tokensDir);
+      copy(saKubeconfig, inImageKubeconfig);
+
+      const [port, probePort] = [await freePort(), await freePort()];
+      const env = { ...parts.env, PORT: String(port), PROBE_PORT: String(probePort) };
+      const child = spawn('buildah', [
+        '--storage-driver', 'vfs', 'run', '--isolation', 'chroot', '--user', image.User, '--workingdir', image.WorkingDir,
+        ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+        container, '--', ...parts.container.command, ...(parts.container.args ?? []),
+      ], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const log = logged(child);
+      expect(await ready(child, probePort, log)).toEqual({ status: 'ready' });
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+      // buildah does not forward signals: SIGTERM the container's node process, as the kubelet would.
+      const pid = containerProcess(child.pid as number, parts.container.command[0]);
+      expect(pid).toBeDefined();
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      process.kill(pid as number, 'SIGTERM');
+      expect(await exited).toBe(0);
+      expect(log()).toMatch(/shutting down/);
+    } finally {
+      buildah(['rm', container]);
+    }
   }, 180_000);
 });

@@ -85,32 +85,33 @@ export function serviceParts(objects: KubeObject[]) {
 }
 
 /**
- * The pod's configuration file made runnable here, changed only where the pod's environment
- * differs from this machine's:
- * - `inCluster: true` accounts read the pod's service account (token, CA, KUBERNETES_SERVICE_*);
- *   here they get `kubeconfig`, a file with the same service account's token and the same API server.
- * - files under the Secret's mount path are in `dir`/tokens, written from the Secret's data.
- * Everything else (ports, tokens, accounts, namespaces, metrics sources) is the rendered file's.
+ * The pod's configuration file, changed only where the pod's environment differs from where it
+ * runs here: `inCluster: true` accounts read the pod's service account (token, CA,
+ * KUBERNETES_SERVICE_*), so here they get `kubeconfig`, a file with the same service account's
+ * token and the same API server. With `tokens`, files under the Secret's mount path (`from`) are
+ * read from `to` instead. Everything else (ports, tokens, accounts, namespaces, metrics sources)
+ * is the rendered file's.
  */
-export function runnableConfig(configText: string, tokensDir: string, secretData: Record<string, string>, serviceAccountKubeconfig: string, dir: string): string {
+export function runnableConfig(configText: string, kubeconfig: string, tokens?: { from: string; to: string }): string {
   const config = parseYaml(configText);
-  const localTokens = join(dir, 'tokens');
-  mkdirSync(localTokens, { recursive: true });
-  for (const [key, value] of Object.entries(secretData)) writeFileSync(join(localTokens, key), Buffer.from(value, 'base64'));
   for (const token of config.auth?.tokens ?? []) {
-    if (typeof token.fromFile === 'string' && token.fromFile.startsWith(`${tokensDir}/`)) {
-      token.fromFile = join(localTokens, token.fromFile.slice(tokensDir.length + 1));
+    if (tokens && typeof token.fromFile === 'string' && token.fromFile.startsWith(`${tokens.from}/`)) {
+      token.fromFile = posix.join(tokens.to, token.fromFile.slice(tokens.from.length + 1));
     }
   }
   for (const account of config.accounts ?? []) {
     if (account.inCluster === true) {
       delete account.inCluster;
-      account.kubeconfig = serviceAccountKubeconfig;
+      account.kubeconfig = kubeconfig;
     }
   }
-  const path = join(dir, 'config.yaml');
-  writeFileSync(path, toYaml(config));
-  return path;
+  return toYaml(config);
+}
+
+/** The Secret's keys as files in `dir`, as its volume shows them to the pod. */
+export function writeSecretFiles(data: Record<string, string>, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [key, value] of Object.entries(data)) writeFileSync(join(dir, key), Buffer.from(value, 'base64'));
 }
 
 /** A kubeconfig that authenticates as a service account with `token`, like the pod's in-cluster config. */
