@@ -12,7 +12,8 @@ import { ClusterVirtualServiceApi } from '../src/kube/cluster-api';
 import { ClusterEventWriter, CoreEvent, EventRecorder } from '../src/kube/events';
 import { silentLogger } from '../src/logger';
 import { RunningService } from '../src/service';
-import { adminKubeConfig, createNamespace, getVirtualService, grantRestricted, rawRequest, waitFor } from '../../test/cluster/test-helpers';
+import { adminKubeConfig, createNamespace, getVirtualService, grantRestricted, rawRequest, requireEnv, waitFor } from '../../test/cluster/test-helpers';
+import { kubectl } from '../../test/e2e/deploy-overlay';
 import { applyCheckout, call, clusterAccount, exampleShift, freePort, pollUntilDone, serviceConfig, startTestService } from './support';
 
 const ACCOUNT = 'events-cluster';
@@ -83,6 +84,17 @@ describe('Events of a shift on the real API server', () => {
     }
     mkdirSync(ARTIFACT_DIR, { recursive: true });
     writeFileSync(join(ARTIFACT_DIR, 'checkout-events.txt'), table(events));
+
+    // And kubectl itself (built at the API server's version) shows them.
+    const described = kubectl(['describe', 'virtualservice', 'checkout', '-n', namespace], requireEnv('TEST_KUBECONFIG'));
+    expect(described.stderr).toBe('');
+    const section = described.stdout.slice(described.stdout.indexOf('Events:'));
+    expect(section).toMatch(/Type\s+Reason\s+Age\s+From\s+Message/);
+    const rows = section.split('\n').filter((line) => /istio-traffic-shift/.test(line));
+    // kubectl sorts by lastTimestamp with sort.Sort (not stable): rows of the same second may come in any order.
+    expect(rows.map((line) => line.trim().split(/\s+/).slice(0, 2).join(' ')).sort()).toEqual(['Normal StepApplied', 'Normal StepApplied', 'Normal StepApplied', 'Normal Completed'].sort());
+    for (const event of events) expect(section).toContain(event.message);
+    writeFileSync(join(ARTIFACT_DIR, 'checkout-describe.txt'), described.stdout);
   });
 
   it('tell a cancel and its rollback', async () => {
