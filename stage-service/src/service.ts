@@ -179,6 +179,8 @@ export async function startService(config: ServiceConfig, options: ServiceOption
       await probes?.stop();
       keeper.stop();
       scheduler.stop();
+      // Events still queued get a moment to be written; stopping never waits longer for them.
+      await Promise.race([Promise.all([...recorders.values()].map((recorder) => recorder.flush())), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       await accounts.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
