@@ -37,15 +37,16 @@ export function eventsForChange(before: ShiftRecord | undefined, after: ShiftRec
   const events: ShiftEvent[] = [];
   const say = (type: ShiftEvent['type'], reason: string, message: string) => events.push({ type, reason, message: `${message} (${whose(after)})` });
   const total = after.spec.steps.length;
-  for (let step = (before?.currentStep ?? 0) + 1; step <= after.currentStep; step++) {
-    const pause = after.spec.steps[step - 1].pauseSeconds;
-    say('Normal', SHIFT_EVENT_REASON.STEP_APPLIED, `step ${step} of ${total}: ${weightsOfStep(after, step)}${pause > 0 ? `, pause ${formatDuration(pause)}` : ''}`);
-  }
+  // A verdict first: it is what let the step through (or stopped the shift).
   (after.judgements ?? []).forEach((verdict, index) => {
     if (!verdict || before?.judgements?.[index]) return;
     const passed = verdict.judgement.passed;
     say(passed ? 'Normal' : 'Warning', passed ? SHIFT_EVENT_REASON.ANALYSIS_PASSED : SHIFT_EVENT_REASON.ANALYSIS_FAILED, describeJudgement(verdict.judgement, index + 1));
   });
+  for (let step = (before?.currentStep ?? 0) + 1; step <= after.currentStep; step++) {
+    const pause = after.spec.steps[step - 1].pauseSeconds;
+    say('Normal', SHIFT_EVENT_REASON.STEP_APPLIED, `step ${step} of ${total}: ${weightsOfStep(after, step)}${pause > 0 ? `, pause ${formatDuration(pause)}` : ''}`);
+  }
   const ended = after.phase !== 'RUNNING' && (before === undefined || before.phase === 'RUNNING');
   if (!ended) return events;
   if (after.phase === 'SUCCEEDED') {
