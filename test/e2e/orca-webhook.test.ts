@@ -129,6 +129,9 @@ it('carries on after the service process is killed and restarted mid-way', async
     execution: execution('01E2ECRASH'),
     options: {
       ...FAST,
+      // The service is killed and started again inside this poll's hook: on a busy machine that
+      // takes longer than FAST's 5 s monitor timeout (Orca's own is an hour).
+      monitorTimeoutMs: 60_000,
       onPoll: async (event) => {
         if (!crashed && (event.body as { currentStep?: number })?.currentStep === 2) {
           crashed = true;

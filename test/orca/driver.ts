@@ -13,9 +13,9 @@
  *    non-null preconfigured field wins; null ones keep the stage's value). So an expression in the
  *    stage's own payload is evaluated once, here, and never again; the preconfigured fields are
  *    evaluated afresh by each task. `refId`/`requisiteStageRefIds` are not context keys.
- * 2. Before every task run (RunTaskHandler: `task.execute(stage.withMergedContext())`) the whole
- *    context is evaluated again and the evaluated values are kept (the task's result is stored
- *    with them).
+ * 2. Before every task run (RunTaskHandler: `task.execute(stage.withMergedContext())`) and when a
+ *    task has ended (CompleteTaskHandler) the whole context is evaluated again and the evaluated
+ *    values are kept (stored with the task's result).
  * 3. createWebhook: send the request, then retry (the same request) every `createRetryBackoffMs`
  *    on 5xx/429 until `createRetryTimeoutMs`; fail-fast codes, other 4xx, and connection errors
  *    on a non-GET fail at once. Resolve the status URL.
@@ -570,6 +570,9 @@ class StageRun implements RunningStage {
       return { status: 'TERMINAL' };
     }
     if (outcome.context) Object.assign(this.context, outcome.context);
+    // CompleteTaskHandler: a task that ended (not one to run again) has the context evaluated and
+    // stored once more, with what the task wrote (so `${webhook.body.cancelUrl}` resolves here).
+    if (outcome.status !== 'RUNNING') this.evaluateExpressions();
     return outcome;
   }
 
