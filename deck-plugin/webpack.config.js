@@ -71,34 +71,83 @@ class NoStatisticsPlugin {
 }
 
 /**
+ * The bundle's size as the build prints it and the docs quote it: raw bytes and gzip -9 bytes of
+ * build/dist/index.js. bench/bundle.js and the docs test (test/browser/bundle-size.test.ts) use
+ * this same function, so the three cannot disagree on how it is measured.
+ */
+function measureBundle(source) {
+  const bytes = Buffer.isBuffer(source) ? source : Buffer.from(source);
+  const raw = bytes.length;
+  const gzip = require('zlib').gzipSync(bytes, { level: 9 }).length;
+  return { raw, gzip, line: `deck-plugin bundle: ${raw} B raw / ${gzip} B gzip (build/dist/index.js)` };
+}
+
+/**
+ * The gzip size the build may not exceed (bytes). Issue 16 asks for 20 KB; docs/deck-plugin.md
+ * ("Size") says what the bundle holds and why it is above that. This limit is the size of the
+ * build it was set on plus a small margin, so growth is a decision (raise it in the same commit,
+ * with the reason), not an accident.
+ */
+const GZIP_BUDGET_BYTES = 43_500;
+
+/**
  * Prints the bundle's size (raw and gzip -9, the figure the docs quote) and its largest source
- * modules (also inside concatenated modules), so what is in the bundle is measured on every build.
+ * modules (also inside concatenated modules), and fails the build above GZIP_BUDGET_BYTES. It reads
+ * the minimized asset in memory (after the minimizer, before the file is written), so a build over
+ * the budget writes nothing. `node bench/bundle.js` prints every module's share.
  */
 class BundleSizePlugin {
+  constructor(budgetBytes = GZIP_BUDGET_BYTES) {
+    this.budgetBytes = budgetBytes;
+  }
+
   apply(compiler) {
-    compiler.hooks.afterEmit.tap('BundleSizePlugin', (compilation) => {
-      const zlib = require('zlib');
-      const file = path.join(compilation.outputOptions.path, 'index.js');
-      if (!require('fs').existsSync(file)) return;
-      const source = require('fs').readFileSync(file);
-      const gzip = zlib.gzipSync(source, { level: 9 }).length;
-      const sizes = [];
-      const visit = (module) => {
-        if (module.modules) module.modules.forEach(visit);
-        else if (module.resource) sizes.push([path.relative(path.resolve(__dirname, '..'), module.resource), module.size()]);
-      };
-      for (const chunk of compilation.chunks) for (const module of compilation.chunkGraph.getChunkModulesIterable(chunk)) visit(module);
-      sizes.sort((a, b) => b[1] - a[1]);
-      const top = sizes.slice(0, 12).map(([file, size]) => `  ${String(size).padStart(7)} B  ${file}`).join('\n');
-      console.log(`deck-plugin bundle: ${source.length} B raw / ${gzip} B gzip (build/dist/index.js)\nlargest modules (source, before minification):\n${top}`);
+    compiler.hooks.thisCompilation.tap('BundleSizePlugin', (compilation) => {
+      compilation.hooks.processAssets.tap({ name: 'BundleSizePlugin', stage: webpack.Compilation.PROCESS_ASSETS_STAGE_REPORT }, (assets) => {
+        if (!assets['index.js']) return;
+        const size = measureBundle(assets['index.js'].buffer());
+        const sizes = [];
+        const visit = (module) => {
+          if (module.modules) module.modules.forEach(visit);
+          else if (module.resource) sizes.push([path.relative(path.resolve(__dirname, '..'), module.resource), module.size()]);
+        };
+        for (const chunk of compilation.chunks) for (const module of compilation.chunkGraph.getChunkModulesIterable(chunk)) visit(module);
+        sizes.sort((a, b) => b[1] - a[1]);
+        const top = sizes.slice(0, 12).map(([file, bytes]) => `  ${String(bytes).padStart(7)} B  ${file}`).join('\n');
+        console.log(`${size.line}\nlargest modules (source, before minification):\n${top}`);
+        if (size.gzip > this.budgetBytes) {
+          compilation.errors.push(
+            new webpack.WebpackError(
+              `build/dist/index.js is ${size.gzip} B gzip, over the budget of ${this.budgetBytes} B (GZIP_BUDGET_BYTES in deck-plugin/webpack.config.js): ` +
+                'see what grew with `node bench/bundle.js`; shrink it, or raise the budget with the reason in the commit',
+            ),
+          );
+          delete assets['index.js'];
+        }
+      });
     });
   }
 }
+
+/**
+ * terser's options for index.js, written out rather than left to webpack's defaults so the bench
+ * (bench/bundle.js) minifies with the same ones. A module (top-level names are private), ES2019 like
+ * the target (Deck's own, see `target` below), two compress passes. Property mangling stays off: the
+ * plugin's objects go to Deck and come from the service's JSON, so their names are not ours to rename.
+ * `node bench/bundle.js --alternatives` measures the settings tried instead (more passes, unsafe
+ * transforms, toplevel), none smaller after gzip.
+ */
+const TERSER_OPTIONS = { ecma: 2019, module: true, compress: { passes: 2 } };
 
 module.exports = (_env, argv = {}) => ({
   mode: argv.mode || 'production',
   context: __dirname,
   entry: './src/index.ts',
+  // ES2019, as Deck targets its own code (spinnaker/deck at 2f7f8de7, the commit that published
+  // @spinnaker/core 0.29.1: packages/tsconfig.app.base.json `"target": "es2019"`; its library
+  // builds, packages/scripts/config/rollup.config.base.js, esbuild `target: 'es2018'`). A browser
+  // that runs Deck runs this. ES2020 would keep `?.` and `??` as written (about 3 % smaller,
+  // `node bench/bundle.js --alternatives`), but nothing in Deck says its browsers have them.
   target: ['web', 'es2019'],
   devtool: false,
   experiments: { outputModule: true },
@@ -128,13 +177,18 @@ module.exports = (_env, argv = {}) => ({
         },
       },
       // The CSS text is bundled as a string and injected by src/styles.ts when Deck imports the module.
-      { test: /\.css$/, type: 'asset/source' },
+      // The text is minified first (scripts/minify-css.js: comments and layout whitespace only).
+      { test: /\.css$/, type: 'asset/source', use: [path.resolve(__dirname, 'scripts/minify-css.js')] },
     ],
   },
-  optimization: { splitChunks: false, runtimeChunk: false },
+  optimization: { splitChunks: false, runtimeChunk: false, minimizeOptions: { javascript: TERSER_OPTIONS } },
   plugins: [new webpack.optimize.LimitChunkCountPlugin({ maxChunks: 1 }), new OnlyOurCodePlugin(), new NoStatisticsPlugin(), new BundleSizePlugin()],
   performance: { hints: false },
 });
 
 module.exports.SHARED_LIBRARIES = SHARED_LIBRARIES;
 module.exports.STATISTICS = STATISTICS;
+module.exports.GZIP_BUDGET_BYTES = GZIP_BUDGET_BYTES;
+module.exports.TERSER_OPTIONS = TERSER_OPTIONS;
+module.exports.measureBundle = measureBundle;
+module.exports.BundleSizePlugin = BundleSizePlugin;

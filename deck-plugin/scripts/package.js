@@ -19,6 +19,7 @@ const archiver = require('archiver');
 
 const DECK_PLUGIN = path.resolve(__dirname, '..');
 const { version, description } = require('../package.json');
+const { measureBundle } = require('../webpack.config.js');
 
 /** The plugin id Gate and plugins.json use (Namespace.Name). */
 const PLUGIN_ID = 'Istio.TrafficShift';
@@ -81,8 +82,7 @@ async function main() {
   fs.writeFileSync(path.join(OUT, 'plugins.json'), `${JSON.stringify(plugins, null, 2)}\n`);
   fs.writeFileSync(path.join(OUT, 'repositories.json'), `${JSON.stringify([{ id: 'istio-traffic-shift', url: `${BASE_URL}/plugins.json` }], null, 2)}\n`);
 
-  const gzip = require('zlib').gzipSync(indexJs, { level: 9 }).length;
-  console.log(`index.js ${indexJs.length} bytes (${gzip} gzipped); ${BUNDLE_NAME} ${bundle.length} bytes`);
+  console.log(`${measureBundle(indexJs).line}; ${BUNDLE_NAME} ${bundle.length} B`);
   console.log(`sha512sum ${sha512sum}`);
   console.log(`wrote ${path.relative(process.cwd(), OUT)}/{${BUNDLE_NAME},plugins.json,repositories.json}`);
 }

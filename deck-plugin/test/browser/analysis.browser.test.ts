@@ -3,15 +3,15 @@
  * by the real @spinnaker/core 0.29.1 (the same harness as deck-plugin.browser.test.ts): the
  * reference preset is filled with one click, a bad input gets its message in the form's words,
  * a shift that failed analysis shows its judgements and why it rolled back, and the states of a
- * judgement (passed, stopped early by the sequential tests, no data, not enough data) each have
- * their own display, screenshotted into docs/images.
+ * judgement (running with live progress, passed, stopped early by the sequential tests, no data,
+ * not enough data) each have their own display, screenshotted into docs/images.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Browser, Page, chromium } from 'playwright-core';
 import { HARNESS_DIR, PLUGIN_BUNDLE, ROOT, ensureHarness, ensurePluginBundle } from './build';
 import { HarnessServer } from './server';
-import { analysisFailedStage, analysisPassedStage, insufficientDataStage, noDataStage, stoppedEarlyStage } from '../fixtures/analysis';
+import { analysisFailedStage, analysisPassedStage, analysisRunningStage, insufficientDataStage, noDataStage, stoppedEarlyStage } from '../fixtures/analysis';
 import { replaceText } from './page-actions';
 
 const PLUGIN_ID = 'Istio.TrafficShift';
@@ -19,6 +19,12 @@ const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'deck-plugin/
 const KEY = 'istioTrafficShift';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/deck-plugin');
 const DOC_IMAGES = path.join(ROOT, 'docs/images');
+/**
+ * Limits for a slow, busy machine (as in deck-plugin.browser.test.ts): the first load of Deck's core
+ * bundle can take far longer than 15 s there. Every wait ends as soon as its condition holds.
+ */
+const UI_TIMEOUT_MS = 120_000;
+const TEST_TIMEOUT_MS = 300_000;
 
 let server: HarnessServer;
 let browser: Browser;
@@ -51,14 +57,15 @@ beforeAll(async () => {
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   page = await context.newPage();
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
+  page.setDefaultNavigationTimeout(UI_TIMEOUT_MS);
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error' && !/favicon|Failed to load resource/.test(message.text())) errors.push(`console: ${message.text()}`);
   });
   await page.goto(`${server.origin}/index.html`);
   await page.waitForFunction((k) => !!(window as unknown as Partial<Harness>).harness?.registrationsOf(k).some((r) => r.hasComponent), KEY);
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -80,15 +87,16 @@ it('fills the reference preset with one click and shows a bad input\'s problem o
   const saved = JSON.parse((await page.locator('#stage-json').textContent()) ?? '{}');
   expect(saved.payload.analysis).toMatchObject({ source: 'prometheus', groups: { istio: 60, kubernetes: 40 }, thresholds: { pass: 75, marginal: 50 }, warmup: '1m', onFailure: 'rollback' });
   expect(await page.locator('[data-testid^="analysis-message-"]').count()).toBe(0);
-  await screenshot('[data-testid="analysis-section"]', 'deck-analysis-editor.png');
-
+  // (The section's screenshot, deck-analysis-editor.png, is editor-layout.browser.test.ts's.)
+  await page.getByLabel('Metric 6 add a threshold bound').selectOption('min');
+  await page.getByLabel('Metric 6 add a threshold bound').selectOption('max');
   await replaceText(page, 'Metric 6 threshold min', '5');
   await replaceText(page, 'Metric 6 threshold max', '1');
   const message = page.getByTestId('analysis-message-analysis.metrics[5].judge.min');
   await message.waitFor();
   expect(await message.textContent()).toContain('Metric 6, threshold min (5) is above Metric 6, threshold max (1): swap them');
   expect(errors).toEqual([]);
-}, 90_000);
+}, TEST_TIMEOUT_MS);
 
 it('shows a failed judgement: the metrics of each step, the score and why the shift rolled back', async () => {
   await page.evaluate((stage) => (window as unknown as Harness).harness.showExecution(stage), analysisFailedStage() as unknown as object);
@@ -99,7 +107,7 @@ it('shows a failed judgement: the metrics of each step, the score and why the sh
   expect(await page.locator('[data-testid="judgement-2"] .its-judgement-table tr.its-judge-row-failed').count()).toBe(2);
   await screenshot('#app', 'deck-analysis-judgement.png');
   expect(errors).toEqual([]);
-}, 60_000);
+}, TEST_TIMEOUT_MS);
 
 async function showStage(stage: object) {
   await page.evaluate((s) => (window as unknown as Harness).harness.showExecution(s), stage);
@@ -118,7 +126,7 @@ it('passed: the evidence gate, e-value bars and a canary pod event above each ta
   expect(bar?.width).toBe(120);
   await screenshot('#app', 'deck-analysis-pass.png');
   expect(errors).toEqual([]);
-}, 60_000);
+}, TEST_TIMEOUT_MS);
 
 it('stopped early: the sequential tests that crossed, when, and the metrics never judged', async () => {
   await showStage(stoppedEarlyStage() as unknown as object);
@@ -129,7 +137,7 @@ it('stopped early: the sequential tests that crossed, when, and the metrics neve
   expect(fill).toBe('rgb(198, 40, 40)');
   await screenshot('#app', 'deck-analysis-stopped-early.png');
   expect(errors).toEqual([]);
-}, 60_000);
+}, TEST_TIMEOUT_MS);
 
 it('no data: the metrics without series read "No data (fails)"', async () => {
   await showStage(noDataStage() as unknown as object);
@@ -137,7 +145,7 @@ it('no data: the metrics without series read "No data (fails)"', async () => {
   expect(await page.locator('[data-testid="judgement-1-cpu"] td').nth(4).textContent()).toBe('No data (fails)');
   await screenshot('#app', 'deck-analysis-no-data.png');
   expect(errors).toEqual([]);
-}, 60_000);
+}, TEST_TIMEOUT_MS);
 
 it('not enough data: no verdict, the gate\'s problems and the short metrics', async () => {
   await showStage(insufficientDataStage() as unknown as object);
@@ -146,4 +154,19 @@ it('not enough data: no verdict, the gate\'s problems and the short metrics', as
   expect(await textOf('rollback')).toMatch(/^With too little evidence to judge: weights restored/);
   await screenshot('#app', 'deck-analysis-insufficient-data.png');
   expect(errors).toEqual([]);
-}, 60_000);
+}, TEST_TIMEOUT_MS);
+
+it('running: Orca still polls, step 1 passed, step 2 shows the live e-values and requests of the last look', async () => {
+  await showStage(analysisRunningStage() as unknown as object);
+  expect(await textOf('progress-message')).toBe('step 2 of 3: release 34, baseline 33, canary 33 (12m59s left)');
+  expect(await page.getByTestId('judgement-1').getAttribute('data-state')).toBe('judged');
+  expect(await page.getByTestId('judgement-2').getAttribute('data-state')).toBe('not-judged');
+  expect(await textOf('live-summary-2')).toBe('live: latency-p99 e-value 23 / 900 after 6 intervals, canary 1,794 requests');
+  expect(await textOf('live-2')).toContain('look 6 of this step');
+  expect(await page.locator('[data-testid^="sequential-2-"]').count()).toBe(4);
+  const bar = await page.getByRole('meter', { name: 'Step 2 latency-p99 e-value' }).boundingBox();
+  expect(bar?.width).toBe(120);
+  expect(await page.locator('.istio-traffic-shift-details [role="progressbar"]').count()).toBe(1);
+  await screenshot('#app', 'deck-analysis-running.png');
+  expect(errors).toEqual([]);
+}, TEST_TIMEOUT_MS);
