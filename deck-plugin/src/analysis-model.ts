@@ -6,7 +6,10 @@
  */
 import {
   BUILT_IN_METRICS,
+  DEFAULT_DIRECTION,
   ERRORS_JUDGE_DEFAULTS,
+  FAIL_DIRECTIONS,
+  checkPromql,
   defaultJudge,
   isExpression,
   parseDurationSeconds,
@@ -16,6 +19,7 @@ import {
 import { problemText } from './formLanguage';
 import type {
   BuiltInMetric,
+  FailDirection,
   Problem,
   ShiftStatus,
   StepRecord,
@@ -232,6 +236,50 @@ export function changeMetricKind(metric: MetricDraft, kind: BuiltInMetric | 'cus
 
 export function changeJudgeType(judge: MetricDraft['judge'], type: JudgeType): MetricDraft['judge'] {
   return judge?.type === type ? judge : { type };
+}
+
+/** The direction a metric row fails on: its own, else its kind's default (core's DEFAULT_DIRECTION). */
+export function directionOf(metric: Pick<MetricDraft, 'metric' | 'direction'>): FailDirection {
+  return (FAIL_DIRECTIONS as readonly unknown[]).includes(metric.direction) ? (metric.direction as FailDirection) : DEFAULT_DIRECTION[metric.metric] ?? 'either';
+}
+
+/**
+ * A metric row after its direction changed. A statistical judge loses the allowed change the new
+ * direction cannot use (the validator rejects it: "has no effect with direction ..."), as Kayenta's
+ * metric editor shows only the allowed change of its "Fail on" (deck-kayenta editMetricEffectSizes.tsx).
+ */
+export function changeDirection(metric: MetricDraft, direction: FailDirection): MetricDraft {
+  const next: MetricDraft = { ...copy(metric), direction };
+  if (next.judge?.type === 'statistical') {
+    if (direction === 'decrease') delete next.judge.allowedIncrease;
+    if (direction === 'increase') delete next.judge.allowedDecrease;
+  }
+  return next;
+}
+
+const hasValue = (value: unknown) => value !== undefined && value !== null && value !== '';
+
+/**
+ * The bound inputs a metric row shows, so a row stays one line: every bound with a value, the ones the
+ * author just added (`added`), and for a statistical judge the allowed change its direction uses; an
+ * errors judge shows both of its bounds. Other threshold bounds are offered by the row's "+ bound" list.
+ */
+export function shownBounds(metric: Pick<MetricDraft, 'metric' | 'direction' | 'judge'>, added: readonly string[] = []): Array<{ key: string; label: string; placeholder?: string }> {
+  const type = judgeTypeOf(metric.judge);
+  const direction = directionOf(metric);
+  const wanted = (key: string) =>
+    type === 'errors' ||
+    hasValue(metric.judge?.[key]) ||
+    (type === 'threshold' && added.includes(key)) ||
+    (type === 'statistical' && (key === 'allowedIncrease' ? direction !== 'decrease' : direction !== 'increase'));
+  return JUDGE_BOUNDS[type].filter((bound) => wanted(bound.key));
+}
+
+/** What the as-you-type PromQL check says about a custom query, in the form's words ("Metric 8, query, column 5: ..."). */
+export function queryCheckMessages(index: number, query: unknown): string[] {
+  if (typeof query !== 'string') return [];
+  const field = fieldLabel(`analysis.metrics[${index}].query`);
+  return checkPromql(query).map((p) => `${field}, ${p.line > 1 ? `line ${p.line}, ` : ''}column ${p.column}: ${p.message}`);
 }
 
 /** Groups the metrics use, in order of first use, for the weight inputs. */

@@ -5,7 +5,7 @@
 import React from 'react';
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { AccountService, ManifestReader } from '@spinnaker/core';
+import { AccountService, HelpContentsRegistry, ManifestReader } from '@spinnaker/core';
 import type { Application, IExecutionStage, IPipeline, IStage } from '@spinnaker/core';
 import { ANALYSIS_DEFAULTS, ERRORS_JUDGE_DEFAULTS, EVIDENCE_DEFAULTS, referenceAnalysis, validateShiftSpec } from '@istio-shift/core';
 import { istioTrafficShiftStage } from './index';
@@ -46,6 +46,8 @@ const section = () => within(screen.getByTestId('analysis-section'));
 const text = (value: unknown) => (value === undefined ? '' : String(value));
 const input = (label: string) => section().getByLabelText(label) as HTMLInputElement;
 const messageAt = (place: string) => screen.queryByTestId(`analysis-message-${place}`)?.textContent?.trim();
+/** A threshold row shows the bounds it uses; another one is added from its "+ bound" list. */
+const addBound = (metric: number, key: string) => fireEvent.change(section().getByLabelText(`Metric ${metric} add a threshold bound`), { target: { value: key } });
 async function replace(user: ReturnType<typeof userEvent.setup>, label: string, text: string) {
   await user.clear(input(label));
   if (text) await user.type(input(label), text);
@@ -86,10 +88,13 @@ describe('the analysis section of the editor', () => {
     const { stage, user } = renderEditor({ ...PAYLOAD, analysis: referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } }) });
     await screen.findByTestId('analysis-section');
     await replace(user, 'Metrics source', 'http://prometheus:9090');
+    addBound(6, 'min');
+    addBound(6, 'max');
     await replace(user, 'Metric 6 threshold min', '5');
     await replace(user, 'Metric 6 threshold max', '1');
     await replace(user, 'Baseline workload', 'checkout-canary');
     fireEvent.change(section().getByLabelText('Metric 2 judge'), { target: { value: 'threshold' } });
+    addBound(2, 'maxRatio');
     await replace(user, 'Metric 2 threshold max ratio', 'x1.2');
     expect(messageAt('analysis.source')).toMatch(/^Metrics source "http:\/\/prometheus:9090" looks like an address: give the name of a metrics source configured in the stage service/);
     expect(messageAt('analysis.metrics[5].judge.min')).toBe('Metric 6, threshold min (5) is above Metric 6, threshold max (1): swap them');
@@ -222,6 +227,101 @@ describe('the analysis section of the editor', () => {
     await user.click(section().getByRole('button', { name: 'Turn analysis off' }));
     expect(stage.payload).not.toHaveProperty('analysis');
     expect(stage.payload.steps[0]).toEqual({ weights: [80, 10, 10], pause: '10m' });
+  });
+});
+
+describe('the analysis section reads like Deck\'s own stage editors (issue 16, item 5)', () => {
+  const preset = () => referenceAnalysis({ canary: { workload: 'checkout-canary' }, baseline: { workload: 'checkout-baseline' } });
+  const select = (label: string) => section().getByLabelText(label) as HTMLSelectElement;
+  const options = (label: string) => Array.from(select(label).options).map((o) => o.value);
+  const queryChecks = (index: number) => screen.queryByTestId(`analysis-query-check-${index}`)?.textContent?.trim();
+
+  it('lays each field out as a StageConfigField row: a label, help text from the registry, the inputs named', async () => {
+    renderEditor({ ...PAYLOAD, analysis: preset() });
+    await screen.findByTestId('analysis-section');
+    const rows = Array.from(screen.getByTestId('analysis-section').querySelectorAll('.form-horizontal > .form-group'));
+    const labels = rows.map((row) => row.querySelector('label.col-md-3.sm-label-right .label-text')?.textContent?.trim());
+    expect(labels).toEqual(['Metrics source', 'Canary', 'Baseline', 'Pod labels', 'Timing', 'Score', 'Group weights', 'On failure', 'Mode', 'Evidence needed', 'Too little evidence', 'Steps analysed']);
+    // Every row has its help ("?") and every control in it is named.
+    rows.forEach((row) => expect(row.querySelector('label .help-field')).not.toBeNull());
+    for (const name of ['source', 'scopes', 'podLabels', 'timing', 'score', 'groups', 'onFailure', 'mode', 'evidence', 'insufficient', 'steps']) {
+      expect(HelpContentsRegistry.getHelpField(`istioTrafficShift.analysis.${name}`)).toMatch(/^\S.{40,}/);
+    }
+    const controls = rows.flatMap((row) => Array.from(row.querySelectorAll('input:not([type=radio]), select, textarea')));
+    expect(controls.filter((control) => !control.getAttribute('aria-label'))).toEqual([]);
+    // Inputs sharing a row carry a visible label of their own.
+    const inline = (label: string) => input(label).closest('label.its-inline-label')?.querySelector('.its-inline-text')?.textContent;
+    expect([inline('Canary workload'), inline('Canary namespace'), inline('Warm-up'), inline('Interval'), inline('Pass score'), inline('Marginal score')]).toEqual(['workload', 'namespace', 'warm-up', 'interval', 'pass', 'marginal']);
+  });
+
+  it('offers On failure as radio buttons with their whole text, as the stage\'s "If cancelled" does', async () => {
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis: preset() });
+    await screen.findByTestId('analysis-section');
+    const group = within(section().getByRole('radiogroup', { name: 'On failure' }));
+    expect(group.getAllByRole('radio').map((radio) => [(radio as HTMLInputElement).value, radio.closest('label')!.textContent!.trim(), (radio as HTMLInputElement).checked])).toEqual([
+      ['rollback', 'Roll back to the weights before the shift', true],
+      ['hold', 'Hold the current weights', false],
+    ]);
+    await user.click(group.getByRole('radio', { name: 'Hold the current weights' }));
+    expect(stage.payload.analysis.onFailure).toBe('hold');
+  });
+
+  it('has a "Fails on" direction per metric with the values the contract allows; a statistical row shows the allowed change of its direction', async () => {
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis: preset() });
+    await screen.findByTestId('analysis-section');
+    expect(options('Metric 2 fails on')).toEqual(['increase', 'decrease', 'either']);
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => select(`Metric ${n} fails on`).value)).toEqual(preset().metrics.map((m) => m.direction));
+    expect(section().queryByLabelText('Metric 2 statistical allowed decrease')).toBeNull();
+    fireEvent.change(select('Metric 2 fails on'), { target: { value: 'either' } });
+    expect(stage.payload.analysis.metrics[1]).toMatchObject({ direction: 'either', judge: { type: 'statistical', allowedIncrease: 1.2 } });
+    await user.type(input('Metric 2 statistical allowed decrease'), '0.8');
+    expect(stage.payload.analysis.metrics[1].judge).toEqual({ type: 'statistical', allowedIncrease: 1.2, allowedDecrease: 0.8 });
+    // Back to increase: the allowed decrease goes with its input (the validator would reject it).
+    fireEvent.change(select('Metric 2 fails on'), { target: { value: 'increase' } });
+    expect(stage.payload.analysis.metrics[1]).toMatchObject({ direction: 'increase', judge: { type: 'statistical', allowedIncrease: 1.2 } });
+    expect(stage.payload.analysis.metrics[1].judge).not.toHaveProperty('allowedDecrease');
+    expect(section().queryByLabelText('Metric 2 statistical allowed decrease')).toBeNull();
+    // A new custom metric fails either way unless told (core's DEFAULT_DIRECTION), and saves no direction until changed.
+    await user.click(section().getByRole('button', { name: 'Add metric' }));
+    fireEvent.change(select('Metric 8 metric'), { target: { value: 'custom' } });
+    expect(select('Metric 8 fails on').value).toBe('either');
+    expect(stage.payload.analysis.metrics[7]).not.toHaveProperty('direction');
+    expect(screen.queryAllByTestId(/^analysis-message-analysis\.metrics\[1\]/)).toEqual([]);
+  });
+
+  it('keeps a threshold row on one line: the bounds it uses, and a list to add another', async () => {
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis: preset() });
+    await screen.findByTestId('analysis-section');
+    const bounds = (n: number) => Array.from(screen.getByTestId(`analysis-metric-${n - 1}`).querySelectorAll('.its-bounds input')).map((i) => i.getAttribute('aria-label'));
+    expect(bounds(5)).toEqual(['Metric 5 threshold max increase']);
+    expect(bounds(6)).toEqual(['Metric 6 threshold max decrease']);
+    expect(options('Metric 5 add a threshold bound')).toEqual(['', 'min', 'max', 'minRatio', 'maxRatio', 'maxDecrease']);
+    addBound(5, 'max');
+    expect(bounds(5)).toEqual(['Metric 5 threshold max', 'Metric 5 threshold max increase']);
+    await user.type(input('Metric 5 threshold max'), '3');
+    expect(stage.payload.analysis.metrics[4].judge).toEqual({ type: 'threshold', max: 3, maxIncrease: 0 });
+  });
+
+  it('takes a custom query in a full-width monospace text area and checks the PromQL as it is typed, in the form\'s words', async () => {
+    const { stage, user } = renderEditor({ ...PAYLOAD, analysis: preset() });
+    await screen.findByTestId('analysis-section');
+    await user.click(section().getByRole('button', { name: 'Add metric' }));
+    fireEvent.change(select('Metric 8 metric'), { target: { value: 'custom' } });
+    const query = section().getByLabelText('PromQL query of metric 8') as HTMLTextAreaElement;
+    expect(query.tagName).toBe('TEXTAREA');
+    expect(query.className).toMatch(/\bTextAreaInput form-control code\b/);
+    // user-event reads [ and { as key names: [[ and {{ type one of each.
+    await user.type(query, 'sum(rat(x[[5m]');
+    expect(queryChecks(7)).toBe('Metric 8, query, column 5: rat is not a PromQL function or aggregation (did you mean rate?) Metric 8, query, column 8: the ( opened here is never closed: add a )');
+    await user.type(query, ')');
+    expect(queryChecks(7)).toBe('Metric 8, query, column 5: rat is not a PromQL function or aggregation (did you mean rate?) Metric 8, query, column 4: the ( opened here is never closed: add a )');
+    expect(query.getAttribute('aria-invalid')).toBe('true');
+    // Pasted whole: the example query of the placeholder passes.
+    fireEvent.change(query, { target: { value: 'sum(rate(http_errors_total{namespace="{{namespace}}",pod=~"{{workload}}-.*"}[{{interval}}]))' } });
+    expect(stage.payload.analysis.metrics[7].query).toBe('sum(rate(http_errors_total{namespace="{{namespace}}",pod=~"{{workload}}-.*"}[{{interval}}]))');
+    expect(queryChecks(7)).toBeUndefined();
+    expect(query.getAttribute('aria-invalid')).toBe('false');
+    expect(messageAt('analysis.metrics[7].query')).toBeUndefined();
   });
 });
 

@@ -4,10 +4,19 @@
  * the timing and what a failed judgement does. It edits `payload.analysis` (and each step's
  * `analysis.skip`) and shows the shared validator's problems on the inputs they are about, in the
  * form's words. The operations and the wording live in ../analysis-model.ts.
+ *
+ * The layout is the one of Deck's own stage editors (read from spinnaker/deck 3f2418ea and
+ * spinnaker/deck-kayenta 63c49b54, see docs/deck-plugin.md): a `form-horizontal` of core's
+ * StageConfigField rows (label and help on the left, `col-md-3 sm-label-right`), help texts
+ * registered in core's HelpContentsRegistry as Deck's help.contents does, the custom PromQL
+ * query in a full-width monospace TextAreaInput (`code`, as the Webhook stage's payload), a
+ * "Fails on" direction per metric as Kayenta's metric editor has, and On failure as radio
+ * buttons, so no option is cut off.
  */
 import React from 'react';
-import { HelpField } from '@spinnaker/core';
-import { ANALYSIS_DEFAULTS, ERRORS_JUDGE_DEFAULTS, EVIDENCE_DEFAULTS } from '@istio-shift/core';
+import { HelpContentsRegistry, HelpField, RadioButtonInput, StageConfigField, TextAreaInput } from '@spinnaker/core';
+import { ANALYSIS_DEFAULTS, ERRORS_JUDGE_DEFAULTS, EVIDENCE_DEFAULTS, FAIL_DIRECTIONS } from '@istio-shift/core';
+import type { FailDirection } from '@istio-shift/core';
 import {
   AnalysisDraft,
   AnalysisProblem,
@@ -20,16 +29,20 @@ import {
   analysisOf,
   analysisProblems,
   applyReferencePreset,
+  changeDirection,
   changeJudgeType,
   changeMetricKind,
+  directionOf,
   formatPodSelector,
   judgeTypeOf,
   judgeTypesFor,
   parseDecimal,
   parsePodSelector,
+  queryCheckMessages,
   removeAnalysis,
   removeMetric,
   setStepSkip,
+  shownBounds,
   stepAnalysisState,
   usedGroups,
 } from '../analysis-model';
@@ -44,7 +57,7 @@ const SOURCE_HELP =
 const SCOPE_HELP =
   "The Deployments whose pods serve the canary and the baseline, as Istio's destination_workload names them. " +
   'Defaults come from the destinations: the one whose subset or label is "canary" (else the last) and the one named "baseline" (else the first other), ' +
-  'each as <host>-<subset> (checkout + canary -> checkout-canary), or the host alone without a subset. The namespace defaults to the VirtualService\'s.';
+  'each as host-subset (checkout + canary -> checkout-canary), or the host alone without a subset. The namespace defaults to the VirtualService\'s.';
 const POD_LABELS_HELP =
   'Optional: the pod labels the pod status metrics (restarts, readiness, OOM kills) and CPU/memory read, written key=value,key=value (for example app=checkout,track=canary). ' +
   "Empty means the labels the workload's Deployment selects its pods with (its spec.selector.matchLabels), which is right unless other pods share them.";
@@ -70,6 +83,39 @@ const INSUFFICIENT_HELP =
   'Then it fails the step (default) or holds the weights for a person to decide. It never promotes a canary it could not judge.';
 const SCORE_HELP =
   'Each group scores the share of its metrics that pass; the step score is the weighted sum. A step passes at the pass score; between marginal and pass it continues, except on the last analysed step.';
+
+const STEPS_HELP = 'A step is judged during its pause. Steps without a pause (such as a final 100/0/0) are not analysed; tick skip to leave out a paused one.';
+const GROUPS_HELP = 'Weights of the metric groups, summing to at most 100; groups without a weight share the rest equally.';
+const ON_FAILURE_HELP = 'What a failed judgement does to traffic: restore the weights from before the shift, or hold the current ones for a person to decide.';
+const SECTION_HELP = "Judge the canary against the baseline during each step's pause and roll back (or hold) when it fails, like Kayenta's canary analysis.";
+const DIRECTION_HELP =
+  "Which change of the canary against the baseline fails the metric, as Kayenta's \"Fail on\": increase (latency, CPU, restarts), decrease (success rate, readiness) or either. " +
+  'A statistical judge then takes the allowed change of that direction only. Threshold bounds apply whatever the direction.';
+// Through core's HelpField `content`, not the registry: HelpContentsRegistry.getHelpField replaces {{...}}.
+const QUERY_HELP =
+  'A PromQL query template returning one series per scope. {{namespace}}, {{workload}}, {{interval}} and {{scope}} are replaced for the canary and for the baseline. ' +
+  'Brackets, quotes and function names are checked as you type; the service checks the whole query with Prometheus when the shift is created.';
+
+/**
+ * Help texts under keys of core's HelpContentsRegistry, which StageConfigField's `helpKey` reads
+ * (deck packages/core/src/help/help.contents.ts registers Deck's own the same way). register()
+ * keeps an operator's registerOverride.
+ */
+const HELP_KEYS = {
+  source: SOURCE_HELP,
+  scopes: SCOPE_HELP,
+  podLabels: POD_LABELS_HELP,
+  timing: TIMING_HELP,
+  score: SCORE_HELP,
+  groups: GROUPS_HELP,
+  onFailure: ON_FAILURE_HELP,
+  mode: MODE_HELP,
+  evidence: EVIDENCE_HELP,
+  insufficient: INSUFFICIENT_HELP,
+  steps: STEPS_HELP,
+} as const;
+const helpKey = (name: keyof typeof HELP_KEYS) => `istioTrafficShift.analysis.${name}`;
+for (const [name, text] of Object.entries(HELP_KEYS)) HelpContentsRegistry.register(helpKey(name as keyof typeof HELP_KEYS), text);
 
 function getIn(source: unknown, path: string): unknown {
   return path
@@ -103,6 +149,7 @@ interface InputProps {
   placeholder?: string;
   numeric?: boolean;
   className?: string;
+  onEdit?: () => void;
 }
 
 /**
@@ -110,7 +157,7 @@ interface InputProps {
  * A numeric input keeps the text as typed while it means the stored number, so "0.0" on the way to
  * "0.005" is not shown back as "0".
  */
-function AnalysisInput({ formik, problems, field, label, placeholder, numeric, className }: InputProps) {
+function AnalysisInput({ formik, problems, field, label, placeholder, numeric, className, onEdit }: InputProps) {
   const path = `payload.${field}`;
   const bad = problems.some((p) => p.place === field);
   const stored = getIn(formik.values, path);
@@ -129,11 +176,22 @@ function AnalysisInput({ formik, problems, field, label, placeholder, numeric, c
         onChange={(event) => {
           const raw = event.target.value;
           if (numeric) setDraft(raw);
+          onEdit?.();
           formik.setFieldValue(path, numeric ? parseDecimal(raw) : raw === '' ? undefined : raw);
         }}
       />
       <Messages problems={problems} place={field} />
     </div>
+  );
+}
+
+/** A labelled input inside a StageConfigField row holding several (workload and namespace, pass and marginal ...). */
+function Inline({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <label className="its-inline-label">
+      <span className="its-inline-text">{label}</span>
+      {children}
+    </label>
   );
 }
 
@@ -188,42 +246,147 @@ function Select({ formik, field, label, options, value, onChange }: { formik: St
   );
 }
 
-function Row({ label, help, children }: { label: string; help?: string; children: React.ReactNode }) {
+/** One row of the form: core's StageConfigField (Deck's stage editor row), its help from the registry. */
+function Row({ label, help, columns = 9, children }: { label: string; help?: keyof typeof HELP_KEYS; columns?: number; children: React.ReactNode }) {
   return (
-    <div className="sp-formItem its-field">
-      <div className="sp-formItem__left">
-        <div className="sp-formLabel">
-          {label} {help && <HelpField content={help} />}
-        </div>
-      </div>
-      <div className="sp-formItem__right its-analysis-inputs">{children}</div>
+    <StageConfigField label={label} helpKey={help && helpKey(help)} fieldColumns={columns}>
+      <div className="its-analysis-inputs">{children}</div>
+    </StageConfigField>
+  );
+}
+
+// react-select's Option type is not installed, so core's option type does not resolve here.
+const radioOptions = (options: Array<[string, string]>) => options.map(([value, label]) => ({ value, label })) as unknown as React.ComponentProps<typeof RadioButtonInput>['options'];
+const ON_FAILURE_OPTIONS = radioOptions([
+  ['rollback', 'Roll back to the weights before the shift'],
+  ['hold', 'Hold the current weights'],
+]);
+
+function Radios({ formik, problems, field, label, options, fallback }: { formik: StageFormik; problems: AnalysisProblem[]; field: string; label: string; options: ReturnType<typeof radioOptions>; fallback: string }) {
+  return (
+    <div className="its-cell" role="radiogroup" aria-label={label}>
+      <RadioButtonInput
+        name={`its-${field}`}
+        inline={true}
+        options={options}
+        value={text(getIn(formik.values, `payload.${field}`)) || fallback}
+        onChange={(event: React.ChangeEvent<HTMLInputElement>) => formik.setFieldValue(`payload.${field}`, event.target.value)}
+      />
+      <Messages problems={problems} place={field} />
     </div>
   );
 }
+
+/**
+ * A metric's bounds on one line: the ones it uses (shownBounds), and for a threshold judge a list to
+ * add another; its state is the bounds added and not yet filled in (keyed by the judge type, so a new
+ * judge starts afresh).
+ */
+function Bounds({ formik, problems, metric, index }: { formik: StageFormik; problems: AnalysisProblem[]; metric: MetricDraft; index: number }) {
+  const [added, setAdded] = React.useState<string[]>([]);
+  const judgeType = judgeTypeOf(metric.judge);
+  const shown = shownBounds(metric, added);
+  const more = judgeType === 'threshold' ? JUDGE_BOUNDS.threshold.filter((bound) => !shown.some((s) => s.key === bound.key)) : [];
+  const base = `analysis.metrics[${index}]`;
+  return (
+    <div className="its-bounds">
+      {shown.map((bound) => (
+        <Inline key={bound.key} label={bound.label}>
+          <AnalysisInput
+            formik={formik}
+            problems={problems}
+            field={`${base}.judge.${bound.key}`}
+            label={`Metric ${index + 1} ${judgeType} ${bound.label}`}
+            numeric={true}
+            className="its-bound"
+            placeholder={bound.placeholder}
+            onEdit={() => setAdded((keys) => (keys.includes(bound.key) ? keys : [...keys, bound.key]))}
+          />
+        </Inline>
+      ))}
+      {more.length > 0 && (
+        <select className="form-control input-sm its-add-bound" aria-label={`Metric ${index + 1} add a threshold bound`} value="" onChange={(event) => setAdded([...added, event.target.value])}>
+          <option value="">{shown.length ? '+ bound' : 'add a bound'}</option>
+          {more.map((bound) => (
+            <option key={bound.key} value={bound.key}>
+              {bound.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </div>
+  );
+}
+
+/** The custom query: full width, monospace, checked as it is typed (core's checkPromql) and by the shared validator. */
+function QueryRow({ formik, problems, metric, index }: { formik: StageFormik; problems: AnalysisProblem[]; metric: MetricDraft; index: number }) {
+  const field = `analysis.metrics[${index}].query`;
+  const id = `its-analysis-query-${index}`;
+  const checks = queryCheckMessages(index, metric.query);
+  const bad = checks.length > 0 || problems.some((p) => p.place === field);
+  return (
+    <tr className="its-query-row">
+      <td />
+      <td colSpan={9}>
+        <label htmlFor={id} className="its-query-label">
+          PromQL query of metric {index + 1} <HelpField content={QUERY_HELP} />
+        </label>
+        <TextAreaInput
+          id={id}
+          name={id}
+          inputClassName={`code input-sm its-query${bad ? ' its-invalid' : ''}`}
+          rows={2}
+          spellCheck={false}
+          aria-invalid={bad}
+          placeholder={'sum(rate(http_errors_total{namespace="{{namespace}}",pod=~"{{workload}}-.*"}[{{interval}}]))'}
+          value={text(metric.query)}
+          onChange={(event: React.ChangeEvent<HTMLTextAreaElement>) => formik.setFieldValue(`payload.${field}`, event.target.value === '' ? undefined : event.target.value)}
+        />
+        {checks.length > 0 && (
+          <div className="its-analysis-message error-message" data-testid={`analysis-query-check-${index}`}>
+            {checks.map((message, i) => (
+              <div key={i}>
+                <span className="fa fa-exclamation-circle" /> {message}
+              </div>
+            ))}
+          </div>
+        )}
+        <Messages problems={problems} place={field} />
+      </td>
+    </tr>
+  );
+}
+
+const DIRECTION_OPTIONS: Array<[FailDirection, string]> = FAIL_DIRECTIONS.map((direction) => [direction, direction]);
 
 function MetricRow({ formik, problems, metric, index, names }: { formik: StageFormik; problems: AnalysisProblem[]; metric: MetricDraft; index: number; names: string[] }) {
   const base = `analysis.metrics[${index}]`;
   const n = index + 1;
   const payload = getIn(formik.values, 'payload') as PayloadDraft;
   const judgeType = judgeTypeOf(metric.judge);
+  const set = (next: MetricDraft) => formik.setFieldValue(`payload.${base}`, next);
   const input = (field: string, label: string, extra: Partial<InputProps> = {}) => <AnalysisInput formik={formik} problems={problems} field={`${base}.${field}`} label={`Metric ${n} ${label}`} {...extra} />;
   return (
     <>
       <tr data-testid={`analysis-metric-${index}`}>
         <td className="its-step-number">{n}</td>
-        <td>{input('name', 'name')}</td>
-        <td>
+        <td className="its-metric-name">{input('name', 'name')}</td>
+        <td className="its-metric-kind">
           <Select
             formik={formik}
             field={`${base}.metric`}
             label={`Metric ${n} metric`}
             options={METRIC_KINDS.map((kind) => [kind, METRIC_LABELS[kind]])}
-            onChange={(kind) => formik.setFieldValue(`payload.${base}`, changeMetricKind(metric, kind as MetricDraft['metric'], names))}
+            onChange={(kind) => set(changeMetricKind(metric, kind as MetricDraft['metric'], names))}
           />
           <Messages problems={problems} place={`${base}.metric`} />
         </td>
-        <td>{input('group', 'group', { placeholder: metric.metric === 'custom' ? 'custom' : 'default' })}</td>
-        <td className="its-narrow">
+        <td className="its-metric-group">{input('group', 'group', { placeholder: metric.metric === 'custom' ? 'custom' : 'default' })}</td>
+        <td className="its-metric-direction">
+          <Select formik={formik} field={`${base}.direction`} label={`Metric ${n} fails on`} value={directionOf(metric)} options={DIRECTION_OPTIONS} onChange={(direction) => set(changeDirection(metric, direction as FailDirection))} />
+          <Messages problems={problems} place={`${base}.direction`} />
+        </td>
+        <td className="its-narrow its-center">
           <input
             type="checkbox"
             aria-label={`Metric ${n} critical`}
@@ -232,11 +395,11 @@ function MetricRow({ formik, problems, metric, index, names }: { formik: StageFo
           />
           <Messages problems={problems} place={`${base}.critical`} />
         </td>
-        <td>
+        <td className="its-metric-nodata">
           <Select formik={formik} field={`${base}.nodata`} label={`Metric ${n} no data`} options={[['', 'fail'], ['pass', 'pass'], ['wait', 'wait']]} />
           <Messages problems={problems} place={`${base}.nodata`} />
         </td>
-        <td>
+        <td className="its-metric-judge">
           <Select
             formik={formik}
             field={`${base}.judge.type`}
@@ -249,27 +412,17 @@ function MetricRow({ formik, problems, metric, index, names }: { formik: StageFo
           <Messages problems={problems} place={`${base}.judge.type`} />
         </td>
         <td className="its-analysis-bounds">
-          {JUDGE_BOUNDS[judgeType].map((bound) => (
-            <label key={bound.key} className="its-inline-label">
-              {bound.label}
-              {input(`judge.${bound.key}`, `${judgeType} ${bound.label}`, { numeric: true, className: 'its-bound', placeholder: bound.placeholder })}
-            </label>
-          ))}
+          <Bounds key={judgeType} formik={formik} problems={problems} metric={metric} index={index} />
         </td>
         <td className="its-actions">
           <RemoveButton label={`Remove metric ${n}`} disabled={names.length <= 1} onClick={() => formik.setFieldValue('payload', removeMetric(payload, index))} />
         </td>
       </tr>
-      {metric.metric === 'custom' && (
-        <tr>
-          <td />
-          <td colSpan={8}>{input('query', 'query', { placeholder: 'sum(rate(http_errors_total{namespace="{{namespace}}",pod=~"{{workload}}-.*"}[{{interval}}]))' })}</td>
-        </tr>
-      )}
+      {metric.metric === 'custom' && <QueryRow formik={formik} problems={problems} metric={metric} index={index} />}
       {problems.some((p) => p.place === base) && (
         <tr>
           <td />
-          <td colSpan={8}>
+          <td colSpan={9}>
             <Messages problems={problems} place={base} />
           </td>
         </tr>
@@ -281,7 +434,7 @@ function MetricRow({ formik, problems, metric, index, names }: { formik: StageFo
 function StepsAnalysis({ formik, problems, payload }: { formik: StageFormik; problems: AnalysisProblem[]; payload: PayloadDraft }) {
   const steps = payload.steps ?? [];
   return (
-    <Row label="Steps analysed" help="A step is judged during its pause. Steps without a pause (such as a final 100/0/0) are not analysed; tick skip to leave out a paused one.">
+    <Row label="Steps analysed" help="steps">
       <ul className="its-analysis-steps list-unstyled">
         {steps.map((step, i) => {
           const state = stepAnalysisState(step);
@@ -314,112 +467,102 @@ export function AnalysisSection({ formik }: { formik: StageFormik }) {
       Use the reference preset
     </button>
   );
+  const heading = (
+    <h5 className="its-heading">
+      Automated analysis <HelpField content={SECTION_HELP} />
+    </h5>
+  );
   if (!analysis) {
     return (
       <div className="its-section its-analysis" data-testid="analysis-section">
-        <h5 className="its-heading">
-          Automated analysis <HelpField content="Judge the canary against the baseline during each step's pause and roll back (or hold) when it fails, like Kayenta's canary analysis." />
-        </h5>
+        {heading}
         <p className="its-note">Off: the steps are not judged. {preset}</p>
       </div>
     );
   }
   const input = (field: string, label: string, extra: Partial<InputProps> = {}) => <AnalysisInput formik={formik} problems={problems} field={field} label={label} {...extra} />;
+  const number = (field: string, label: string, placeholder?: string) => input(field, label, { numeric: true, placeholder, className: 'its-bound' });
   const metrics = Array.isArray(analysis.metrics) ? analysis.metrics : [];
   const names = metrics.map((m) => m.name);
   return (
     <div className="its-section its-analysis" data-testid="analysis-section">
-      <h5 className="its-heading">
-        Automated analysis <HelpField content="Judge the canary against the baseline during each step's pause and roll back (or hold) when it fails, like Kayenta's canary analysis." />
-      </h5>
+      {heading}
       <div className="its-presets">
         {preset}
         <button type="button" className="btn btn-sm btn-default" onClick={() => formik.setFieldValue('payload', removeAnalysis(payload))}>
           Turn analysis off
         </button>
       </div>
-      <Row label="Metrics source" help={SOURCE_HELP}>
-        {input('analysis.source', 'Metrics source', { placeholder: 'prometheus' })}
-      </Row>
-      <Row label="Canary" help={SCOPE_HELP}>
-        {input('analysis.scopes.canary.workload', 'Canary workload', { placeholder: 'checkout-canary' })}
-        {input('analysis.scopes.canary.namespace', 'Canary namespace', { placeholder: 'namespace of the VirtualService' })}
-      </Row>
-      <Row label="Baseline">
-        {input('analysis.scopes.baseline.workload', 'Baseline workload', { placeholder: 'checkout-baseline' })}
-        {input('analysis.scopes.baseline.namespace', 'Baseline namespace', { placeholder: 'namespace of the VirtualService' })}
-      </Row>
-      <Row label="Pod labels (optional)" help={POD_LABELS_HELP}>
-        <PodSelectorInput formik={formik} problems={problems} scope="canary" />
-        <PodSelectorInput formik={formik} problems={problems} scope="baseline" />
-      </Row>
-      <Row label="Warm-up / interval" help={TIMING_HELP}>
-        {input('analysis.warmup', 'Warm-up', { placeholder: '1m' })}
-        {input('analysis.interval', 'Interval', { placeholder: '30s' })}
-      </Row>
-      <Row label="Score to pass / marginal" help={SCORE_HELP}>
-        {input('analysis.thresholds.pass', 'Pass score', { numeric: true, placeholder: '75' })}
-        {input('analysis.thresholds.marginal', 'Marginal score', { numeric: true, placeholder: '50' })}
-      </Row>
-      <Row label="Group weights" help="Weights of the metric groups, summing to at most 100; groups without a weight share the rest equally.">
-        {usedGroups(analysis).map((group) => (
-          <label key={group} className="its-inline-label">
-            {group}
-            {input(`analysis.groups.${group}`, `Weight of group ${group}`, { numeric: true, placeholder: 'share', className: 'its-bound' })}
-          </label>
-        ))}
-      </Row>
-      <Row label="On failure" help="What a failed judgement does to traffic: restore the weights from before the shift, or hold the current ones for a person to decide.">
-        <Select formik={formik} field="analysis.onFailure" label="On failure" options={[['rollback', 'Roll back to the weights before the shift'], ['hold', 'Hold the current weights']]} />
-      </Row>
-      <Row label="Mode / alpha" help={MODE_HELP}>
-        <label className="its-inline-label">
-          mode
-          <Select
-            formik={formik}
-            field="analysis.mode"
-            label="Mode"
-            value={text(analysis.mode) || 'sequential'}
-            options={[['sequential', 'Sequential (may stop early)'], ['fixed', 'Fixed window (Kayenta)']]}
-          />
-        </label>
-        <label className="its-inline-label">
-          alpha
-          {input('analysis.alpha', 'Alpha', { numeric: true, placeholder: String(ANALYSIS_DEFAULTS.alpha), className: 'its-bound' })}
-        </label>
-        <Messages problems={problems} place="analysis.mode" />
-      </Row>
-      <Row label="Evidence needed" help={EVIDENCE_HELP}>
-        <label className="its-inline-label">
-          min requests
-          {input('analysis.evidence.minRequests', 'Minimum canary requests', { numeric: true, placeholder: String(EVIDENCE_DEFAULTS.minRequests), className: 'its-bound' })}
-        </label>
-        <label className="its-inline-label">
-          min traffic share
-          {input('analysis.evidence.minTrafficShare', 'Minimum canary traffic share', { numeric: true, placeholder: String(EVIDENCE_DEFAULTS.minTrafficShare), className: 'its-bound' })}
-        </label>
-        <label className="its-inline-label">
-          min points
-          {input('analysis.evidence.minPoints', 'Minimum points per metric', { numeric: true, placeholder: String(EVIDENCE_DEFAULTS.minPoints), className: 'its-bound' })}
-        </label>
-      </Row>
-      <Row label="Too little evidence" help={INSUFFICIENT_HELP}>
-        <label className="its-inline-label">
-          wait up to
-          {input('analysis.evidence.extendUpTo', 'Wait for evidence up to', { placeholder: 'one window', className: 'its-duration' })}
-        </label>
-        <label className="its-inline-label">
-          then
-          <Select
-            formik={formik}
-            field="analysis.evidence.onInsufficient"
-            label="On too little evidence"
-            value={text(analysis.evidence?.onInsufficient) || 'fail'}
-            options={[['fail', 'Fail the step'], ['hold', 'Hold the weights']]}
-          />
-        </label>
-        <Messages problems={problems} place="analysis.evidence.onInsufficient" />
-      </Row>
+      <div className="form-horizontal its-analysis-form">
+        <Row label="Metrics source" help="source">
+          {input('analysis.source', 'Metrics source', { placeholder: 'prometheus' })}
+        </Row>
+        <Row label="Canary" help="scopes">
+          <Inline label="workload">{input('analysis.scopes.canary.workload', 'Canary workload', { placeholder: 'checkout-canary' })}</Inline>
+          <Inline label="namespace">{input('analysis.scopes.canary.namespace', 'Canary namespace', { placeholder: "the VirtualService's" })}</Inline>
+        </Row>
+        <Row label="Baseline" help="scopes">
+          <Inline label="workload">{input('analysis.scopes.baseline.workload', 'Baseline workload', { placeholder: 'checkout-baseline' })}</Inline>
+          <Inline label="namespace">{input('analysis.scopes.baseline.namespace', 'Baseline namespace', { placeholder: "the VirtualService's" })}</Inline>
+        </Row>
+        <Row label="Pod labels" help="podLabels">
+          <Inline label="canary">
+            <PodSelectorInput formik={formik} problems={problems} scope="canary" />
+          </Inline>
+          <Inline label="baseline">
+            <PodSelectorInput formik={formik} problems={problems} scope="baseline" />
+          </Inline>
+        </Row>
+        <Row label="Timing" help="timing">
+          <Inline label="warm-up">{input('analysis.warmup', 'Warm-up', { placeholder: '1m', className: 'its-duration' })}</Inline>
+          <Inline label="interval">{input('analysis.interval', 'Interval', { placeholder: '30s', className: 'its-duration' })}</Inline>
+        </Row>
+        <Row label="Score" help="score">
+          <Inline label="pass">{number('analysis.thresholds.pass', 'Pass score', '75')}</Inline>
+          <Inline label="marginal">{number('analysis.thresholds.marginal', 'Marginal score', '50')}</Inline>
+        </Row>
+        <Row label="Group weights" help="groups">
+          {usedGroups(analysis).map((group) => (
+            <Inline key={group} label={group}>
+              {number(`analysis.groups.${group}`, `Weight of group ${group}`, 'share')}
+            </Inline>
+          ))}
+        </Row>
+        <Row label="On failure" help="onFailure">
+          <Radios formik={formik} problems={problems} field="analysis.onFailure" label="On failure" options={ON_FAILURE_OPTIONS} fallback="rollback" />
+        </Row>
+        <Row label="Mode" help="mode">
+          <Inline label="mode">
+            <Select
+              formik={formik}
+              field="analysis.mode"
+              label="Mode"
+              value={text(analysis.mode) || 'sequential'}
+              options={[['sequential', 'Sequential (may stop early)'], ['fixed', 'Fixed window (Kayenta)']]}
+            />
+          </Inline>
+          <Inline label="alpha">{number('analysis.alpha', 'Alpha', String(ANALYSIS_DEFAULTS.alpha))}</Inline>
+          <Messages problems={problems} place="analysis.mode" />
+        </Row>
+        <Row label="Evidence needed" help="evidence">
+          <Inline label="min requests">{number('analysis.evidence.minRequests', 'Minimum canary requests', String(EVIDENCE_DEFAULTS.minRequests))}</Inline>
+          <Inline label="min traffic share">{number('analysis.evidence.minTrafficShare', 'Minimum canary traffic share', String(EVIDENCE_DEFAULTS.minTrafficShare))}</Inline>
+          <Inline label="min points">{number('analysis.evidence.minPoints', 'Minimum points per metric', String(EVIDENCE_DEFAULTS.minPoints))}</Inline>
+        </Row>
+        <Row label="Too little evidence" help="insufficient">
+          <Inline label="wait up to">{input('analysis.evidence.extendUpTo', 'Wait for evidence up to', { placeholder: 'one window', className: 'its-duration' })}</Inline>
+          <Inline label="then">
+            <Select
+              formik={formik}
+              field="analysis.evidence.onInsufficient"
+              label="On too little evidence"
+              value={text(analysis.evidence?.onInsufficient) || 'fail'}
+              options={[['fail', 'Fail the step'], ['hold', 'Hold the weights']]}
+            />
+          </Inline>
+          <Messages problems={problems} place="analysis.evidence.onInsufficient" />
+        </Row>
+      </div>
       <h5 className="its-heading">
         Metrics <HelpField content={METRICS_HELP} />
       </h5>
@@ -430,6 +573,9 @@ export function AnalysisSection({ formik }: { formik: StageFormik }) {
             <th>Name</th>
             <th>Metric</th>
             <th>Group</th>
+            <th>
+              Fails on <HelpField content={DIRECTION_HELP} />
+            </th>
             <th>Critical</th>
             <th>No data</th>
             <th>Judge</th>
@@ -444,7 +590,9 @@ export function AnalysisSection({ formik }: { formik: StageFormik }) {
         </tbody>
       </table>
       <AddRowButton label="Add metric" onClick={() => formik.setFieldValue('payload', addMetric(payload))} />
-      <StepsAnalysis formik={formik} problems={problems} payload={payload} />
+      <div className="form-horizontal its-analysis-form">
+        <StepsAnalysis formik={formik} problems={problems} payload={payload} />
+      </div>
       <Messages problems={problems} place="analysis" />
     </div>
   );

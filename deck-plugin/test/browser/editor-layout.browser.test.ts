@@ -1,0 +1,139 @@
+/**
+ * The analysis section's layout as Chromium draws it inside the real @spinnaker/core 0.29.1
+ * (issue 16, item 5): the custom PromQL query is a full-width input, the reference preset's seven
+ * metrics are one compact line each, "On failure" is not cut off, and a PromQL slip is reported
+ * under the query as it is typed. It measures the rendered boxes, prints them, and writes the
+ * section's screenshot to docs/images/deck-analysis-editor.png.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Browser, Page, chromium } from 'playwright-core';
+import { HARNESS_DIR, PLUGIN_BUNDLE, ROOT, ensureHarness, ensurePluginBundle } from './build';
+import { HarnessServer } from './server';
+import { replaceText } from './page-actions';
+
+const PLUGIN_ID = 'Istio.TrafficShift';
+const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'deck-plugin/package.json'), 'utf8')).version;
+const KEY = 'istioTrafficShift';
+const ARTIFACTS = path.join(ROOT, 'test-artifacts/deck-plugin');
+const DOC_IMAGES = path.join(ROOT, 'docs/images');
+
+let server: HarnessServer;
+let browser: Browser;
+let page: Page;
+const errors: string[] = [];
+
+type Harness = { harness: { showPipeline(): void; registrationsOf(key: string): Array<{ hasComponent: boolean }> } };
+
+beforeAll(async () => {
+  ensurePluginBundle();
+  ensureHarness();
+  server = new HarnessServer(HARNESS_DIR);
+  await server.start();
+  server.route('GET', '/plugin-manifest.json', { body: [{ id: PLUGIN_ID, version: VERSION, url: '/plugins/istio-traffic-shift/index.js' }] });
+  server.route('GET', '/gate/plugins/deck/plugin-manifest.json', { body: [] });
+  server.route('GET', '/plugins/istio-traffic-shift/index.js', { type: 'application/javascript', body: fs.readFileSync(PLUGIN_BUNDLE) });
+  server.route('GET', '/gate/webhooks/preconfigured', { body: [] });
+  server.route('GET', '/gate/credentials', { body: [] });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/favicon|Failed to load resource/.test(message.text())) errors.push(`console: ${message.text()}`);
+  });
+  // The page parses ~17 MB of core (development build): give a busy machine time for the first load.
+  await page.goto(`${server.origin}/index.html`, { timeout: 120_000 });
+  await page.waitForFunction((k) => !!(window as unknown as Partial<Harness>).harness?.registrationsOf(k).some((r) => r.hasComponent), KEY, { timeout: 120_000 });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const SECTION = '[data-testid="analysis-section"]';
+
+it('lays the analysis section out as Deck\'s stage editors: a full-width query, one line per metric, nothing cut off', async () => {
+  await page.evaluate(() => (window as unknown as Harness).harness.showPipeline());
+  await page.selectOption('#stage-type', KEY);
+  await replaceText(page, 'Account', 'prod-k8s');
+  await replaceText(page, 'Namespace', 'shop');
+  await replaceText(page, 'VirtualService', 'checkout');
+  await page.getByRole('button', { name: 'Canary with baseline: 80/10/10 -> 34/33/33 -> 100/0/0' }).click();
+  await page.getByRole('button', { name: 'Use the reference preset' }).click();
+  await page.getByLabel('Canary workload').waitFor();
+
+  // The reference preset's seven metrics: one line each (the old table stacked up to six bound inputs per row, ~1,000 px).
+  const table = await page.locator('table.its-analysis-metrics').evaluate((element) => {
+    const rows = Array.from(element.querySelectorAll('tbody tr[data-testid^="analysis-metric-"]')).map((row) => row.getBoundingClientRect().height);
+    const section = element.closest('[data-testid="analysis-section"]')!;
+    return { height: element.getBoundingClientRect().height, width: element.scrollWidth, sectionWidth: section.clientWidth, rows };
+  });
+  console.log(`metrics table (reference preset, 7 metrics): ${Math.round(table.height)} px tall, rows ${table.rows.map(Math.round).join('/')} px; ${table.width} px wide in a ${table.sectionWidth} px section`);
+  expect(table.rows).toHaveLength(7);
+  expect(table.height).toBeLessThan(450);
+  expect(Math.max(...table.rows)).toBeLessThan(60);
+  expect(table.width).toBeLessThanOrEqual(table.sectionWidth);
+
+  // "On failure": each option's whole text is drawn, inside its row.
+  const onFailure = await page.getByRole('radiogroup', { name: 'On failure' }).evaluate((group) => {
+    const row = group.closest('.form-group')!.getBoundingClientRect();
+    return Array.from(group.querySelectorAll('label')).map((label) => {
+      const box = label.getBoundingClientRect();
+      return { text: label.textContent!.trim(), scrollWidth: label.scrollWidth, clientWidth: label.clientWidth, inside: box.left >= row.left && box.right <= row.right };
+    });
+  });
+  console.log(`On failure options: ${onFailure.map((o) => `"${o.text}" ${o.scrollWidth}/${o.clientWidth} px`).join(', ')}`);
+  expect(onFailure.map((o) => o.text)).toEqual(['Roll back to the weights before the shift', 'Hold the current weights']);
+  for (const option of onFailure) {
+    expect(option.scrollWidth).toBeLessThanOrEqual(option.clientWidth);
+    expect(option.inside).toBe(true);
+  }
+
+  // Every field row has its label and help on the left, as StageConfigField draws them.
+  const rows = await page.locator(`${SECTION} .form-horizontal > .form-group`).evaluateAll((groups) =>
+    groups.map((group) => ({ label: group.querySelector('.sm-label-right .label-text')?.textContent?.trim(), help: !!group.querySelector('.sm-label-right .help-field') })),
+  );
+  expect(rows.length).toBeGreaterThanOrEqual(12);
+  expect(rows.filter((row) => !row.label || !row.help)).toEqual([]);
+
+  // A custom metric: its query spans the table, in a monospace font, and a slip is reported while typing.
+  await page.getByRole('button', { name: 'Add metric' }).click();
+  await page.getByLabel('Metric 8 metric').selectOption('custom');
+  const query = page.getByLabel('PromQL query of metric 8');
+  await query.click();
+  await page.keyboard.type('sum(rat(http_errors_total{namespace="{{namespace}}",pod=~"{{workload}}-.*"}[{{interval}}]))');
+  const check = page.getByTestId('analysis-query-check-7');
+  await check.waitFor();
+  expect((await check.textContent())!.trim()).toBe('Metric 8, query, column 5: rat is not a PromQL function or aggregation (did you mean rate?)');
+  const box = await query.evaluate((element) => {
+    const section = element.closest('[data-testid="analysis-section"]')!;
+    return { width: element.getBoundingClientRect().width, sectionWidth: section.getBoundingClientRect().width, font: getComputedStyle(element).fontFamily };
+  });
+  console.log(`custom query input: ${Math.round(box.width)} px of a ${Math.round(box.sectionWidth)} px section (${Math.round((100 * box.width) / box.sectionWidth)} %), font ${box.font}`);
+  expect(box.width).toBeGreaterThanOrEqual(0.8 * box.sectionWidth);
+  expect(box.font).toMatch(/monospace/);
+
+  // Each metric has its "Fails on" direction.
+  expect(await page.locator(`${SECTION} select[aria-label$=" fails on"]`).count()).toBe(8);
+  expect(await page.getByLabel('Metric 8 fails on').inputValue()).toBe('either');
+
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  fs.mkdirSync(DOC_IMAGES, { recursive: true });
+  const file = path.join(ARTIFACTS, 'deck-analysis-editor.png');
+  await page.locator(SECTION).screenshot({ path: file, animations: 'disabled' });
+  fs.copyFileSync(file, path.join(DOC_IMAGES, 'deck-analysis-editor.png'));
+
+  // Corrected ("rat" -> "rate"), the message goes.
+  await query.click();
+  await page.keyboard.press('Control+Home');
+  for (let i = 0; i < 'sum(rat'.length; i++) await page.keyboard.press('ArrowRight');
+  await page.keyboard.type('e');
+  await check.waitFor({ state: 'detached' });
+  expect(errors).toEqual([]);
+}, 120_000);
