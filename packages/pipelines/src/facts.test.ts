@@ -22,7 +22,6 @@ function rendered(params: Record<string, unknown>) {
 
 const variants: Array<[string, Record<string, unknown>]> = [
   ['the example', exampleParams],
-  ['kayenta judge', { ...exampleParams, judge: { type: 'kayenta', canaryConfigId: 'cfg', metricsAccount: 'prom', storageAccount: 'gcs' } }],
   [
     'every trigger type',
     {
@@ -66,6 +65,7 @@ describe('rendered pipelines against the Spinnaker facts table', () => {
       ...SPINNAKER_FACTS.stageFields.map((f) => f.source),
       ...SPINNAKER_FACTS.pipelineFields.map((f) => f.source),
       ...SPINNAKER_FACTS.triggerTypes.map((t) => t.source),
+      ...SPINNAKER_FACTS.orcaStageContract.map((f) => f.source),
     ];
     for (const source of sources) {
       expect(source.path && source.symbol).toBeTruthy();
@@ -77,6 +77,19 @@ describe('rendered pipelines against the Spinnaker facts table', () => {
   it('docs/pipelines.md shows the current table (run `node packages/pipelines/scripts/facts-doc.js` after a build when this fails)', () => {
     const doc = readFileSync(path.join(ROOT, 'docs/pipelines.md'), 'utf8');
     expect(doc).toBe(withFactsTable(doc));
+  });
+});
+
+describe('no Kayenta judge', () => {
+  it('refuses judge.type "kayenta", naming the field, why and what to use instead, and renders nothing', () => {
+    const params = { ...exampleParams, judge: { type: 'kayenta', canaryConfigId: 'cfg', metricsAccount: 'prom', storageAccount: 'gcs' } };
+    const result = render({ paramsFile: 'spin/config.json', paramsText: JSON.stringify(params, null, 2), manifestsDir: 'k8s', manifests });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      expect.objectContaining({ file: 'spin/config.json', path: '$.judge.type', message: expect.stringContaining('a failing Kayenta score cannot stop the traffic shift'), fix: expect.stringContaining('"judge": {"type": "analysis"}') }),
+    ]);
+    expect(result.problems[0].line).toBeGreaterThan(1);
   });
 });
 

@@ -32,6 +32,11 @@ export interface SpinnakerFacts {
   stageFields: FieldFact[];
   pipelineFields: FieldFact[];
   triggerTypes: TriggerFact[];
+  /**
+   * What Orca does to a stage's context that the Istio Traffic Shift stage depends on: when
+   * expressions are evaluated and stored, what Restart stage keeps, what a cancel uses.
+   */
+  orcaStageContract: FieldFact[];
 }
 
 export const SPINNAKER_FACTS: SpinnakerFacts = facts;
@@ -79,6 +84,7 @@ export function renderFactsMarkdown(): string {
   for (const field of SPINNAKER_FACTS.stageFields) rows.push(`| any stage field | \`${field.name}\` | ${cell(cite(field.source))} |`);
   for (const field of SPINNAKER_FACTS.pipelineFields) rows.push(`| pipeline field | \`${field.name}\` | ${cell(cite(field.source))} |`);
   for (const trigger of SPINNAKER_FACTS.triggerTypes) rows.push(`| trigger | \`${trigger.type}\`: ${trigger.fields.map((f) => `\`${f}\``).join(', ')} | ${cell(cite(trigger.source))} |`);
+  for (const fact of SPINNAKER_FACTS.orcaStageContract) rows.push(`| Orca stage contract | ${cell(fact.name)} | ${cell(cite(fact.source))} |`);
   return rows.join('\n');
 }
 

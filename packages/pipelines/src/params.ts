@@ -205,8 +205,30 @@ export function parseParams(text: string, file: string): ParamsResult {
 }
 
 /** Rules JSON Schema cannot say: weights sum to 100, the canary never gets more than release. */
+/**
+ * `judge.type: "kayenta"` is refused: a failing Kayenta score could not stop the traffic shift
+ * running beside it. In Orca a stage that fails the pipeline ends the execution, and the running
+ * shift's task is then completed CANCELED without any cancel call (CompleteExecutionHandler,
+ * RunTaskHandler; CANCELED plans no failure stages): the shift keeps its traffic until the
+ * service's watch lease gives up, and the cleanup stages after it never run. Facts with sources:
+ * spinnaker-facts.json orcaStageContract.
+ */
+function judgeProblems(judge: Judge | undefined, prefix: string, file: string, lineOf: (pointer: string) => number | undefined): InputProblem[] {
+  if (judge?.type !== 'kayenta') return [];
+  const pointer = `${prefix}/judge/type`;
+  return [
+    {
+      file,
+      line: lineOf(pointer),
+      path: pointerToPath(pointer),
+      message: 'judge type "kayenta" is not generated: a failing Kayenta score cannot stop the traffic shift running beside it (Orca ends the pipeline without calling the shift\'s cancel; docs/pipelines.md, "No Kayenta judge")',
+      fix: 'use "judge": {"type": "analysis"}: the service judges every step and restores the weights at once (its "analysis" block\'s "mode": "fixed" is Kayenta\'s single judgement per window); or "judge": {"type": "none"}',
+    },
+  ];
+}
+
 function semanticProblems(params: PipelineParams, file: string, lineOf: (pointer: string) => number | undefined): InputProblem[] {
-  const problems: InputProblem[] = [];
+  const problems: InputProblem[] = judgeProblems(params.judge, '', file, lineOf);
   (params.steps ?? []).forEach((step, i) => {
     const sum = step.weights.reduce((a, b) => a + b, 0);
     const pointer = `/steps/${i}/weights`;

@@ -19,7 +19,6 @@ export const STAGE_NAMES = {
   deployBaseline: 'Deploy baseline',
   deployCanary: 'Deploy canary',
   shift: 'Shift traffic to canary',
-  kayenta: 'Canary analysis (Kayenta)',
   rollout: 'Roll out release',
   restore: 'Return all traffic to release',
   deleteBaseline: 'Delete baseline',
@@ -166,10 +165,10 @@ function pipeline(params: ResolvedParams, name: string, description: string, sta
 
 function canaryPipeline(params: ResolvedParams, manifests: DerivedManifests): Pipeline {
   const n = STAGE_NAMES;
-  const kayenta = params.judge.type === 'kayenta';
   const shift = buildShiftStage(shiftDraft(params, manifests, canarySteps(params), params.judge.type === 'analysis'), '4', n.shift);
-  const judged = kayenta ? ['4', '5'] : ['4'];
-  const judges = kayenta ? [n.shift, n.kayenta] : [n.shift];
+  // The shift is the only judge: a Kayenta stage beside it could not stop it (params.ts judgeProblems).
+  const judged = ['4'];
+  const judges = [n.shift];
   const restore = buildShiftStage(shiftDraft(params, manifests, [{ weights: [100, 0, 0] }], false), '7', n.restore);
   const stages: Stage[] = [
     {
@@ -191,29 +190,6 @@ function canaryPipeline(params: ResolvedParams, manifests: DerivedManifests): Pi
     deployStage(params, '3', n.deployCanary, ['1'], manifests.canary, CANARY_IMAGE_ID, IGNORE_FAILURE),
     { ...shift, requisiteStageRefIds: ['2', '3'], stageEnabled: enabledWhen(n.deployBaseline, n.deployCanary), ...IGNORE_FAILURE },
   ];
-  if (params.judge.type === 'kayenta') {
-    const judge = params.judge;
-    const lifetimeMinutes = params.steps.reduce((total, step) => total + ((parseDurationSeconds(step.warmup ?? '0s') ?? 0) + (parseDurationSeconds(step.analysis) ?? 0)) / 60, 0);
-    stages.push({
-      refId: '5',
-      requisiteStageRefIds: ['2', '3'],
-      type: 'kayentaCanary',
-      name: n.kayenta,
-      analysisType: 'realTime',
-      canaryConfig: {
-        canaryConfigId: judge.canaryConfigId,
-        metricsAccountName: judge.metricsAccount,
-        storageAccountName: judge.storageAccount,
-        lifetimeDuration: `PT${Math.ceil(lifetimeMinutes)}M`,
-        beginCanaryAnalysisAfterMins: String(Math.ceil((parseDurationSeconds(params.steps[0].warmup ?? '0s') ?? 0) / 60)),
-        canaryAnalysisIntervalMins: '',
-        scopes: [{ scopeName: 'default', controlScope: `${params.deployment}-baseline`, controlLocation: params.namespace, experimentScope: `${params.deployment}-canary`, experimentLocation: params.namespace, step: 60, extendedScopeParams: {} }],
-        scoreThresholds: { pass: String(judge.pass ?? 75), marginal: String(judge.marginal ?? 50) },
-      },
-      stageEnabled: enabledWhen(n.deployBaseline, n.deployCanary),
-      ...IGNORE_FAILURE,
-    });
-  }
   stages.push(
     deployStage(params, '6', n.rollout, judged, [manifests.release], CANARY_IMAGE_ID, { stageEnabled: enabledWhen(...judges), ...FAIL_AFTER_OTHER_BRANCHES }),
     { ...restore, requisiteStageRefIds: judged, stageEnabled: enabledUnless(n.shift) },
