@@ -162,11 +162,14 @@ describe('the ConfigMap\'s configuration starts the service', () => {
 
   /** Waits for the readiness probe of a process started with PROBE_PORT=probePort; returns its body. */
   async function ready(child: ChildProcess, probePort: number, log: () => string): Promise<unknown> {
-    return waitFor(`the service's readiness probe (log: ${log().slice(-800)})`, async () => {
-      if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}: ${log()}`);
+    // A process that exits (e.g. a configuration error) fails at once, with its log.
+    const exited = new Promise<never>((_resolve, reject) => child.once('exit', (code) => reject(new Error(`the service exited with ${code}: ${log()}`))));
+    const probed = waitFor(`the service's readiness probe (log: ${log().slice(-800)})`, async () => {
       const response = await fetch(`http://127.0.0.1:${probePort}${parts.container.readinessProbe.httpGet.path}`).catch(() => undefined);
       return response?.status === 200 ? response.json() : undefined;
     }, 60_000);
+    exited.catch(() => undefined);
+    return Promise.race([probed, exited]);
   }
 
   function logged(child: ChildProcess): () => string {
