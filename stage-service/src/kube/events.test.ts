@@ -4,7 +4,7 @@
  * object then one per 5 minutes; and a failing write is one log line, never an exception.
  */
 import { FakeClock } from '../engine/clock';
-import { Logger } from '../logger';
+import { Logger, silentLogger } from '../logger';
 import { checkoutVirtualService } from './seed';
 import { COMBINED_PREFIX, CoreEvent, EventCorrelator, EventRecorder, MemoryEventWriter, ShiftEvent } from './events';
 import { VirtualServiceObject } from './types';
@@ -115,6 +115,32 @@ describe('EventRecorder', () => {
     recorder.record(other, nth(1));
     await recorder.flush();
     expect(events()).toHaveLength(27);
+  });
+
+  it('writes an event recorded at any turn while the write before it finishes (none left queued)', async () => {
+    // For each number of turns k: the first write is held, released, and a second event is recorded
+    // k turns later, some while the drain is ending. Every second event must be written.
+    for (let k = 0; k < 12; k++) {
+      const writer = new MemoryEventWriter();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const create = writer.create.bind(writer);
+      let first = true;
+      writer.create = async (event) => {
+        if (first) {
+          first = false;
+          await held;
+        }
+        return create(event);
+      };
+      const recorder = new EventRecorder({ writer, log: silentLogger, clock: new FakeClock(START), account: 'prod', instance: 'r' });
+      recorder.record(vs(), { type: 'Normal', reason: 'First', message: 'x' });
+      release();
+      for (let tick = 0; tick < k; tick++) await Promise.resolve();
+      recorder.record(vs(), { type: 'Normal', reason: 'Second', message: 'x' });
+      await recorder.flush();
+      expect([k, writer.events.size]).toEqual([k, 2]);
+    }
   });
 
   it('turns a 403 into one log line per 10 minutes naming the fix, and never throws', async () => {

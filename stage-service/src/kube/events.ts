@@ -357,7 +357,7 @@ export class EventRecorder implements EventSink {
         return;
       }
       this.queue.push(correlated);
-      this.draining ??= this.drain().finally(() => (this.draining = undefined));
+      this.draining ??= this.drain();
     } catch (error) {
       this.failed('internal', (error as Error).message, undefined);
     }
@@ -369,14 +369,19 @@ export class EventRecorder implements EventSink {
   }
 
   private async drain(): Promise<void> {
-    for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-      if (next.skip) continue;
-      try {
-        this.correlator.updateState(await this.write(next.event, next.patch));
-      } catch (error) {
-        const status = error instanceof EventWriteError ? error.status : undefined;
-        this.failed(status === undefined ? 'unreachable' : String(status), (error as Error).message, status);
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        if (next.skip) continue;
+        try {
+          this.correlator.updateState(await this.write(next.event, next.patch));
+        } catch (error) {
+          const status = error instanceof EventWriteError ? error.status : undefined;
+          this.failed(status === undefined ? 'unreachable' : String(status), (error as Error).message, status);
+        }
       }
+    } finally {
+      // Cleared in the same turn the queue was seen empty, so an event queued right after starts a new drain.
+      this.draining = undefined;
     }
   }
 
