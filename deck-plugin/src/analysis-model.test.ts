@@ -14,8 +14,12 @@ import {
   setStepSkip,
   stepAnalysisState,
   workloadOf,
+  changeDirection,
+  directionOf,
+  queryCheckMessages,
+  shownBounds,
 } from './analysis-model';
-import type { AnalysisDraft } from './analysis-model';
+import type { AnalysisDraft, MetricDraft } from './analysis-model';
 import { newPayload } from './model';
 import type { PayloadDraft } from './model';
 import { analysisFailedStage, judgements } from '../test/fixtures/analysis';
@@ -145,5 +149,37 @@ describe('judgement rows from the status body', () => {
     delete body.analysis;
     body.failure = { reason: 'ROUTE_CHANGED', message: 'x' };
     expect(analysisView(body as never)).toBeUndefined();
+  });
+});
+
+describe('direction, bounds shown and the PromQL check of a metric row (issue 16, item 5)', () => {
+  const [successRate, latency, , , restarts] = referenceAnalysis({ canary: { workload: 'c' }, baseline: { workload: 'b' } }).metrics as unknown as MetricDraft[];
+  const keys = (metric: Pick<MetricDraft, 'metric' | 'direction' | 'judge'>, added?: string[]) => shownBounds(metric, added).map((b) => b.key);
+
+  it('a row without a direction fails the way core defaults its kind to', () => {
+    expect([directionOf({ metric: 'custom' }), directionOf({ metric: 'readiness' }), directionOf({ metric: 'cpu', direction: 'either' })]).toEqual(['either', 'decrease', 'either']);
+  });
+
+  it('shows the allowed change of a statistical row\'s direction, both errors bounds, and only the threshold bounds in use or added', () => {
+    expect(keys(latency)).toEqual(['allowedIncrease']);
+    expect(keys({ ...latency, direction: 'either' })).toEqual(['allowedIncrease', 'allowedDecrease']);
+    expect(keys({ metric: 'custom', judge: { type: 'statistical', allowedIncrease: 2 }, direction: 'decrease' })).toEqual(['allowedIncrease', 'allowedDecrease']);
+    expect(keys(successRate)).toEqual(['maxRatio', 'maxIncrease']);
+    expect(keys(restarts)).toEqual(['maxIncrease']);
+    expect(keys(restarts, ['min'])).toEqual(['min', 'maxIncrease']);
+    expect(keys({ metric: 'cpu', judge: { type: 'threshold' } })).toEqual([]);
+  });
+
+  it('a new direction drops the allowed change it cannot use', () => {
+    const either = { ...latency, direction: 'either', judge: { type: 'statistical', allowedIncrease: 1.2, allowedDecrease: 0.8 } };
+    expect(changeDirection(either, 'increase')).toEqual({ ...latency, direction: 'increase', judge: { type: 'statistical', allowedIncrease: 1.2 } });
+    expect(changeDirection(either, 'decrease').judge).toEqual({ type: 'statistical', allowedDecrease: 0.8 });
+    expect(changeDirection(restarts, 'either')).toEqual({ ...restarts, direction: 'either' });
+  });
+
+  it('words the PromQL check with the row and the place', () => {
+    expect(queryCheckMessages(7, 'sum(rate(x[5m])')).toEqual(['Metric 8, query, column 4: the ( opened here is never closed: add a )']);
+    expect(queryCheckMessages(0, 'sum(\n  rat(x)\n)')).toEqual(['Metric 1, query, line 2, column 3: rat is not a PromQL function or aggregation (did you mean rate?)']);
+    expect(queryCheckMessages(0, undefined)).toEqual([]);
   });
 });
