@@ -64,10 +64,10 @@ export interface ShiftSpec {
   executionId?: string;
   stageRef?: string;
   /**
-   * Orca's "Restart stage" marker: the Deck editor writes RESTART_EXPRESSION, which Orca evaluates to
-   * the stage context's `restartDetails.restartTime` (epoch ms) after a restart, and to 0 before one.
-   * Each value is a separate attempt of the stage, so a restart runs anew while a retried create
-   * (same value) finds the attempt it started.
+   * Orca's "Restart stage" marker: the Deck editor writes RESTART_EXPRESSION, which Orca evaluates
+   * once, at the stage's first start, to 0. The service takes the attempt's restart time from the
+   * RESTART_TIME_HEADER when present (see stage.ts). Each value is a separate attempt of the stage,
+   * so a restart runs anew while a retried create (same value) finds the attempt it started.
    */
   restartedAt?: number | string;
   /**
@@ -81,9 +81,11 @@ export interface ShiftSpec {
 }
 
 /**
- * What the Deck editor writes as `restartedAt`. Orca evaluates stage-context SpEL; `restartDetails` is
- * set by Orca's RestartStageHandler. If Orca cannot evaluate it (no restart yet, on an Orca that treats
- * a missing key as an error) the literal text arrives, which the service reads as the first attempt.
+ * What the Deck editor writes as `restartedAt`. Orca evaluates the stage's own fields once, when the
+ * stage first starts, and stores the result: a missing key reads as null there, so this is 0 and
+ * stays 0 after a restart. A restart is told by the webhook's RESTART_TIME_HEADER (stage.ts); this
+ * field only counts for an Orca configured without that header (and a literal text arriving is
+ * read as 0).
  */
 export const RESTART_EXPRESSION = '${restartDetails?.restartTime ?: 0}';
 

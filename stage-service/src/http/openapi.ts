@@ -1,4 +1,4 @@
-import { FAILURE_REASONS, PROBLEM_CODES, ROLLBACK_RESULTS, SHIFT_PHASES, STEP_RESULTS, shiftSpecJsonSchema } from '@istio-shift/core';
+import { FAILURE_REASONS, PROBLEM_CODES, RESTART_TIME_HEADER, ROLLBACK_RESULTS, SHIFT_PHASES, STEP_RESULTS, shiftSpecJsonSchema } from '@istio-shift/core';
 
 /** The OpenAPI 3 document the service serves at /openapi.json. */
 export function openApiDocument(baseUrl: string): Record<string, unknown> {
@@ -14,7 +14,8 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
     paths: {
       '/v1/shifts': {
         post: {
-          summary: 'Start a shift (idempotent for the same executionId and stageRef)',
+          summary: 'Start a shift (idempotent for the same executionId, stageRef and restart time)',
+          parameters: [{ name: RESTART_TIME_HEADER, in: 'header', required: false, description: "Orca's restart time of the stage (epoch ms) or null; replaces the body's restartedAt (docs/orca.md, Restart stage)", schema: { type: 'string', pattern: '^(\\d{1,16}|null)$' } }],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ShiftSpec' } } } },
           responses: {
             '202': { ...status, description: 'Started; Location holds the absolute status URL', headers: { Location: { schema: { type: 'string', format: 'uri' } } } },
