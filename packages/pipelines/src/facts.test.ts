@@ -30,7 +30,6 @@ const variants: Array<[string, Record<string, unknown>]> = [
         { type: 'docker', account: 'ghcr', repository: 'shop/checkout' },
         { type: 'manual' },
         { type: 'pubsub', subscription: 'gcr' },
-        { type: 'git', source: 'github', project: 'shop', slug: 'checkout' },
       ],
     },
   ],
@@ -65,6 +64,8 @@ describe('rendered pipelines against the Spinnaker facts table', () => {
       ...SPINNAKER_FACTS.stageFields.map((f) => f.source),
       ...SPINNAKER_FACTS.pipelineFields.map((f) => f.source),
       ...SPINNAKER_FACTS.triggerTypes.map((t) => t.source),
+      ...SPINNAKER_FACTS.gateEndpoints.map((e) => e.source),
+      ...SPINNAKER_FACTS.artifacts.map((e) => e.source),
       ...SPINNAKER_FACTS.orcaStageContract.map((f) => f.source),
     ];
     for (const source of sources) {

@@ -8,6 +8,7 @@
  */
 import { Document, LineCounter, parseAllDocuments, isNode } from 'yaml';
 import { InputProblem } from './problems';
+import { ImageReference, artifactName, bindableImage, parseImage } from './docker-image';
 import type { ResolvedParams } from './params';
 
 export interface ManifestFile {
@@ -40,6 +41,9 @@ export interface DerivedManifests {
   imageName: string;
   /** The release's image as written in k8s/ (for documentation; the pipeline reads it at run time). */
   authoredImage: string;
+  /** That image parsed as Docker reads it, and where it is written (for the trigger's cross-check). */
+  image: ImageReference;
+  imageAt: { file: string; line: number };
   release: KubeObject;
   baseline: KubeObject[];
   canary: KubeObject[];
@@ -64,9 +68,17 @@ function load(files: ManifestFile[], problems: InputProblem[]): Located[] {
         }
         continue;
       }
-      const object = doc.toJS() as KubeObject | null;
-      if (!object || typeof object !== 'object') continue;
       const firstLine = doc.contents && isNode(doc.contents) && doc.contents.range ? lineCounter.linePos(doc.contents.range[0]).line : 1;
+      let object: KubeObject | null;
+      try {
+        // The yaml library stops alias expansion past maxAliasCount (default 100): a "billion laughs"
+        // document throws a ReferenceError here instead of filling memory.
+        object = doc.toJS({ maxAliasCount: 100 }) as KubeObject | null;
+      } catch (error) {
+        problems.push({ file, line: firstLine, path: '(YAML)', message: `the document starting here cannot be read: ${(error as Error).message}${/alias/i.test((error as Error).message) ? ' (its aliases expand past 100 references)' : ''}`, fix: 'write the values out instead of nesting anchors and aliases (*name)' });
+        continue;
+      }
+      if (!object || typeof object !== 'object') continue;
       if (typeof object.kind !== 'string' || typeof object.metadata?.name !== 'string') {
         problems.push({ file, line: firstLine, path: 'kind, metadata.name', message: 'not a Kubernetes object (kind or metadata.name missing)', fix: 'give every YAML document a kind and metadata.name' });
         continue;
@@ -222,8 +234,12 @@ export function deriveManifests(files: ManifestFile[], params: ResolvedParams, m
   if (containerIndex >= 0 && !image) {
     problems.push({ file: deployment.file, line: deployment.lineOf(['spec', 'template', 'spec', 'containers', containerIndex]), path: `spec.template.spec.containers[${containerIndex}].image`, message: 'the container has no image', fix: 'write the image the release runs today (e.g. ghcr.io/shop/checkout:1.4.2)' });
   }
+  const imagePath = ['spec', 'template', 'spec', 'containers', containerIndex, 'image'];
+  const parsedImage = image ? parseImage(image) : undefined;
   if (image.includes('${')) {
-    problems.push({ file: deployment.file, line: deployment.lineOf(['spec', 'template', 'spec', 'containers', containerIndex, 'image']), path: `spec.template.spec.containers[${containerIndex}].image`, message: 'the image is a SpEL expression', fix: 'write a plain image reference: the pipeline binds the canary and baseline images as artifacts' });
+    problems.push({ file: deployment.file, line: deployment.lineOf(imagePath), path: `spec.template.spec.containers[${containerIndex}].image`, message: 'the image is a SpEL expression', fix: 'write a plain image reference: the pipeline binds the canary and baseline images as artifacts' });
+  } else if (parsedImage && !parsedImage.ok) {
+    problems.push({ file: deployment.file, line: deployment.lineOf(imagePath), path: `spec.template.spec.containers[${containerIndex}].image`, message: `"${image}" is not a Docker image reference: ${parsedImage.reason}`, fix: 'write [registry[:port]/]repository[:tag][@sha256:digest], e.g. ghcr.io/shop/checkout:1.4.2' });
   }
   const templateLabels: Record<string, string> = spec.template?.metadata?.labels ?? {};
   const selector: Record<string, string> = spec.selector?.matchLabels ?? {};
@@ -270,9 +286,11 @@ export function deriveManifests(files: ManifestFile[], params: ResolvedParams, m
   if (mode === 'subsets' && release && trackLabels.canary && !selects(service.object.spec?.selector, relabel(templateLabels, 'canary'))) {
     problems.push({ file: service.file, line: service.lineOf(['spec', 'selector']), path: 'spec.selector', message: `Service/${params.service} would not select the canary pods, so subsets "baseline" and "canary" would have no endpoints`, fix: `remove the subset labels (${Object.keys(release).join(', ')}) from the Service's selector: the DestinationRule subsets tell the tracks apart` });
   }
-  if (problems.length) return { ok: false, problems };
+  if (problems.length || !parsedImage?.ok) return { ok: false, problems };
 
-  const imageName = imageRepository(image);
+  // The artifact name a Docker trigger carries (Docker Hub as index.docker.io/library/…), and the
+  // image derived manifests carry so that Clouddriver binds that artifact (docker-image.ts).
+  const imageName = artifactName(parsedImage.image);
   const derive = (track: Track): KubeObject => {
     const object = copy(deployment.object);
     const suffix = track === 'release' ? '' : `-${track}`;
@@ -285,7 +303,7 @@ export function deriveManifests(files: ManifestFile[], params: ResolvedParams, m
     }
     // The bare repository: Spinnaker replaces it with the bound image artifact (baseline: the
     // release's image found at run time; canary and release rollout: the triggering image).
-    object.spec.template.spec.containers[containerIndex].image = imageName;
+    object.spec.template.spec.containers[containerIndex].image = bindableImage(parsedImage.image);
     return object;
   };
   const serviceFor = (track: Track): KubeObject => {
@@ -310,6 +328,8 @@ export function deriveManifests(files: ManifestFile[], params: ResolvedParams, m
     manifests: {
       imageName,
       authoredImage: image,
+      image: parsedImage.image,
+      imageAt: { file: deployment.file, line: deployment.lineOf(imagePath) },
       release: derive('release'),
       baseline: withServices('baseline'),
       canary: withServices('canary'),

@@ -6,7 +6,7 @@
 import Ajv, { ErrorObject } from 'ajv';
 import { parse as parseWithPointers } from 'json-source-map';
 import type { AnalysisSpec } from '@istio-shift/core';
-import { InputProblem, pointerToPath } from './problems';
+import { InputProblem, pointerToPath, positionAt } from './problems';
 import { TrackWorkload, referenceAnalysis } from './reference-analysis';
 
 // A JSON module, loaded relative to this file from src/ (tests) and dist/ (the CLI) alike.
@@ -175,10 +175,13 @@ export function parseParams(text: string, file: string): ParamsResult {
   try {
     parsed = parseWithPointers(text);
   } catch (error) {
-    const match = /line (\d+)/i.exec((error as Error).message);
+    // JSON.parse (under json-source-map) reports "at position N", or nothing at the end of the input.
+    const message = (error as Error).message;
+    const offset = /position (\d+)/i.exec(message);
+    const { line, column } = positionAt(text, offset ? Number(offset[1]) : text.length);
     return {
       ok: false,
-      problems: [{ file, line: match ? Number(match[1]) : undefined, path: '$', message: `not valid JSON: ${(error as Error).message}`, fix: 'correct the JSON syntax (no comments, no trailing commas)' }],
+      problems: [{ file, line, column, path: '$', message: `not valid JSON: ${message.replace(/ in JSON at position \d+/, '')}`, fix: 'correct the JSON syntax there (no comments, no trailing commas)' }],
     };
   }
   const lineOf = (pointer: string) => {

@@ -7,6 +7,8 @@ export interface InputProblem {
   file: string;
   /** 1-based line, when known. */
   line?: number;
+  /** 1-based column, when known (JSON syntax errors). */
+  column?: number;
   /** JSON path (`$.steps[0].weights`) or the manifest field (`spec.template.metadata.labels`). */
   path: string;
   message: string;
@@ -14,7 +16,7 @@ export interface InputProblem {
 }
 
 export function formatProblem(problem: InputProblem): string {
-  const where = `${problem.file}${problem.line ? `:${problem.line}` : ''}`;
+  const where = `${problem.file}${problem.line ? `:${problem.line}${problem.column ? `:${problem.column}` : ''}` : ''}`;
   return `${where}: ${problem.path}: ${problem.message}\n    fix: ${problem.fix}`;
 }
 
@@ -34,4 +36,11 @@ export function pointerToPath(pointer: string): string {
       .map((key) => (/^\d+$/.test(key) ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`))
       .join('')
   );
+}
+
+/** 1-based line and column of a character offset in `text` (JSON.parse reports offsets). */
+export function positionAt(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const lines = before.split('\n');
+  return { line: lines.length, column: lines[lines.length - 1].length + 1 };
 }

@@ -9,6 +9,8 @@ import type { PayloadDraft } from '@istio-shift/core';
 import { DerivedManifests, KubeObject, ManifestFile, deriveManifests } from './manifests';
 import { ResolvedParams, analysisFor, parseParams, resolveParams } from './params';
 import { InputProblem } from './problems';
+import { artifactName, artifactReference, normalizeTriggerRepository } from './docker-image';
+import { triggerProblems } from './trigger-check';
 
 export type Stage = Record<string, unknown> & { refId: string; type: string; name: string; requisiteStageRefIds: string[] };
 export type Pipeline = Record<string, unknown> & { id: string; name: string; application: string; stages: Stage[] };
@@ -49,6 +51,20 @@ const FAIL_AFTER_OTHER_BRANCHES = { failPipeline: false, continuePipeline: false
 
 function imageArtifact(id: string, displayName: string, imageName: string) {
   return { id, displayName, matchArtifact: { type: 'docker/image', name: imageName }, useDefaultArtifact: false, usePriorArtifact: false };
+}
+
+/**
+ * The canary's image for a run no Docker push started (manual, or a trigger without the image):
+ * the image the last run was given (usePriorArtifact), else the release image k8s/ names, in the
+ * shape echo gives a Docker trigger's artifact (name, version = tag, reference). Orca tries the
+ * trigger's artifacts, then prior, then default (ArtifactResolver.resolveSingleArtifact), and
+ * resolves an expected artifact with either flag even when the trigger does not list it
+ * (ArtifactUtils.resolveArtifacts).
+ */
+function canaryImageArtifact(id: string, displayName: string, manifests: DerivedManifests) {
+  const image = manifests.image;
+  const defaultArtifact = { type: 'docker/image', name: artifactName(image), version: image.digest ?? image.tag ?? 'latest', reference: artifactReference(image) };
+  return { ...imageArtifact(id, displayName, manifests.imageName), useDefaultArtifact: true, defaultArtifact, usePriorArtifact: true };
 }
 
 function deployStage(params: ResolvedParams, refId: string, name: string, requisite: string[], manifests: KubeObject[], artifactId: string, options: Record<string, unknown>): Stage {
@@ -131,14 +147,17 @@ function notifications(params: ResolvedParams) {
   }));
 }
 
-function triggers(params: ResolvedParams) {
+function triggers(params: ResolvedParams, manifests: DerivedManifests) {
   return params.triggers.map((trigger) => {
     const common = { enabled: true, expectedArtifactIds: [CANARY_IMAGE_ID] };
     switch (trigger.type) {
       case 'manual':
         return { type: 'manual', ...common };
-      case 'docker':
-        return { type: 'docker', account: trigger.account, organization: trigger.organization ?? trigger.repository.split('/')[0], repository: trigger.repository, tag: trigger.tag ?? '', ...common };
+      case 'docker': {
+        // Echo compares the repository with equals: Docker Hub's official images as library/<name>.
+        const repository = normalizeTriggerRepository(trigger.repository, manifests.image);
+        return { type: 'docker', account: trigger.account, organization: trigger.organization ?? repository.split('/')[0], repository, tag: trigger.tag ?? '', ...common };
+      }
       case 'pubsub':
         return { type: 'pubsub', pubsubSystem: trigger.pubsubSystem ?? 'google', subscriptionName: trigger.subscription, ...common };
       case 'git':
@@ -210,8 +229,8 @@ function canaryPipeline(params: ResolvedParams, manifests: DerivedManifests): Pi
     },
   );
   return pipeline(params, `${params.application} canary`, `Canary of ${params.application}: baseline + canary next to the release, traffic shifted ${params.steps.map((s) => s.weights.join('/')).join(' -> ')} -> 100/0/0 by the Istio Traffic Shift stage, then the release rolled out (or not) and baseline + canary deleted. Generated from spin/config.json: edit that, not this.`, stages, {
-    triggers: triggers(params),
-    expectedArtifacts: [imageArtifact(CANARY_IMAGE_ID, `${params.application} image (canary)`, manifests.imageName)],
+    triggers: triggers(params, manifests),
+    expectedArtifacts: [canaryImageArtifact(CANARY_IMAGE_ID, `${params.application} image (canary)`, manifests)],
   });
 }
 
@@ -235,6 +254,8 @@ export interface RenderInput {
   paramsText: string;
   manifestsDir: string;
   manifests: ManifestFile[];
+  /** The parameter file's path in its repository, written into every pipeline (default: paramsFile). */
+  generatedFrom?: string;
 }
 
 export interface RenderedFile {
@@ -255,12 +276,14 @@ export function render(input: RenderInput): RenderResult {
   }
   const derived = deriveManifests(input.manifests, params, input.manifestsDir);
   if (!derived.ok) return derived;
+  const refusedTriggers = triggerProblems(params.triggers, derived.manifests.image, derived.manifests.imageAt, input.paramsFile, input.paramsText);
+  if (refusedTriggers.length) return { ok: false, problems: refusedTriggers };
   const pipelines = [canaryPipeline(params, derived.manifests)];
   if (params.pipelines.rollback) pipelines.push(rollbackPipeline(params, derived.manifests));
   if (params.pipelines.promote) pipelines.push(promotePipeline(params, derived.manifests));
   return {
     ok: true,
-    files: pipelines.map(withIndex).map((p) => ({ name: `${p.name.replace(/\s+/g, '-')}.json`, pipeline: p, text: `${JSON.stringify(p, null, 2)}\n` })),
+    files: pipelines.map(withIndex).map((p) => withOrigin(p, input.generatedFrom ?? input.paramsFile)).map((p) => ({ name: `${p.name.replace(/\s+/g, '-')}.json`, pipeline: p, text: `${JSON.stringify(p, null, 2)}\n` })),
   };
 }
 
@@ -273,4 +296,23 @@ export function render(input: RenderInput): RenderResult {
 function withIndex(pipeline: Pipeline, index: number): Pipeline {
   const { id, name, application, ...rest } = pipeline;
   return { id, name, application, index, ...rest } as Pipeline;
+}
+
+/**
+ * The field that marks a pipeline as generated, with the parameter file it came from: `apply
+ * --prune` deletes only pipelines that carry it with its own file. Front50 keeps fields its
+ * Pipeline model does not name (PipelineMixins @JsonAnySetter/@JsonAnyGetter, spinnaker-facts.json).
+ */
+export const GENERATED_FROM_FIELD = 'generatedFrom';
+
+/**
+ * Marked as generated and locked in Deck (IPipelineLock {ui, allowUnlockUi, description}; Deck then
+ * offers no edit, rename, delete or unlock, only "Show JSON", and shows the description): changes
+ * go through the parameter file, and the next apply would overwrite a Deck edit anyway. The lock is
+ * Deck's only: Gate and Front50 do not check it, so apply (and an admin's API call) still work.
+ */
+function withOrigin(pipeline: Pipeline, source: string): Pipeline {
+  const { id, name, application, index, ...rest } = pipeline;
+  const locked = { ui: true, allowUnlockUi: false, description: `Generated from ${source} by istio-traffic-shift pipelines apply: edit that file, not this pipeline.` };
+  return { id, name, application, index, [GENERATED_FROM_FIELD]: source, locked, ...rest } as Pipeline;
 }
