@@ -202,8 +202,11 @@ function Playground() {
   };
 
   const toggleHealth = async (next: CanaryHealth) => {
+    // Shown at once; the service's answer (or its refusal) then sets what is really in effect.
+    setHealth(next);
     const answer = await playgroundApi.setCanaryHealth(next);
     if (answer.status === 200) setHealth(answer.body.canaryHealth);
+    else playgroundApi.canaryHealth().then((current) => current.status === 200 && setHealth(current.body.canaryHealth));
   };
 
   const running = run?.latest?.status === 'RUNNING';
@@ -265,7 +268,10 @@ function Playground() {
 
 // Deck's Angular modules that core's services need (ngimport's $http for Gate calls, core's React
 // bridge and override registry), plus a request interceptor: the editor's Gate calls go to the
-// service's /playground/gate stand-in, with the token like every other call.
+// service's /playground/gate stand-in, with the token like every other call. Core's REST() sends
+// through AngularJS $http (spinnaker/deck packages/core/src/api/ApiService.ts, defaultHttpClient =
+// AngularJSHttpClient, commit 3f2418ea6d1ecf61b7e9d38e8c90d74ff7619ef6), so an $http interceptor sees
+// every Gate call, as Deck's own gateRequestInterceptor does (authentication.module.ts).
 angular.module('playground.auth', []).config([
   '$httpProvider',
   ($httpProvider: { interceptors: unknown[] }) => {

@@ -34,6 +34,8 @@ export interface ServiceOptions {
   clock?: Clock;
   /** How often every namespace is looked through for running shifts to keep (default 30 s). */
   keeperResyncMs?: number;
+  /** Where the playground page is (tests); deck-plugin/build/playground by default. */
+  playgroundBuildDir?: string;
 }
 
 export interface RunningService {
@@ -86,7 +88,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     },
   });
   const sources = new MetricsSources(config.metricsSources ?? []);
-  const playground = config.playground ? playgroundOf(embeddedStore(), accounts, sources) : undefined;
+  const playground = config.playground ? playgroundOf(embeddedStore(), accounts, sources, options.playgroundBuildDir) : undefined;
   const analysis = new AnalysisRunner({ engine, sources, podReaderFor: (account) => accounts.podReaderFor(account), log: logger });
   const scheduler = new StepScheduler(engine, logger, analysis);
   // Every running shift in the served namespaces gets a timer here, whoever created or polls it:
@@ -191,12 +193,12 @@ export async function startService(config: ServiceConfig, options: ServiceOption
 }
 
 /** Embedded mode's playground: the store logs its patches and a simulated metrics source is added. */
-function playgroundOf(store: EmbeddedVirtualServiceApi, accounts: AccountRegistry, sources: MetricsSources): Playground {
+function playgroundOf(store: EmbeddedVirtualServiceApi, accounts: AccountRegistry, sources: MetricsSources, buildDir?: string): Playground {
   const patches = new PatchLog();
   store.onPatch = (event) => patches.record(event);
   const metrics = new SimulatedMetricsProvider();
   sources.addBuiltIn(metrics, 'simulated');
-  return createPlayground({ accounts, patches, metrics });
+  return createPlayground({ accounts, patches, metrics, buildDir });
 }
 
 /** The probe port's worker (server.probePort), when configured. */

@@ -6,6 +6,10 @@
  *   The live VirtualServices, the patch log, the simulated metrics' toggle, and the two Gate calls
  *   the Deck editor makes (`/credentials`, `/manifests/...`), answered from the embedded store in
  *   the shapes the browser test's Gate stand-in uses (deck-plugin/test/browser/deck-plugin.browser.test.ts).
+ *   The paths: spinnaker/deck packages/core/src/account/AccountService.ts (`REST('/credentials')
+ *   .useCache().query({ expand: true })`) and packages/core/src/manifest/ManifestReader.ts
+ *   getManifest (`REST('/manifests').path(account, location, name)`), commit
+ *   3f2418ea6d1ecf61b7e9d38e8c90d74ff7619ef6; the same calls are in @spinnaker/core 0.29.1's dist.
  */
 import express, { Request, RequestHandler, Response, Router } from 'express';
 import { existsSync } from 'fs';

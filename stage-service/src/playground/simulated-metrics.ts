@@ -6,8 +6,10 @@
  * playground's toggle (healthy: like the others; failing: a share of 5xx and slower, hungrier pods).
  * The real runner and judge read it like any source, so a failing canary is rolled back for real.
  *
- * Points are placed as Prometheus' range queries place them: at start, start + step, ... up to end
- * (prometheus/prometheus docs/querying/api.md "Range queries"; see the note in README.md).
+ * Points are placed as Prometheus' range queries place them: at start, start + step, ... while
+ * <= end (prometheus/prometheus promql/engine.go, evaluator loops `for ts := ev.startTimestamp; ts <=
+ * ev.endTimestamp; ts += ev.interval`; docs/querying/api.md "Range queries": start and end inclusive;
+ * commit d15adb9ad7e5d9fbde3a9a8f30200593a5a14d86).
  */
 import { MetricsError, MetricsProvider, QueryWindow, RangeResult, Sample } from '../analysis/provider';
 
