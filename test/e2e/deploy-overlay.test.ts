@@ -126,6 +126,7 @@ describe('the ConfigMap\'s configuration starts the service', () => {
   let parts: ReturnType<typeof serviceParts>;
   let config: any;
   let token: string;
+  let prometheusToken: string;
   let secretData: Record<string, string>;
   let dir: string;
   let saKubeconfig: string;
@@ -140,8 +141,9 @@ describe('the ConfigMap\'s configuration starts the service', () => {
     expect(applied.stderr).toBe('');
     expect(applied.status).toBe(0);
     token = randomBytes(32).toString('hex');
+    prometheusToken = randomBytes(32).toString('hex');
     kubectl(['delete', 'secret', parts.tokensSecret, '-n', parts.namespace, '--ignore-not-found'], kubeconfig);
-    const created = kubectl(['create', 'secret', 'generic', parts.tokensSecret, '-n', parts.namespace, `--from-literal=orca=${token}`], kubeconfig);
+    const created = kubectl(['create', 'secret', 'generic', parts.tokensSecret, '-n', parts.namespace, `--from-literal=orca=${token}`, `--from-literal=prometheus=${prometheusToken}`], kubeconfig);
     expect(created.stderr).toBe('');
     secretData = JSON.parse(kubectl(['get', 'secret', parts.tokensSecret, '-n', parts.namespace, '-o', 'json'], kubeconfig).stdout).data;
     const tokenRequest = await core.createNamespacedServiceAccountToken({ name: parts.serviceAccount, namespace: parts.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
@@ -205,6 +207,11 @@ describe('the ConfigMap\'s configuration starts the service', () => {
     const virtualService = `deploy-${randomBytes(3).toString('hex')}`;
     await applyCheckout(namespace, virtualService);
     const spec = exampleShift(account.name, namespace, { virtualService, steps: [{ weights: [0, 0, 100] }] });
+    // Prometheus' token reads /metrics and may start no shift.
+    const prometheus = { Authorization: `Bearer ${prometheusToken}` };
+    expect((await fetch(`${base}/metrics`, { headers: prometheus })).status).toBe(200);
+    const refused = await fetch(`${base}/v1/shifts`, { method: 'POST', headers: { ...prometheus, 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
+    expect(refused.status).toBe(403);
     const create = await fetch(`${base}/v1/shifts`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
     expect(create.status).toBe(202);
     // Orca gets the Service's address from server.externalBaseUrl; here the same path on localhost.
