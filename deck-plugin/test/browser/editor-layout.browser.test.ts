@@ -67,6 +67,8 @@ it('lays the analysis section out as Deck\'s stage editors: a full-width query, 
   await page.getByRole('button', { name: 'Canary with baseline: 80/10/10 -> 34/33/33 -> 100/0/0' }).click();
   await page.getByRole('button', { name: 'Use the reference preset' }).click();
   await page.getByLabel('Canary workload').waitFor();
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.locator(SECTION).screenshot({ path: path.join(ARTIFACTS, 'deck-analysis-editor-preset.png'), animations: 'disabled' });
 
   // The reference preset's seven metrics: one line each (the old table stacked up to six bound inputs per row, ~1,000 px).
   const table = await page.locator('table.its-analysis-metrics').evaluate((element) => {
@@ -123,7 +125,6 @@ it('lays the analysis section out as Deck\'s stage editors: a full-width query, 
   expect(await page.locator(`${SECTION} select[aria-label$=" fails on"]`).count()).toBe(8);
   expect(await page.getByLabel('Metric 8 fails on').inputValue()).toBe('either');
 
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
   fs.mkdirSync(DOC_IMAGES, { recursive: true });
   const file = path.join(ARTIFACTS, 'deck-analysis-editor.png');
   await page.locator(SECTION).screenshot({ path: file, animations: 'disabled' });
