@@ -164,6 +164,31 @@ describe('Restart stage, with the context Orca stored', () => {
   });
 });
 
+describe('Restart stage after a rejected create', () => {
+  it("a rejected create names its own stage's cancelUrl, so a cancel of the restarted stage reaches the new attempt", async () => {
+    const auth = { Authorization: `Bearer ${EMBEDDED_DEV_TOKEN}`, 'Content-Type': 'application/json' };
+    // Another execution shifts the route: this stage's create is refused with 409.
+    const blocker = (await (await fetch(`${service.url}/v1/shifts`, { method: 'POST', headers: auth, body: JSON.stringify({ ...(stage().payload as object), executionId: '01BLOCKER', stageRef: '9', steps: [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }] }) })).json()) as ShiftBody;
+    expect(blocker.status).toBe('RUNNING');
+    const rejected = await run('01RESTARTREJECTED');
+    expect(rejected.status).toBe('TERMINAL');
+    expect(rejected.context.webhook?.statusCodeValue).toBe(409);
+    const cancelUrl = (rejected.context.webhook?.body as ShiftBody).cancelUrl;
+    expect(cancelUrl).not.toContain('/rejected/');
+    // Orca's cancel after the TERMINAL create: this stage has no shift yet, so nothing happens.
+    expect(rejected.cancelRequests).toMatchObject([{ reason: 'terminal', url: cancelUrl, sent: true, status: 200 }]);
+    expect(await weights()).toEqual([80, 10, 10]);
+    await fetch(blocker.cancelUrl, { method: 'POST', headers: auth, body: '{}' });
+    expect(await weights()).toEqual([100, 0, 0]);
+
+    const restarted = await run('01RESTARTREJECTED', { onPoll: (event, running) => void (event.poll === 2 && running.cancel()) }, rejected);
+    expect(restarted.status).toBe('CANCELED');
+    expect(restarted.cancelRequests).toMatchObject([{ reason: 'user', url: cancelUrl, sent: true, status: 200 }]);
+    expect((await status(restarted.context.statusEndpoint as string)).status).toBe('CANCELED');
+    expect(await weights()).toEqual([100, 0, 0]);
+  });
+});
+
 describe(`the ${RESTART_TIME_HEADER} header`, () => {
   it('reads null, absent or the unevaluated expression as no restart, digits as the restart time', () => {
     expect(restartTimeFromHeader(undefined)).toEqual({ ok: true });

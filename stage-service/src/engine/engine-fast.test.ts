@@ -283,10 +283,21 @@ describe('idempotent create', () => {
     expect(await w.read(first.ref)).toMatchObject({ phase: 'TERMINAL', failure: { reason: 'SUPERSEDED' } });
     expect(second.attempts.map((r) => r.id)).toEqual([first.record.id, second.record.id]);
     expect(await w.weights()).toEqual(STEP1);
-    // The superseded attempt is done: its timer is gone at its next wake, and it never writes again.
-    expect((await w.cancel(first.ref))?.phase).toBe('TERMINAL');
-    expect(await w.cancel(second.ref)).toMatchObject({ phase: 'CANCELED', rollback: { result: 'restored' } });
+    // A cancel naming the superseded attempt reaches the running one (after a restart Orca calls the
+    // earlier attempt's cancelUrl); the superseded attempt itself stays as it ended.
+    expect(await w.cancel(first.ref)).toMatchObject({ id: second.record.id, phase: 'CANCELED', rollback: { result: 'restored' } });
+    expect(await w.read(first.ref)).toMatchObject({ phase: 'TERMINAL', failure: { reason: 'SUPERSEDED' } });
+    expect(await w.cancel(second.ref)).toMatchObject({ phase: 'CANCELED' });
     expect(await w.weights()).toEqual(ORIGINAL);
+  });
+
+  it('a cancel naming an ended attempt with no running later one changes nothing', async () => {
+    const w = make();
+    const first = await w.create();
+    expect(await w.cancel(first.ref)).toMatchObject({ phase: 'CANCELED' });
+    const writes = w.api.patches.length;
+    expect(await w.cancel(first.ref)).toMatchObject({ id: first.record.id, phase: 'CANCELED' });
+    expect(w.api.patches.length).toBe(writes);
   });
 });
 

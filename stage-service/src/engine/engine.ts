@@ -269,14 +269,13 @@ export class ShiftEngine {
     ref: ShiftRef,
     transition: (record: ShiftRecord, selection: ReturnType<typeof selectRoute>, vsName: string, now: Date) => Transition,
     /** Which record the transition applies to, given the one `ref` names (itself by default). */
-    pick: (named: ShiftRecord, state: ShiftState) => ShiftRecord = (named) => named,
+    pick: (named: ShiftRecord | undefined, ref: ShiftRef, state: ShiftState) => ShiftRecord | undefined = (named) => named,
   ): Promise<ShiftSnapshot | undefined> {
     const name = `${ref.namespace}/${ref.virtualService}`;
     return this.transact<ShiftSnapshot | undefined>(ref.account, ref.namespace, ref.virtualService, (object, state) => {
       if (!object) return { result: undefined };
-      const named = shiftOf(ref, state);
-      if (!named) return { result: undefined };
-      const record = pick(named, state);
+      const record = pick(shiftOf(ref, state), ref, state);
+      if (!record) return { result: undefined };
       const selection = selectRoute(object.spec, record.spec.route, name);
       const next = transition(record, selection, name, this.now());
       if (next.kind === 'none') return { result: { record, attempts: attemptsOf(state, record) } };
@@ -384,14 +383,19 @@ function storedState(object: VirtualServiceObject): ReturnType<typeof readState>
 
 /**
  * The attempt of `named`'s Orca stage a cancel is meant for: `named` while it runs; once it has
- * ended, the running attempt started by a later "Restart stage", if any. Orca merges the
+ * ended, the running attempt started by a later "Restart stage", if any. A cancelUrl naming a
+ * stage's first attempt that was never started (a rejected create names it: app.ts) reaches the
+ * stage's running attempt too. Orca merges the
  * preconfigured `cancelEndpoint: ${webhook.body.cancelUrl}` back as text when the restarted stage
  * is planned, and the create task evaluates it before the new create is sent, against the
  * previous attempt's answer, which the restart kept; the value is stored evaluated and never
  * evaluated again (facts: spinnaker-facts.json orcaStageContract). Attempts of one stage follow
  * one another (a new one takes over a running one), so at most one is running.
  */
-function currentAttempt(named: ShiftRecord, state: ShiftState): ShiftRecord {
+function currentAttempt(named: ShiftRecord | undefined, ref: ShiftRef, state: ShiftState): ShiftRecord | undefined {
+  if (!named) {
+    return [...state.shifts.values()].find((r) => r.phase === 'RUNNING' && r.spec.account === ref.account && r.spec.executionId !== undefined && shiftIdFor({ ...r.spec, restartedAt: 0 }) === ref.id);
+  }
   if (named.phase === 'RUNNING') return named;
   const later = attemptsOf(state, named).filter((r) => r.phase === 'RUNNING' && r.spec.restartedAt > named.spec.restartedAt);
   return later[later.length - 1] ?? named;

@@ -7,7 +7,7 @@ import { IncomingMessage, ServerResponse } from 'http';
 import { NormalizedShiftSpec, RESTART_TIME_HEADER, restartTimeFromHeader, validateShiftPath, validateShiftSpec } from '@istio-shift/core';
 import { AccountRegistry } from '../accounts';
 import { Principal, TokenAuthenticator } from '../auth';
-import { ShiftEngine, ShiftRef } from '../engine/engine';
+import { ShiftEngine, ShiftRef, shiftIdFor } from '../engine/engine';
 import { ShiftRecord } from '../engine/record';
 import { StepScheduler } from '../engine/scheduler';
 import { ProgressLookup } from '../engine/view';
@@ -142,6 +142,12 @@ export function createApp(deps: AppDependencies): (req: IncomingMessage, res: Se
     const restart = restartTimeFromHeader(req.get(RESTART_TIME_HEADER));
     if (!restart.ok) throw new HttpError(400, 'invalid_restart_header', restart.problem);
     const spec = restart.restartedAt === undefined ? result.spec : { ...result.spec, restartedAt: restart.restartedAt };
+    // Rejected from here on, the answer names this stage's first attempt's cancelUrl: Orca keeps the
+    // value it evaluates from this answer, and after a "Restart stage" a cancel of the new attempt
+    // goes there (engine.cancel sends it on to the running attempt). Never another stage's shift.
+    if (spec.executionId && spec.stageRef) {
+      res.locals.rejectedCancelUrl = polls.urlsFor({ account: spec.account, namespace: spec.namespace, virtualService: spec.virtualService, id: shiftIdFor({ ...spec, restartedAt: 0 }) }).cancelUrl;
+    }
     authorize(res, spec.account, spec.namespace);
     if (deps.preflight) await deps.preflight(spec);
     const { record, attempts, created } = await deps.engine.create(spec);
@@ -197,7 +203,7 @@ export function createApp(deps: AppDependencies): (req: IncomingMessage, res: Se
     void _next;
     // Only a rejected create gets a cancelUrl, and only the no-op one: never another shift's.
     const rejectedCreate = req.method === 'POST' && req.path === '/v1/shifts';
-    const answer = requests.errorAnswer(error, { method: req.method, path: req.path, account: res.locals.account as string | undefined, rejectedCreate });
+    const answer = requests.errorAnswer(error, { method: req.method, path: req.path, account: res.locals.account as string | undefined, rejectedCreate, rejectedCancelUrl: res.locals.rejectedCancelUrl as string | undefined });
     res.status(answer.status).set(answer.headers ?? {}).type('application/json').send(answer.body);
   });
 

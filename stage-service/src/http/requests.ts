@@ -45,6 +45,8 @@ export interface ErrorContext {
   account?: string;
   /** A rejected create's answer names the no-op cancel URL (Orca calls cancelUrl after any TERMINAL stage). */
   rejectedCreate?: boolean;
+  /** The cancelUrl a rejected create names instead of the no-op: its own stage's first attempt's. */
+  rejectedCancelUrl?: string;
 }
 
 export interface RequestDependencies {
@@ -108,7 +110,7 @@ export class Requests {
     }
     const body = JSON.stringify({
       error: { status: http.status, code: http.code, message: http.message, ...(http.problems.length ? { problems: http.problems } : {}) },
-      ...(context.rejectedCreate && http.status < 500 ? { cancelUrl: `${this.deps.externalBaseUrl}${REJECTED_CREATE_CANCEL_PATH}` } : {}),
+      ...(context.rejectedCreate && http.status < 500 ? { cancelUrl: context.rejectedCancelUrl ?? `${this.deps.externalBaseUrl}${REJECTED_CREATE_CANCEL_PATH}` } : {}),
     });
     return { status: http.status, body, ...(Object.keys(http.headers).length ? { headers: http.headers } : {}) };
   }
