@@ -30,6 +30,11 @@
  *   propagation, a missing object counts as deleted (kubectl delete --ignore-not-found).
  * - checkPreconditions with `expression` preconditions: false -> the stage fails with its
  *   failureMessage (precondition `failPipeline`, default true).
+ * - A failed stage keeps its exception in its context (Orca RunTaskHandler); a findArtifactsFromResource
+ *   whose manifest does not exist fails with `details.status` 404, as Orca's
+ *   SpinnakerServerExceptionHandler records Clouddriver's NotFoundException (spinnaker-facts.json).
+ * - manualJudgment: the caller's `judge` answers continue (SUCCEEDED) or stop (TERMINAL), as
+ *   Orca's WaitForManualJudgmentTask turns `judgmentStatus` into a status.
  * - istioTrafficShift: handed to the caller (the tests run it through the Orca webhook driver
  *   against the real stage service).
  *
@@ -129,14 +134,22 @@ export function topologicalOrder(stages: SimStage[]): SimStage[] {
 // Expressions
 
 /**
+ * SpEL indexing into a context field that is not there fails to evaluate: Orca skips a stage whose
+ * `stageEnabled` does not evaluate (OptionalStageSupport) and fails a precondition that does not.
+ */
+export class UnevaluableExpression extends Error {}
+
+/**
  * The SpEL subset the generator emits for `stageEnabled` and preconditions, optionally wrapped in
  * `${...}`:
  *   expr   := term ('&&' term)*
  *   term   := '!(' expr ')' | "#stage('NAME')['status'].toString() == 'STATUS'"
- * `#stage` of a name no stage has throws, as Orca's `#stage` helper does. Anything else throws
- * {@link UnsupportedPipelineError}.
+ *           | "#stage('NAME')['context']['exception']['details']['status'] == CODE"
+ * `#stage` of a name no stage has throws, as Orca's `#stage` helper does; a context path that is
+ * not there throws {@link UnevaluableExpression} unless a false left side of `&&` short-circuits it
+ * (SpEL's OpAnd). Anything else throws {@link UnsupportedPipelineError}.
  */
-export function evaluateStageExpression(source: string, statusOf: (name: string) => StageStatus): boolean {
+export function evaluateStageExpression(source: string, statusOf: (name: string) => StageStatus, contextOf: (name: string) => Record<string, any> = () => ({})): boolean {
   let text = source.trim();
   const template = /^\$\{([\s\S]*)\}$/.exec(text);
   if (template) text = template[1];
@@ -148,6 +161,7 @@ export function evaluateStageExpression(source: string, statusOf: (name: string)
     throw new UnsupportedPipelineError(`expression ${JSON.stringify(source)}: ${why} at offset ${pos}`);
   };
   const STATUS_CHECK = /^#stage\('([^']+)'\)\['status'\]\.toString\(\)\s*==\s*'([A-Z_]+)'/;
+  const EXCEPTION_STATUS = /^#stage\('([^']+)'\)\['context'\]\['exception'\]\['details'\]\['status'\]\s*==\s*(\d+)/;
   const term = (): boolean => {
     skipSpace();
     if (text.startsWith('!(', pos)) {
@@ -157,6 +171,14 @@ export function evaluateStageExpression(source: string, statusOf: (name: string)
       if (text[pos] !== ')') fail('expected )');
       pos++;
       return !value;
+    }
+    const exception = EXCEPTION_STATUS.exec(text.slice(pos));
+    if (exception) {
+      pos += exception[0].length;
+      statusOf(exception[1]); // an unknown stage name fails first
+      const status = contextOf(exception[1])?.exception?.details?.status;
+      if (status === undefined) throw new UnevaluableExpression(`${source}: stage ${exception[1]} has no exception in its context`);
+      return status === Number(exception[2]);
     }
     const match = STATUS_CHECK.exec(text.slice(pos));
     if (!match) return fail("expected !( or #stage('name')['status'].toString() == 'STATUS'");
@@ -169,7 +191,15 @@ export function evaluateStageExpression(source: string, statusOf: (name: string)
       skipSpace();
       if (!text.startsWith('&&', pos)) return value;
       pos += 2;
-      const right = term(); // evaluated anyway: an unknown stage name must fail even when short-circuited
+      // Evaluated anyway: an unknown stage name must fail even when short-circuited; a missing
+      // context field only when the left side did not already decide.
+      let right: boolean;
+      try {
+        right = term();
+      } catch (err) {
+        if (!(err instanceof UnevaluableExpression) || value) throw err;
+        right = false;
+      }
       value = value && right;
     }
   };
@@ -222,7 +252,12 @@ function bindExpected(expected: Array<{ id: string; matchArtifact: Partial<Artif
   return bound;
 }
 
-class StageFailure extends Error {}
+class StageFailure extends Error {
+  /** What Orca keeps in the failed stage's context (`exception`), for later expressions. */
+  constructor(message: string, readonly context: Record<string, unknown> = {}) {
+    super(message);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Kubernetes
@@ -245,13 +280,15 @@ const FIELD_MANAGER = 'spinnaker-pipeline-simulator';
 // The walk
 
 /** What this simulator walks; each must also be in the Spinnaker facts table (KNOWN_STAGE_TYPES). */
-const STAGE_TYPES = ['findArtifactsFromResource', 'deployManifest', 'deleteManifest', 'istioTrafficShift', 'checkPreconditions'];
+const STAGE_TYPES = ['findArtifactsFromResource', 'deployManifest', 'deleteManifest', 'istioTrafficShift', 'checkPreconditions', 'manualJudgment'];
 
 export interface WalkInput {
   pipeline: SimPipeline;
   execution: SimExecution;
   kubeConfig: k8s.KubeConfig;
   runShift: ShiftRunner;
+  /** A person's answer to a manualJudgment stage (without it, such a stage is refused). */
+  judge?: (stage: SimStage) => Promise<'continue' | 'stop'>;
   /** Called after each stage ends (e.g. to record the cluster's state). */
   afterStage?: (record: StageRecord) => void | Promise<void>;
 }
@@ -273,6 +310,8 @@ export async function walkPipeline(input: WalkInput): Promise<WalkResult> {
     if (!refId) throw new Error(`#stage('${name}'): no stage of that name (Orca: "Unable to locate [${name}] stage")`);
     return records.get(refId)!.status;
   };
+  const contexts = new Map<string, Record<string, any>>();
+  const contextOf = (name: string) => contexts.get(name) ?? {};
   const result = (status: ExecutionStatus): WalkResult => ({ status, stages: order.map((s) => records.get(s.refId)!), statusOf });
 
   // Trigger artifacts bind the pipeline's expected artifacts before any stage runs.
@@ -286,7 +325,14 @@ export async function walkPipeline(input: WalkInput): Promise<WalkResult> {
     const enabled = stage.stageEnabled as { type?: string; expression?: string } | undefined;
     if (enabled) {
       if (enabled.type !== 'expression' || typeof enabled.expression !== 'string') throw new UnsupportedPipelineError(`stageEnabled ${JSON.stringify(enabled)}`);
-      if (!evaluateStageExpression(enabled.expression, statusOf)) {
+      let on: boolean;
+      try {
+        on = evaluateStageExpression(enabled.expression, statusOf, contextOf);
+      } catch (err) {
+        if (!(err instanceof UnevaluableExpression)) throw err;
+        on = false; // OptionalStageSupport: InvalidExpression -> the stage is skipped
+      }
+      if (!on) {
         record.status = 'SKIPPED';
         await input.afterStage?.(record);
         continue;
@@ -294,10 +340,11 @@ export async function walkPipeline(input: WalkInput): Promise<WalkResult> {
     }
     let outcome: StageOutcome;
     try {
-      outcome = await runStage(stage, input, objects, bound, statusOf);
+      outcome = await runStage(stage, input, objects, bound, statusOf, contextOf);
     } catch (err) {
       if (!(err instanceof StageFailure)) throw err;
       outcome = { status: 'TERMINAL', detail: err.message };
+      contexts.set(stage.name, err.context);
     }
     record.detail = outcome.detail;
     if (outcome.status === 'SUCCEEDED') record.status = 'SUCCEEDED';
@@ -338,6 +385,7 @@ async function runStage(
   objects: k8s.KubernetesObjectApi,
   bound: Map<string, Artifact>,
   statusOf: (name: string) => StageStatus,
+  contextOf: (name: string) => Record<string, any>,
 ): Promise<StageOutcome> {
   switch (stage.type) {
     case 'findArtifactsFromResource': {
@@ -346,7 +394,10 @@ async function runStage(
       try {
         manifest = await objects.read(objectRef(String(stage.manifestName), String(stage.location)) as any);
       } catch (err) {
-        throw new StageFailure(`${stage.manifestName} in ${String(stage.location)}: ${apiError(err)?.code ?? String(err)}`);
+        // Clouddriver answers 404 for a manifest that does not exist; Orca records the status (spinnaker-facts.json).
+        const code = apiError(err)?.code;
+        const details = code ? { status: code, kind: 'HTTP' } : { kind: 'NETWORK' };
+        throw new StageFailure(`${stage.manifestName} in ${String(stage.location)}: ${code ?? String(err)}`, { exception: { details } });
       }
       const found = containersOf(manifest).map((c) => dockerArtifact(String(c.image)));
       const expected = (stage.expectedArtifacts ?? []) as Array<{ id: string; matchArtifact: Partial<Artifact> }>;
@@ -389,7 +440,14 @@ async function runStage(
     case 'checkPreconditions': {
       for (const precondition of (stage.preconditions ?? []) as Array<{ type: string; context: { expression: string; failureMessage?: string }; failPipeline?: boolean }>) {
         if (precondition.type !== 'expression') throw new UnsupportedPipelineError(`precondition type ${precondition.type}`);
-        if (!evaluateStageExpression(precondition.context.expression, statusOf)) {
+        let holds: boolean;
+        try {
+          holds = evaluateStageExpression(precondition.context.expression, statusOf, contextOf);
+        } catch (err) {
+          if (!(err instanceof UnevaluableExpression)) throw err;
+          holds = false; // ExpressionPreconditionTask: an expression that does not evaluate fails
+        }
+        if (!holds) {
           if (precondition.failPipeline === false) throw new UnsupportedPipelineError('a precondition with failPipeline false');
           throw new StageFailure(precondition.context.failureMessage ?? `precondition ${precondition.context.expression} is false`);
         }
@@ -398,6 +456,11 @@ async function runStage(
     }
     case 'istioTrafficShift':
       return input.runShift(stage, input.execution);
+    case 'manualJudgment': {
+      if (!input.judge) throw new UnsupportedPipelineError(`manualJudgment ${stage.name} without a judge`);
+      const answer = await input.judge(stage);
+      return answer === 'continue' ? { status: 'SUCCEEDED', detail: 'continue' } : { status: 'TERMINAL', detail: 'stopped by the judge' };
+    }
     default:
       throw new UnsupportedPipelineError(`stage type ${stage.type}`);
   }

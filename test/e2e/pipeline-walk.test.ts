@@ -27,7 +27,7 @@ import { RunningPrometheus, startPrometheus } from '../prometheus/harness';
 import { TestExporter, startExporter } from '../prometheus/exporter';
 import { ResourceProfile, TrafficProfile } from '../prometheus/mesh-model';
 import { ServiceProcess, serviceProcess } from './service-process';
-import { ShiftRunner, SimPipeline, StageRecord, UnsupportedPipelineError, dockerArtifact, evaluateStageExpression, topologicalOrder, walkPipeline } from './pipeline-simulator';
+import { ShiftRunner, SimPipeline, StageRecord, UnevaluableExpression, UnsupportedPipelineError, dockerArtifact, evaluateStageExpression, topologicalOrder, walkPipeline } from './pipeline-simulator';
 import { podNameFor, runDeploymentPod } from './workload-pods';
 
 const EXAMPLE = path.resolve(__dirname, '../../examples/checkout');
@@ -199,7 +199,7 @@ it('walks the committed example graph and analysis (only account, namespace and 
   const walked = walkPipelineFor('shop');
   const withoutAccount = <T>(value: T): T => JSON.parse(JSON.stringify(value).split(`"${ACCOUNT}"`).join('"prod-k8s"'));
   expect(withoutAccount(graph(walked))).toEqual(graph(committed));
-  expect(topologicalOrder(walked.stages).map((s) => s.refId)).toEqual(['1', '2', '3', '4', '6', '7', '8', '9', '10']);
+  expect(topologicalOrder(walked.stages).map((s) => s.refId)).toEqual(['1', '11', '12', '13', '14', '2', '3', '4', '6', '15', '7', '8', '9', '10']);
   // The committed reference analysis, scoped to the workloads the exporter serves, apart from its timings.
   const { warmup, interval, ...analysis } = shiftPayload(walked).analysis;
   expect({ warmup, interval }).toEqual({ warmup: '2s', interval: '2s' });
@@ -216,17 +216,27 @@ it('walks the committed example graph and analysis (only account, namespace and 
   ]);
 });
 
+/** The release exists: no first deploy; the rest of k8s/ (Service, DestinationRule) is deployed. */
+const RELEASE_FOUND_STATUSES = {
+  [STAGE_NAMES.findImage]: 'SUCCEEDED',
+  [STAGE_NAMES.checkAbsent]: 'SKIPPED',
+  [STAGE_NAMES.deployApp]: 'SUCCEEDED',
+  [STAGE_NAMES.firstDeploy]: 'SKIPPED',
+  [STAGE_NAMES.firstRoute]: 'SKIPPED',
+};
+
 const REFERENCE_METRICS = ['success-rate', 'latency-p99', 'cpu', 'memory', 'restarts', 'readiness', 'oom-killed'];
 
 it('healthy canary: both steps pass the analysis; release rolled to the new image, route 100/0/0, baseline and canary gone, SUCCEEDED', async () => {
   const runner = shiftRunner();
   const { namespace, result, imagesWhileShifting, statuses } = await walk('healthy', runner);
   expect(statuses).toEqual({
-    [STAGE_NAMES.findImage]: 'SUCCEEDED',
+    ...RELEASE_FOUND_STATUSES,
     [STAGE_NAMES.deployBaseline]: 'SUCCEEDED',
     [STAGE_NAMES.deployCanary]: 'SUCCEEDED',
     [STAGE_NAMES.shift]: 'SUCCEEDED',
     [STAGE_NAMES.rollout]: 'SUCCEEDED',
+    [STAGE_NAMES.applyRoute]: 'SUCCEEDED',
     [STAGE_NAMES.restore]: 'SKIPPED',
     [STAGE_NAMES.deleteBaseline]: 'SUCCEEDED',
     [STAGE_NAMES.deleteCanary]: 'SUCCEEDED',
@@ -246,11 +256,12 @@ it('healthy canary: both steps pass the analysis; release rolled to the new imag
 }, 180_000);
 
 const FAILED_CANARY_STATUSES = {
-  [STAGE_NAMES.findImage]: 'SUCCEEDED',
+  ...RELEASE_FOUND_STATUSES,
   [STAGE_NAMES.deployBaseline]: 'SUCCEEDED',
   [STAGE_NAMES.deployCanary]: 'SUCCEEDED',
   [STAGE_NAMES.shift]: 'FAILED_CONTINUE',
   [STAGE_NAMES.rollout]: 'SKIPPED',
+  [STAGE_NAMES.applyRoute]: 'SKIPPED',
   [STAGE_NAMES.restore]: 'SUCCEEDED',
   [STAGE_NAMES.deleteBaseline]: 'SUCCEEDED',
   [STAGE_NAMES.deleteCanary]: 'SUCCEEDED',
@@ -306,6 +317,16 @@ describe('the simulator refuses what it does not simulate', () => {
     expect(evaluateStageExpression("#stage('ok')['status'].toString() == 'SUCCEEDED'", status)).toBe(true);
     expect(evaluateStageExpression("!(#stage('bad')['status'].toString() == 'SUCCEEDED')", status)).toBe(true);
     expect(evaluateStageExpression("${#stage('ok')['status'].toString() == 'SUCCEEDED' && #stage('bad')['status'].toString() == 'SUCCEEDED'}", status)).toBe(false);
+  });
+
+  it("reads a failed stage's exception status as Orca records it; a missing one does not evaluate unless && already decided", () => {
+    const status = (name: string) => (name === 'find' ? 'FAILED_CONTINUE' : 'SUCCEEDED');
+    const contextOf = (name: string) => (name === 'find' ? { exception: { details: { status: 404, kind: 'HTTP' } } } : {});
+    const notFound = (name: string) => `#stage('${name}')['context']['exception']['details']['status'] == 404`;
+    expect(evaluateStageExpression(`\${${notFound('find')}}`, status, contextOf)).toBe(true);
+    expect(() => evaluateStageExpression(notFound('ok'), status, contextOf)).toThrow(UnevaluableExpression);
+    expect(evaluateStageExpression(`#stage('find')['status'].toString() == 'SUCCEEDED' && ${notFound('ok')}`, status, contextOf)).toBe(false);
+    expect(() => evaluateStageExpression(`#stage('ok')['status'].toString() == 'SUCCEEDED' && ${notFound('ok')}`, status, contextOf)).toThrow(UnevaluableExpression);
   });
 
   it('a cycle in requisiteStageRefIds', () => {

@@ -13,6 +13,7 @@ const manifests = readdirSync(`${EXAMPLE}/k8s`)
   .sort()
   .map((name) => ({ file: `k8s/${name}`, text: readFileSync(`${EXAMPLE}/k8s/${name}`, 'utf8') }));
 const exampleParams = JSON.parse(readFileSync(`${EXAMPLE}/spin/config.json`, 'utf8'));
+const multiEnvParams = JSON.parse(readFileSync(`${EXAMPLE}/spin/config.multi-env.json`, 'utf8'));
 
 function rendered(params: Record<string, unknown>) {
   const result = render({ paramsFile: 'spin/config.json', paramsText: JSON.stringify(params), manifestsDir: 'k8s', manifests });
@@ -22,6 +23,7 @@ function rendered(params: Record<string, unknown>) {
 
 const variants: Array<[string, Record<string, unknown>]> = [
   ['the example', exampleParams],
+  ['environments (staging, then prod after a manual judgment)', multiEnvParams],
   [
     'every trigger type',
     {
@@ -40,8 +42,8 @@ describe('rendered pipelines against the Spinnaker facts table', () => {
     for (const pipeline of rendered(params)) expect(checkAgainstFacts(pipeline)).toEqual([]);
   });
 
-  it('the committed example pipelines pass too', () => {
-    for (const file of readdirSync(`${EXAMPLE}/pipelines`)) expect(checkAgainstFacts(JSON.parse(readFileSync(`${EXAMPLE}/pipelines/${file}`, 'utf8')))).toEqual([]);
+  it.each(['pipelines', 'pipelines-multi-env'])('the committed example pipelines (%s) pass too', (dir) => {
+    for (const file of readdirSync(`${EXAMPLE}/${dir}`)) expect(checkAgainstFacts(JSON.parse(readFileSync(`${EXAMPLE}/${dir}/${file}`, 'utf8')))).toEqual([]);
   });
 
   it('stage 1 is findArtifactsFromResource, the type Orca derives from FindArtifactsFromResourceStage', () => {
@@ -53,7 +55,7 @@ describe('rendered pipelines against the Spinnaker facts table', () => {
   it('refuses a stage type or field the table does not hold', () => {
     const pipeline = { name: 'p', stages: [{ refId: '1', requisiteStageRefIds: [], name: 'Find', type: 'findArtifactFromResource' }, { refId: '2', requisiteStageRefIds: [], name: 'D', type: 'deployManifest', manifest: {} }] };
     expect(checkAgainstFacts(pipeline)).toEqual([
-      'pipeline "p": stage "Find" has type "findArtifactFromResource", which Orca does not register (known: findArtifactsFromResource, deployManifest, deleteManifest, istioTrafficShift, kayentaCanary, checkPreconditions)',
+      'pipeline "p": stage "Find" has type "findArtifactFromResource", which Orca does not register (known: findArtifactsFromResource, deployManifest, deleteManifest, istioTrafficShift, kayentaCanary, checkPreconditions, manualJudgment)',
       'pipeline "p": stage "D" (deployManifest): field "manifest" is not in the facts table',
     ]);
   });
@@ -64,9 +66,10 @@ describe('rendered pipelines against the Spinnaker facts table', () => {
       ...SPINNAKER_FACTS.stageFields.map((f) => f.source),
       ...SPINNAKER_FACTS.pipelineFields.map((f) => f.source),
       ...SPINNAKER_FACTS.triggerTypes.map((t) => t.source),
+      ...SPINNAKER_FACTS.orcaStageContract.map((f) => f.source),
+      ...SPINNAKER_FACTS.expressions.map((e) => e.source),
       ...SPINNAKER_FACTS.gateEndpoints.map((e) => e.source),
       ...SPINNAKER_FACTS.artifacts.map((e) => e.source),
-      ...SPINNAKER_FACTS.orcaStageContract.map((f) => f.source),
     ];
     for (const source of sources) {
       expect(source.path && source.symbol).toBeTruthy();

@@ -32,15 +32,17 @@ export interface SpinnakerFacts {
   stageFields: FieldFact[];
   pipelineFields: FieldFact[];
   triggerTypes: TriggerFact[];
-  /** The Gate calls `pipelines apply` makes and what answers them (the test stand-in serves only these). */
-  gateEndpoints: FieldFact[];
-  /** How image artifacts are named, matched, bound and defaulted (docker-image.ts, trigger-check.ts). */
-  artifacts: FieldFact[];
   /**
    * What Orca does to a stage's context that the Istio Traffic Shift stage depends on: when
    * expressions are evaluated and stored, what Restart stage keeps, what a cancel uses.
    */
   orcaStageContract: FieldFact[];
+  /** The SpEL shapes the generator writes (stageEnabled, preconditions) and what Orca does with them. */
+  expressions: FieldFact[];
+  /** The Gate calls `pipelines apply` makes and what answers them (the test stand-in serves only these). */
+  gateEndpoints: FieldFact[];
+  /** How image artifacts are named, matched, bound and defaulted (docker-image.ts, trigger-check.ts). */
+  artifacts: FieldFact[];
 }
 
 export const SPINNAKER_FACTS: SpinnakerFacts = facts;
@@ -88,6 +90,7 @@ export function renderFactsMarkdown(): string {
   for (const field of SPINNAKER_FACTS.stageFields) rows.push(`| any stage field | \`${field.name}\` | ${cell(cite(field.source))} |`);
   for (const field of SPINNAKER_FACTS.pipelineFields) rows.push(`| pipeline field | \`${field.name}\` | ${cell(cite(field.source))} |`);
   for (const trigger of SPINNAKER_FACTS.triggerTypes) rows.push(`| trigger | \`${trigger.type}\`: ${trigger.fields.map((f) => `\`${f}\``).join(', ')} | ${cell(cite(trigger.source))} |`);
+  for (const expression of SPINNAKER_FACTS.expressions) rows.push(`| expression | ${cell(expression.name)} | ${cell(cite(expression.source))} |`);
   for (const endpoint of SPINNAKER_FACTS.gateEndpoints) rows.push(`| Gate call | ${cell(endpoint.name)} | ${cell(cite(endpoint.source))} |`);
   for (const artifact of SPINNAKER_FACTS.artifacts) rows.push(`| image artifact | ${cell(artifact.name)} | ${cell(cite(artifact.source))} |`);
   for (const fact of SPINNAKER_FACTS.orcaStageContract) rows.push(`| Orca stage contract | ${cell(fact.name)} | ${cell(cite(fact.source))} |`);

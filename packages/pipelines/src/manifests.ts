@@ -51,6 +51,14 @@ export interface DerivedManifests {
   destinations: { host: string; subset?: string; port?: number }[];
   /** Names of the objects each track's cleanup deletes, as `kind name`. */
   cleanup: { baseline: string[]; canary: string[] };
+  /**
+   * The rest of k8s/ (Service, DestinationRule, ConfigMaps, …) as written: every object but the
+   * release Deployment (deployed with its image bound) and the shifted VirtualService (deployed
+   * only when no shift can be moving its weights: see render.ts).
+   */
+  appObjects: KubeObject[];
+  /** The shifted VirtualService as written. */
+  virtualService: KubeObject;
 }
 
 export type ManifestResult = { ok: true; manifests: DerivedManifests } | { ok: false; problems: InputProblem[] };
@@ -322,6 +330,14 @@ export function deriveManifests(files: ManifestFile[], params: ResolvedParams, m
       ? { host, subset: params.addressing[track], ...(port ? { port } : {}) }
       : { host: track === 'release' ? host : renameHost(host, `${params.service}-${track}`), ...(port ? { port } : {}) };
   const withServices = (track: Track) => (mode === 'hosts' ? [derive(track), serviceFor(track)] : [derive(track)]);
+  // As written, in file order; the namespace is the stage's (namespaceOverride), like the derived objects'.
+  const asWritten = (located: Located): KubeObject => {
+    const object = copy(located.object);
+    object.metadata = { ...object.metadata };
+    delete object.metadata.namespace;
+    return object;
+  };
+  const appObjects = objects.filter((o) => o !== deployment && o !== virtualService).map(asWritten);
   const cleanupFor = (track: Track) => [`deployment ${params.deployment}-${track}`, ...(mode === 'hosts' ? [`service ${params.service}-${track}`] : [])];
   return {
     ok: true,
@@ -335,6 +351,8 @@ export function deriveManifests(files: ManifestFile[], params: ResolvedParams, m
       canary: withServices('canary'),
       destinations: TRACKS.map(destinationFor),
       cleanup: { baseline: cleanupFor('baseline'), canary: cleanupFor('canary') },
+      appObjects,
+      virtualService: asWritten(virtualService),
     },
   };
 }

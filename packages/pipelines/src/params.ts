@@ -40,10 +40,22 @@ export interface NotificationParams {
   when?: string[];
 }
 
+/** One environment of a multi-environment file: what it does not set comes from the top level. */
+export interface EnvironmentParams {
+  name: string;
+  account?: string;
+  namespace?: string;
+  replicas?: { baseline?: number; canary?: number };
+  steps?: StepParams[];
+  judge?: Judge;
+  manualJudgment?: { instructions?: string };
+}
+
 export interface PipelineParams {
   application: string;
-  account: string;
-  namespace: string;
+  /** Required unless `environments` gives every environment its own. */
+  account?: string;
+  namespace?: string;
   service: string;
   deployment?: string;
   container?: string;
@@ -55,6 +67,7 @@ export interface PipelineParams {
   judge?: Judge;
   notifications?: NotificationParams[];
   pipelines?: { rollback?: boolean; promote?: boolean };
+  environments?: EnvironmentParams[];
 }
 
 /** The parameters with every default filled in: what the renderer works from. */
@@ -73,6 +86,8 @@ export interface ResolvedParams {
   judge: Judge;
   notifications: NotificationParams[];
   pipelines: { rollback: boolean; promote: boolean };
+  /** Set in a multi-environment file: the environment's name and its approval, if any. */
+  environment?: { name: string; manualJudgment?: { instructions?: string } };
 }
 
 /** The reference preset (Descartes Labs): 80/10/10 with 1 min warm-up + 10 min analysis, then 34/33/33 for 20 min. */
@@ -85,8 +100,9 @@ export function resolveParams(params: PipelineParams): ResolvedParams {
   const addressing = params.addressing ?? { mode: 'subsets' };
   return {
     application: params.application,
-    account: params.account,
-    namespace: params.namespace,
+    // Present: the schema requires them without environments, semanticProblems for each environment.
+    account: params.account as string,
+    namespace: params.namespace as string,
     service: params.service,
     deployment: params.deployment ?? params.service,
     container: params.container,
@@ -102,6 +118,20 @@ export function resolveParams(params: PipelineParams): ResolvedParams {
     notifications: params.notifications ?? [],
     pipelines: { rollback: params.pipelines?.rollback ?? true, promote: params.pipelines?.promote ?? true },
   };
+}
+
+/**
+ * The environments in order, each with every default filled in: its own fields over the top-level
+ * ones. A file without `environments` is one environment with no name (its pipelines are named and
+ * shaped as before environments existed).
+ */
+export function resolveEnvironments(params: PipelineParams): ResolvedParams[] {
+  if (!params.environments) return [resolveParams(params)];
+  const { environments, ...common } = params;
+  return environments.map(({ name, manualJudgment, ...own }) => ({
+    ...resolveParams({ ...common, ...own }),
+    environment: { name, ...(manualJudgment ? { manualJudgment } : {}) },
+  }));
 }
 
 /** The analysis block the shift stage carries: the author's, or the reference preset for these workloads. */
@@ -153,7 +183,8 @@ function problemFor(error: ErrorObject, file: string, lineOf: (pointer: string) 
     }
     case 'required': {
       const field = String(params.missingProperty);
-      const description = schemaAt(error.schemaPath.replace(/\/required$/, `/properties/${field}`))?.description;
+      // A conditional requirement (`then`) has no properties of its own: describe the top-level field.
+      const description = (schemaAt(error.schemaPath.replace(/\/required$/, `/properties/${field}`)) ?? schemaAt(`#/properties/${field}`))?.description;
       return { file, line: lineOf(pointer), path, message: `missing field "${field}"`, fix: `add "${field}"${description ? `: ${description}` : ''}` };
     }
     case 'type':
@@ -197,6 +228,8 @@ export function parseParams(text: string, file: string): ParamsResult {
   const seen = new Set<string>();
   const problems: InputProblem[] = [];
   for (const error of validate.errors ?? []) {
+    // "must match the then schema" only repeats the missing field the `then` error names.
+    if (error.keyword === 'if') continue;
     const problem = problemFor(error, file, lineOf);
     const key = `${problem.path}|${problem.message}`;
     if (!seen.has(key)) {
@@ -207,7 +240,29 @@ export function parseParams(text: string, file: string): ParamsResult {
   return { ok: false, problems };
 }
 
-/** Rules JSON Schema cannot say: weights sum to 100, the canary never gets more than release. */
+/**
+ * Rules JSON Schema cannot say: weights sum to 100, the canary never gets more than release; every
+ * environment has an account and a namespace (its own or the top level's) and a name of its own.
+ */
+function semanticProblems(params: PipelineParams, file: string, lineOf: (pointer: string) => number | undefined): InputProblem[] {
+  const problems: InputProblem[] = [...stepProblems(params.steps, '', file, lineOf), ...judgeProblems(params.judge, '', file, lineOf)];
+  const seen = new Map<string, number>();
+  (params.environments ?? []).forEach((environment, i) => {
+    const pointer = `/environments/${i}`;
+    problems.push(...stepProblems(environment.steps, pointer, file, lineOf), ...judgeProblems((environment as { judge?: Judge }).judge, pointer, file, lineOf));
+    for (const field of ['account', 'namespace'] as const) {
+      if (environment[field] === undefined && params[field] === undefined) {
+        problems.push({ file, line: lineOf(pointer), path: pointerToPath(pointer), message: `environment "${environment.name}" has no ${field}`, fix: `add "${field}" to this environment (or a top-level "${field}" for every environment)` });
+      }
+    }
+    const first = seen.get(environment.name);
+    if (first !== undefined) {
+      problems.push({ file, line: lineOf(`${pointer}/name`), path: pointerToPath(`${pointer}/name`), message: `environment name "${environment.name}" is also used by environments[${first}]`, fix: 'give every environment its own name: it prefixes its stage names, which Orca looks stages up by' });
+    } else seen.set(environment.name, i);
+  });
+  return problems;
+}
+
 /**
  * `judge.type: "kayenta"` is refused: a failing Kayenta score could not stop the traffic shift
  * running beside it. In Orca a stage that fails the pipeline ends the execution, and the running
@@ -230,11 +285,11 @@ function judgeProblems(judge: Judge | undefined, prefix: string, file: string, l
   ];
 }
 
-function semanticProblems(params: PipelineParams, file: string, lineOf: (pointer: string) => number | undefined): InputProblem[] {
-  const problems: InputProblem[] = judgeProblems(params.judge, '', file, lineOf);
-  (params.steps ?? []).forEach((step, i) => {
+function stepProblems(steps: StepParams[] | undefined, prefix: string, file: string, lineOf: (pointer: string) => number | undefined): InputProblem[] {
+  const problems: InputProblem[] = [];
+  (steps ?? []).forEach((step, i) => {
     const sum = step.weights.reduce((a, b) => a + b, 0);
-    const pointer = `/steps/${i}/weights`;
+    const pointer = `${prefix}/steps/${i}/weights`;
     if (sum !== 100) {
       problems.push({ file, line: lineOf(pointer), path: pointerToPath(pointer), message: `weights sum to ${sum}, not 100`, fix: 'make release + baseline + canary add up to 100' });
     }

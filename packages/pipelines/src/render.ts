@@ -7,7 +7,7 @@ import { createHash } from 'crypto';
 import { buildShiftStage, formatDuration, parseDurationSeconds, ABANDON_AFTER_DEFAULT, EXECUTION_ID_EXPRESSION, RESTART_EXPRESSION } from '@istio-shift/core';
 import type { PayloadDraft } from '@istio-shift/core';
 import { DerivedManifests, KubeObject, ManifestFile, deriveManifests } from './manifests';
-import { ResolvedParams, analysisFor, parseParams, resolveParams } from './params';
+import { ResolvedParams, analysisFor, parseParams, resolveEnvironments } from './params';
 import { InputProblem } from './problems';
 import { artifactName, artifactReference, normalizeTriggerRepository } from './docker-image';
 import { triggerProblems } from './trigger-check';
@@ -26,9 +26,30 @@ export const STAGE_NAMES = {
   deleteBaseline: 'Delete baseline',
   deleteCanary: 'Delete canary',
   verdict: 'Fail if the canary failed',
+  // First deploy (no release yet) and the rest of the app.
+  checkAbsent: 'Check the release does not exist yet',
+  deployApp: 'Deploy app objects',
+  firstDeploy: 'Deploy release (first deploy)',
+  firstRoute: 'Apply route (first deploy)',
+  applyRoute: 'Apply route',
+  approve: 'Approve',
 } as const;
 
+export type StageNames = { -readonly [K in keyof typeof STAGE_NAMES]: string };
+
+/**
+ * The stage names of one environment: as above for a file without environments, else prefixed
+ * with the environment's name ("prod: Deploy canary"), since `#stage('…')` finds stages by name.
+ */
+export function stageNamesFor(environment?: string): StageNames {
+  const names = { ...STAGE_NAMES } as StageNames;
+  if (environment) for (const key of Object.keys(names) as Array<keyof StageNames>) names[key] = `${environment}: ${names[key]}`;
+  return names;
+}
+
 export const BASELINE_IMAGE_ID = 'baseline-image';
+/** The release image each environment's find stage binds: one id per environment (ids are pipeline-wide). */
+export const baselineImageId = (environment?: string) => (environment ? `${environment}-${BASELINE_IMAGE_ID}` : BASELINE_IMAGE_ID);
 export const CANARY_IMAGE_ID = 'canary-image';
 
 /** SpEL Orca evaluates for `stageEnabled` and preconditions: did the named stage succeed? */
@@ -67,7 +88,7 @@ function canaryImageArtifact(id: string, displayName: string, manifests: Derived
   return { ...imageArtifact(id, displayName, manifests.imageName), useDefaultArtifact: true, defaultArtifact, usePriorArtifact: true };
 }
 
-function deployStage(params: ResolvedParams, refId: string, name: string, requisite: string[], manifests: KubeObject[], artifactId: string, options: Record<string, unknown>): Stage {
+function deployStage(params: ResolvedParams, refId: string, name: string, requisite: string[], manifests: KubeObject[], artifactIds: string[], options: Record<string, unknown>): Stage {
   return {
     refId,
     requisiteStageRefIds: requisite,
@@ -81,7 +102,8 @@ function deployStage(params: ResolvedParams, refId: string, name: string, requis
     manifests,
     // The manifests are the team's own objects: nothing in them is SpEL, so Orca must not evaluate them.
     skipExpressionEvaluation: true,
-    requiredArtifactIds: [artifactId],
+    // Only artifacts an image of these manifests uses: Clouddriver fails a deploy whose required artifact binds nothing.
+    requiredArtifactIds: artifactIds,
     requiredArtifacts: [],
     ...options,
   };
@@ -182,17 +204,50 @@ function pipeline(params: ResolvedParams, name: string, description: string, sta
   };
 }
 
-function canaryPipeline(params: ResolvedParams, manifests: DerivedManifests): Pipeline {
-  const n = STAGE_NAMES;
-  const shift = buildShiftStage(shiftDraft(params, manifests, canarySteps(params), params.judge.type === 'analysis'), '4', n.shift);
+/**
+ * Orca stores a failed task's exception in the stage context (RunTaskHandler); for a Clouddriver
+ * answer it holds the HTTP status (SpinnakerServerExceptionHandler), and Clouddriver answers 404 for
+ * a manifest that does not exist (ManifestController). spinnaker-facts.json cites all three.
+ */
+const notFound = (stageName: string) => `#stage('${stageName}')['context']['exception']['details']['status'] == 404`;
+
+/**
+ * One environment's stages: find the release; when there is none (Clouddriver said 404), deploy the
+ * rest of the app, the release and its route directly; else deploy the rest of the app and run the
+ * canary. `after` are the stages it waits for (the previous environment's ends); `index` spaces the
+ * refIds (environment i uses i*100 + n; a file without environments keeps 1..15).
+ */
+function environmentStages(params: ResolvedParams, manifests: DerivedManifests, index: number, after: string[]): { stages: Stage[]; ends: string[] } {
+  const environment = params.environment?.name;
+  const n = stageNamesFor(environment);
+  const ref = (k: number) => String(index * 100 + k);
+  const baselineId = baselineImageId(environment);
+  const shift = buildShiftStage(shiftDraft(params, manifests, canarySteps(params), params.judge.type === 'analysis'), ref(4), n.shift);
   // The shift is the only judge: a Kayenta stage beside it could not stop it (params.ts judgeProblems).
-  const judged = ['4'];
+  const judged = [ref(4)];
   const judges = [n.shift];
-  const restore = buildShiftStage(shiftDraft(params, manifests, [{ weights: [100, 0, 0] }], false), '7', n.restore);
-  const stages: Stage[] = [
+  const restore = buildShiftStage(shiftDraft(params, manifests, [{ weights: [100, 0, 0] }], false), ref(7), n.restore);
+  const stages: Stage[] = [];
+  let start = after;
+  if (params.environment?.manualJudgment) {
+    stages.push({
+      refId: ref(20),
+      requisiteStageRefIds: after,
+      type: 'manualJudgment',
+      name: n.approve,
+      instructions: params.environment.manualJudgment.instructions ?? `Deploy ${params.application} to ${environment} (${params.account}, namespace ${params.namespace})?`,
+      judgmentInputs: [],
+      // Stop = TERMINAL (ManualJudgmentStage): the pipeline ends before this environment.
+      failPipeline: true,
+    });
+    start = [ref(20)];
+  }
+  const hasApp = manifests.appObjects.length > 0;
+  const appRef = hasApp ? ref(12) : ref(11);
+  stages.push(
     {
-      refId: '1',
-      requisiteStageRefIds: [],
+      refId: ref(1),
+      requisiteStageRefIds: start,
       // Orca resolves types by StageDefinitionBuilder.getType() (class FindArtifactsFromResourceStage):
       // its PIPELINE_CONFIG_TYPE "findArtifactFromResource" is registered nowhere (spinnaker-facts.json).
       type: 'findArtifactsFromResource',
@@ -203,40 +258,96 @@ function canaryPipeline(params: ResolvedParams, manifests: DerivedManifests): Pi
       manifestName: `deployment ${params.deployment}`,
       mode: 'static',
       // Bound from the stage's output artifacts: the image the release runs right now.
-      expectedArtifacts: [imageArtifact(BASELINE_IMAGE_ID, 'release image (baseline)', manifests.imageName)],
+      expectedArtifacts: [imageArtifact(baselineId, 'release image (baseline)', manifests.imageName)],
+      // No release yet fails this stage; the pipeline goes on to tell "not found" from other errors.
+      ...IGNORE_FAILURE,
     },
-    deployStage(params, '2', n.deployBaseline, ['1'], manifests.baseline, BASELINE_IMAGE_ID, IGNORE_FAILURE),
-    deployStage(params, '3', n.deployCanary, ['1'], manifests.canary, CANARY_IMAGE_ID, IGNORE_FAILURE),
-    { ...shift, requisiteStageRefIds: ['2', '3'], stageEnabled: enabledWhen(n.deployBaseline, n.deployCanary), ...IGNORE_FAILURE },
-  ];
-  stages.push(
-    deployStage(params, '6', n.rollout, judged, [manifests.release], CANARY_IMAGE_ID, { stageEnabled: enabledWhen(...judges), ...FAIL_AFTER_OTHER_BRANCHES }),
-    { ...restore, requisiteStageRefIds: judged, stageEnabled: enabledUnless(n.shift) },
-    ...deleteStage(params, '8', n.deleteBaseline, ['7'], manifests.cleanup.baseline),
-    ...deleteStage(params, '9', n.deleteCanary, ['7'], manifests.cleanup.canary),
     {
-      refId: '10',
-      requisiteStageRefIds: ['6', '8', '9'],
+      refId: ref(11),
+      requisiteStageRefIds: [ref(1)],
       type: 'checkPreconditions',
-      name: n.verdict,
+      name: n.checkAbsent,
+      stageEnabled: enabledUnless(n.findImage),
       preconditions: [
         {
           type: 'expression',
-          context: { expression: `\${${[...judges, n.rollout].map(succeeded).join(' && ')}}`, failureMessage: 'The canary failed: release kept its image and all traffic; baseline and canary were deleted.' },
+          context: {
+            expression: `\${${notFound(n.findImage)}}`,
+            failureMessage: `Deployment ${params.deployment} could not be read in namespace ${params.namespace}, and Clouddriver did not answer "not found": nothing was deployed. Run the pipeline again once Clouddriver can read the account.`,
+          },
           failPipeline: true,
         },
       ],
     },
   );
-  return pipeline(params, `${params.application} canary`, `Canary of ${params.application}: baseline + canary next to the release, traffic shifted ${params.steps.map((s) => s.weights.join('/')).join(' -> ')} -> 100/0/0 by the Istio Traffic Shift stage, then the release rolled out (or not) and baseline + canary deleted. Generated from spin/config.json: edit that, not this.`, stages, {
+  // The rest of k8s/ goes out on both paths, before the tracks that need its Service and subsets.
+  // Never the shifted VirtualService: applying it would reset the weights a shift is moving.
+  if (hasApp) stages.push(deployStage(params, ref(12), n.deployApp, [ref(11)], manifests.appObjects, [], {}));
+  stages.push(
+    deployStage(params, ref(13), n.firstDeploy, [appRef], [manifests.release], [CANARY_IMAGE_ID], { stageEnabled: enabledUnless(n.findImage) }),
+    // First deploy: no release, so no shift of this route can be running; the route as written.
+    deployStage(params, ref(14), n.firstRoute, [ref(13)], [manifests.virtualService], [], { stageEnabled: enabledUnless(n.findImage) }),
+    deployStage(params, ref(2), n.deployBaseline, [appRef], manifests.baseline, [baselineId], { stageEnabled: enabledWhen(n.findImage), ...IGNORE_FAILURE }),
+    deployStage(params, ref(3), n.deployCanary, [appRef], manifests.canary, [CANARY_IMAGE_ID], { stageEnabled: enabledWhen(n.findImage), ...IGNORE_FAILURE }),
+    { ...shift, requisiteStageRefIds: [ref(2), ref(3)], stageEnabled: enabledWhen(n.deployBaseline, n.deployCanary), ...IGNORE_FAILURE },
+  );
+  stages.push(
+    deployStage(params, ref(6), n.rollout, judged, [manifests.release], [CANARY_IMAGE_ID], { stageEnabled: enabledWhen(...judges), ...FAIL_AFTER_OTHER_BRANCHES }),
+    // After a successful canary the shift is over and the route is at 100/0/0, as written: route
+    // edits in k8s/ go out here (limitConcurrent: no other canary of this pipeline is shifting it).
+    deployStage(params, ref(15), n.applyRoute, [ref(6)], [manifests.virtualService], [], { stageEnabled: enabledWhen(...judges, n.rollout), ...FAIL_AFTER_OTHER_BRANCHES }),
+    { ...restore, requisiteStageRefIds: judged, stageEnabled: { type: 'expression', expression: `${succeeded(n.findImage)} && !(${succeeded(n.shift)})` } },
+    ...deleteStage(params, ref(8), n.deleteBaseline, [ref(7)], manifests.cleanup.baseline),
+    ...deleteStage(params, ref(9), n.deleteCanary, [ref(7)], manifests.cleanup.canary),
+    {
+      refId: ref(10),
+      requisiteStageRefIds: [ref(6), ref(8), ref(9), ref(15)],
+      type: 'checkPreconditions',
+      name: n.verdict,
+      // The canary path only; a first deploy fails the pipeline at its own failing stage.
+      stageEnabled: enabledWhen(n.findImage),
+      preconditions: [
+        {
+          type: 'expression',
+          context: { expression: `\${${[...judges, n.rollout, n.applyRoute].map(succeeded).join(' && ')}}`, failureMessage: 'The canary failed: release kept its image and all traffic; baseline and canary were deleted.' },
+          failPipeline: true,
+        },
+      ],
+    },
+  );
+  return { stages, ends: [ref(10), ref(14)] };
+}
+
+interface Environment {
+  params: ResolvedParams;
+  manifests: DerivedManifests;
+}
+
+function canaryPipeline(environments: Environment[]): Pipeline {
+  const stages: Stage[] = [];
+  let after: string[] = [];
+  environments.forEach(({ params, manifests }, index) => {
+    const next = environmentStages(params, manifests, index, after);
+    stages.push(...next.stages);
+    after = next.ends;
+  });
+  const [{ params, manifests }] = environments;
+  const schedule = (p: ResolvedParams) => `${p.steps.map((s) => s.weights.join('/')).join(' -> ')} -> 100/0/0`;
+  const description = params.environment
+    ? `Canary of ${params.application} in ${environments.map((e) => `${e.params.environment!.name} (${schedule(e.params)})`).join(', then ')}, each on the image that passed the one before; in each, baseline + canary next to the release, traffic shifted by the Istio Traffic Shift stage, then the release rolled out (or not) and baseline + canary deleted; a first deploy where no release exists yet. Generated from spin/config.json: edit that, not this.`
+    : `Canary of ${params.application}: baseline + canary next to the release, traffic shifted ${schedule(params)} by the Istio Traffic Shift stage, then the release rolled out (or not) and baseline + canary deleted; a first deploy (release and route, no canary) when no release exists yet. Generated from spin/config.json: edit that, not this.`;
+  return pipeline(params, `${params.application} canary`, description, stages, {
     triggers: triggers(params, manifests),
     expectedArtifacts: [canaryImageArtifact(CANARY_IMAGE_ID, `${params.application} image (canary)`, manifests)],
   });
 }
 
+/** `checkout rollback`, or `checkout prod rollback` for an environment. */
+const extraName = (params: ResolvedParams, kind: string) => `${params.application}${params.environment ? ` ${params.environment.name}` : ''} ${kind}`;
+
 function rollbackPipeline(params: ResolvedParams, manifests: DerivedManifests): Pipeline {
   const restore = buildShiftStage(shiftDraft(params, manifests, [{ weights: [100, 0, 0] }], false), '1', STAGE_NAMES.restore);
-  return pipeline(params, `${params.application} rollback`, 'All traffic back to release, then baseline and canary deleted (e.g. after a cancelled canary). Generated from spin/config.json.', [
+  return pipeline(params, extraName(params, 'rollback'), 'All traffic back to release, then baseline and canary deleted (e.g. after a cancelled canary). Generated from spin/config.json.', [
     { ...restore, requisiteStageRefIds: [] },
     ...deleteStage(params, '2', STAGE_NAMES.deleteBaseline, ['1'], manifests.cleanup.baseline),
     ...deleteStage(params, '3', STAGE_NAMES.deleteCanary, ['1'], manifests.cleanup.canary),
@@ -244,8 +355,8 @@ function rollbackPipeline(params: ResolvedParams, manifests: DerivedManifests): 
 }
 
 function promotePipeline(params: ResolvedParams, manifests: DerivedManifests): Pipeline {
-  return pipeline(params, `${params.application} promote`, 'Rolls the release to the given image without a canary (emergency fixes). Generated from spin/config.json.', [
-    deployStage(params, '1', STAGE_NAMES.rollout, [], [manifests.release], CANARY_IMAGE_ID, {}),
+  return pipeline(params, extraName(params, 'promote'), 'Rolls the release to the given image without a canary (emergency fixes). Generated from spin/config.json.', [
+    deployStage(params, '1', STAGE_NAMES.rollout, [], [manifests.release], [CANARY_IMAGE_ID], {}),
   ], { triggers: [{ type: 'manual', enabled: true, expectedArtifactIds: [CANARY_IMAGE_ID] }], expectedArtifacts: [imageArtifact(CANARY_IMAGE_ID, `${params.application} image`, manifests.imageName)] });
 }
 
@@ -270,17 +381,28 @@ export type RenderResult = { ok: true; files: RenderedFile[] } | { ok: false; pr
 export function render(input: RenderInput): RenderResult {
   const parsed = parseParams(input.paramsText, input.paramsFile);
   if (!parsed.ok) return parsed;
-  const params = resolveParams(parsed.params);
+  const resolved = resolveEnvironments(parsed.params);
   if (!input.manifests.length) {
     return { ok: false, problems: [{ file: input.manifestsDir, path: '*.yaml', message: 'no manifests found', fix: 'put the release Deployment, Service, DestinationRule and VirtualService as .yaml files there' }] };
   }
-  const derived = deriveManifests(input.manifests, params, input.manifestsDir);
-  if (!derived.ok) return derived;
-  const refusedTriggers = triggerProblems(params.triggers, derived.manifests.image, derived.manifests.imageAt, input.paramsFile, input.paramsText);
+  // Each environment checks the manifests against its own namespace; a problem they share is said once.
+  const environments: Environment[] = [];
+  const problems = new Map<string, InputProblem>();
+  for (const params of resolved) {
+    const derived = deriveManifests(input.manifests, params, input.manifestsDir);
+    if (derived.ok) environments.push({ params, manifests: derived.manifests });
+    else for (const problem of derived.problems) problems.set(JSON.stringify(problem), problem);
+  }
+  if (problems.size) return { ok: false, problems: [...problems.values()] };
+  // Triggers are the pipeline's (all environments share them), checked against the one release image.
+  const [{ params: first, manifests: firstManifests }] = environments;
+  const refusedTriggers = triggerProblems(first.triggers, firstManifests.image, firstManifests.imageAt, input.paramsFile, input.paramsText);
   if (refusedTriggers.length) return { ok: false, problems: refusedTriggers };
-  const pipelines = [canaryPipeline(params, derived.manifests)];
-  if (params.pipelines.rollback) pipelines.push(rollbackPipeline(params, derived.manifests));
-  if (params.pipelines.promote) pipelines.push(promotePipeline(params, derived.manifests));
+  const pipelines = [canaryPipeline(environments)];
+  for (const { params, manifests } of environments) {
+    if (params.pipelines.rollback) pipelines.push(rollbackPipeline(params, manifests));
+    if (params.pipelines.promote) pipelines.push(promotePipeline(params, manifests));
+  }
   return {
     ok: true,
     files: pipelines.map(withIndex).map((p) => withOrigin(p, input.generatedFrom ?? input.paramsFile)).map((p) => ({ name: `${p.name.replace(/\s+/g, '-')}.json`, pipeline: p, text: `${JSON.stringify(p, null, 2)}\n` })),
