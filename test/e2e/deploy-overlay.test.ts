@@ -16,7 +16,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join, posix } from 'path';
+import { join, posix, relative } from 'path';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { adminKubeConfig, apiError, getVirtualService, requireEnv, waitFor } from '../cluster/test-helpers';
@@ -77,8 +77,8 @@ describe('the rendered objects', () => {
     expect(container.resources.limits).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
     // The image's working directory is /app with the repository's layout: the command's script is
     // the service's entry point (the Run Job's is dist/cli.js, the image's default).
-    expect(container.command).toEqual(['/usr/local/bin/node', '/app/stage-service/dist/main.js']);
-    expect(existsSync(join(REPO, posix.relative('/app', container.command[1])))).toBe(true);
+    expect([...container.command, ...container.args]).toEqual(['/usr/local/bin/node', '/app/stage-service/dist/main.js']);
+    expect(existsSync(join(REPO, posix.relative('/app', container.args[0])))).toBe(true);
     const portNumber = (name: string) => container.ports.find((p: any) => p.name === name)?.containerPort;
     expect(portNumber('http')).toBe(config.server.port);
     expect(portNumber('probes')).toBe(config.server.probePort);
@@ -189,7 +189,7 @@ describe('the ConfigMap\'s configuration starts the service', () => {
 
     // The container's command and environment; PORT/PROBE_PORT move the rendered ports to free ones.
     const [port, probePort] = [await freePort(), await freePort()];
-    const script = join(REPO, posix.relative('/app', parts.container.command[1]));
+    const script = join(REPO, posix.relative('/app', parts.container.args[0]));
     const child = spawn(process.execPath, [script], {
       env: { ...process.env, ...parts.env, TRAFFIC_SHIFT_CONFIG: configPath, PORT: String(port), PROBE_PORT: String(probePort) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -265,4 +265,48 @@ describe('the ConfigMap\'s configuration starts the service', () => {
       buildah(['rm', container]);
     }
   }, 180_000);
+
+  it('upgrade (docs/install.md section 8): a new image tag in an overlay changes only the Deployment\'s image', () => {
+    // An operator's overlay on top of the example, as install.md suggests: only the tag differs.
+    const upgrade = join(ARTIFACTS, 'deploy-upgrade');
+    mkdirSync(upgrade, { recursive: true });
+    const image = parts.container.image as string;
+    const [name] = image.split(':');
+    writeFileSync(join(upgrade, 'kustomization.yaml'), [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources:',
+      `  - ${relative(upgrade, join(REPO, OVERLAY))}`, // Kustomize refuses an absolute path here
+      'images:',
+      `  - name: ${name}`,
+      '    newTag: 9.9.9',
+      '',
+    ].join('\n'));
+    const dryRun = kubectl(['apply', '-k', upgrade, '--dry-run=server'], kubeconfig);
+    expect(dryRun.stderr).toBe('');
+    const applied = kubectl(['apply', '-k', upgrade], kubeconfig);
+    expect(applied.stderr).toBe('');
+    // The PodDisruptionBudget's selector has patchStrategy "replace" (k8s.io/api policy/v1
+    // PodDisruptionBudgetSpec.Selector), so kubectl sends it on every apply and says
+    // "configured" though nothing changes; every other object is unchanged.
+    const changed = applied.stdout.trim().split('\n').filter((line) => !line.endsWith(' unchanged') && line !== 'poddisruptionbudget.policy/istio-traffic-shift configured');
+    expect(changed).toEqual(['deployment.apps/istio-traffic-shift configured']);
+    const deployment = JSON.parse(kubectl(['get', 'deployment', 'istio-traffic-shift', '-n', parts.namespace, '-o', 'json'], kubeconfig).stdout);
+    expect(deployment.spec.template.spec.containers[0].image).toBe(`${name}:9.9.9`);
+    // And back to the example's own tag.
+    expect(kubectl(['apply', '-k', OVERLAY], kubeconfig).stdout).toMatch(/^deployment\.apps\/istio-traffic-shift configured$/m);
+  });
+
+  it('uninstall (docs/install.md section 9): kubectl delete -k removes every object of the overlay', () => {
+    const deleted = kubectl(['delete', '-k', OVERLAY], kubeconfig);
+    expect(deleted.stderr).toBe('');
+    expect(deleted.status).toBe(0);
+    // kubectl names them `kind "name" deleted` here.
+    expect(deleted.stdout.trim().split('\n').map((line) => line.replace(/^(\S+) "([^"]+)" deleted.*$/, '$1/$2')).sort()).toEqual(objects.map(kubectlName).sort());
+    for (const object of objects) {
+      const found = kubectl(['get', kubectlName(object).split('/')[0], object.metadata.name, '-n', object.metadata.namespace as string, '--ignore-not-found', '-o', 'name'], kubeconfig);
+      expect(found.stdout).toBe('');
+    }
+    expect(kubectl(['delete', 'secret', parts.tokensSecret, '-n', parts.namespace], kubeconfig).status).toBe(0);
+  });
 });
