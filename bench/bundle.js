@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// What is in the Deck plugin bundle: `node bench/bundle.js [--markdown | --alternatives]`.
+// What is in the Deck plugin bundle: `node bench/bundle.js [--markdown | --alternatives | --write-docs]`.
 //
 // Builds deck-plugin exactly as `npm run build -w deck-plugin` does (same webpack config, production
 // mode) into a temporary directory, then prints, for every source module webpack put in the bundle
@@ -11,6 +11,7 @@
 //
 // --alternatives: the bundle's gzip size under the minifier settings and language target that were
 // tried instead of the build's (each built unminified, then minified with terser here).
+// --write-docs: both tables and the figure into docs/benchmarks.md and docs/deck-plugin.md.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -99,7 +100,8 @@ const ALTERNATIVES = [
   ['target ES2020 (keeps ?. and ??), passes 2', 'ES2020', { ecma: 2020 }],
 ];
 
-async function alternatives() {
+/** The bundle's gzip under each of ALTERNATIVES, as a markdown table. */
+async function alternativesTable() {
   const unminified = {};
   for (const [, target] of ALTERNATIVES) {
     if (unminified[target]) continue;
@@ -107,18 +109,18 @@ async function alternatives() {
     unminified[target] = fs.readFileSync(path.join(outDir, 'index.js'), 'utf8');
     fs.rmSync(outDir, { recursive: true, force: true });
   }
-  console.log('| settings | raw (B) | gzip (B) |');
-  console.log('|---|--:|--:|');
+  const lines = ['| settings | raw (B) | gzip (B) |', '|---|--:|--:|'];
   for (const [name, target, options] of ALTERNATIVES) {
     const base = terserOptions();
     const code = (await minify(unminified[target], { ...base, ...options, compress: { ...base.compress, ...options.compress } })).code;
     const size = measureBundle(code);
-    console.log(`| ${name} | ${size.raw} | ${size.gzip} |`);
+    lines.push(`| ${name} | ${size.raw} | ${size.gzip} |`);
   }
+  return lines.join('\n');
 }
 
-async function main() {
-  if (process.argv.includes('--alternatives')) return alternatives();
+/** Builds the bundle and measures every module, the roles and the whole. */
+async function analyse() {
   const { stats, outDir } = await build();
   const bundle = fs.readFileSync(path.join(outDir, 'index.js'));
   fs.rmSync(outDir, { recursive: true, force: true });
@@ -143,26 +145,57 @@ async function main() {
     roles[index].modules += 1;
   }
   const share = (gzip) => `${Math.round((100 * gzip) / sum('gzip'))} %`;
+  return { rows, sum, total, literalLine, roles, share };
+}
 
-  if (markdown) {
-    console.log('| module | after loader (B) | minified alone (B) | gzip alone (B) |');
-    console.log('|---|--:|--:|--:|');
-    for (const row of rows) console.log(`| \`${row.file}\` | ${row.source} | ${row.minified} | ${row.gzip} |`);
-    console.log(`| sum of the ${rows.length} modules alone | ${sum('source')} | ${sum('minified')} | ${sum('gzip')} |`);
-    console.log(`| **the bundle** (\`build/dist/index.js\`) | | **${total.raw}** | **${total.gzip}** |`);
-    console.log(`\n${literalLine}\n`);
-    console.log('| role | modules | gzip alone (B) | share |');
-    console.log('|---|--:|--:|--:|');
-    for (const r of roles) console.log(`| ${r.role} | ${r.modules} | ${r.gzip} | ${share(r.gzip)} |`);
-  } else {
-    const pad = (value, width) => String(value).padStart(width);
-    console.log(`${pad('loader', 8)} ${pad('min', 8)} ${pad('gzip', 7)}  module (minified and gzipped alone)`);
-    for (const row of rows) console.log(`${pad(row.source, 8)} ${pad(row.minified, 8)} ${pad(row.gzip, 7)}  ${row.file}`);
-    console.log(`${pad(sum('source'), 8)} ${pad(sum('minified'), 8)} ${pad(sum('gzip'), 7)}  sum of the ${rows.length} modules alone`);
-    for (const r of roles) console.log(`${String(r.gzip).padStart(17)} ${share(r.gzip).padStart(5)}  ${r.role} (${r.modules} modules)`);
-    console.log(literalLine);
-    console.log(total.line);
-  }
+function markdownOf({ rows, sum, total, literalLine, roles, share }) {
+  const lines = ['| module | after loader (B) | minified alone (B) | gzip alone (B) |', '|---|--:|--:|--:|'];
+  for (const row of rows) lines.push(`| \`${row.file}\` | ${row.source} | ${row.minified} | ${row.gzip} |`);
+  lines.push(`| sum of the ${rows.length} modules alone | ${sum('source')} | ${sum('minified')} | ${sum('gzip')} |`);
+  lines.push(`| **the bundle** (\`build/dist/index.js\`) | | **${total.raw}** | **${total.gzip}** |`);
+  lines.push('', `${literalLine}.`, '', '| role | modules | gzip alone (B) | share |', '|---|--:|--:|--:|');
+  for (const r of roles) lines.push(`| ${r.role} | ${r.modules} | ${r.gzip} | ${share(r.gzip)} |`);
+  return lines.join('\n');
+}
+
+function textOf({ rows, sum, total, literalLine, roles, share }) {
+  const pad = (value, width) => String(value).padStart(width);
+  const lines = [`${pad('loader', 8)} ${pad('min', 8)} ${pad('gzip', 7)}  module (minified and gzipped alone)`];
+  for (const row of rows) lines.push(`${pad(row.source, 8)} ${pad(row.minified, 8)} ${pad(row.gzip, 7)}  ${row.file}`);
+  lines.push(`${pad(sum('source'), 8)} ${pad(sum('minified'), 8)} ${pad(sum('gzip'), 7)}  sum of the ${rows.length} modules alone`);
+  for (const r of roles) lines.push(`${pad(r.gzip, 17)} ${share(r.gzip).padStart(5)}  ${r.role} (${r.modules} modules)`);
+  lines.push(literalLine, total.line);
+  return lines.join('\n');
+}
+
+const START = '<!-- generated by `node bench/bundle.js --write-docs`: start -->';
+const END = '<!-- generated by `node bench/bundle.js --write-docs`: end -->';
+
+/**
+ * Puts this build's figures into the docs: the tables between the markers in docs/benchmarks.md,
+ * and the size line wherever docs/deck-plugin.md quotes it (test/browser/bundle-size.test.ts checks both).
+ */
+function writeDocs(analysis, alternatives) {
+  const figure = analysis.total.line.replace(/ \(build\/dist\/index\.js\)$/, '');
+  const benchmarks = path.join(ROOT, 'docs/benchmarks.md');
+  const text = fs.readFileSync(benchmarks, 'utf8');
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`docs/benchmarks.md: the markers ${START} and ${END} are missing; put them around the bundle tables`);
+  const generated = [START, '', `The build prints \`${figure}\`.`, '', markdownOf(analysis), '', 'The settings tried instead (`node bench/bundle.js --alternatives`; each built unminified, then minified by terser):', '', alternatives, '', END].join('\n');
+  fs.writeFileSync(benchmarks, text.slice(0, start) + generated + text.slice(end + END.length));
+  const deckPlugin = path.join(ROOT, 'docs/deck-plugin.md');
+  const quoted = fs.readFileSync(deckPlugin, 'utf8');
+  if (!/deck-plugin bundle: \d+ B raw \/ \d+ B gzip/.test(quoted)) throw new Error('docs/deck-plugin.md quotes no "deck-plugin bundle: N B raw / M B gzip" line to update');
+  fs.writeFileSync(deckPlugin, quoted.replace(/deck-plugin bundle: \d+ B raw \/ \d+ B gzip/g, figure));
+  console.log(`wrote ${figure} into docs/benchmarks.md and docs/deck-plugin.md`);
+}
+
+async function main() {
+  if (process.argv.includes('--alternatives')) return console.log(await alternativesTable());
+  const analysis = await analyse();
+  if (process.argv.includes('--write-docs')) return writeDocs(analysis, await alternativesTable());
+  console.log(markdown ? markdownOf(analysis) : textOf(analysis));
 }
 
 main().catch((error) => {

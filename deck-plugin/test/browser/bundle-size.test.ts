@@ -46,9 +46,8 @@ describe('the bundle size', () => {
     const files = new Set(quoted.map((q) => q.file));
     expect(files.has('docs/deck-plugin.md') && files.has('docs/benchmarks.md')).toBe(true);
     const stale = quoted.filter((q) => q.figure !== printed);
-    // On a change to the plugin or packages/core: run `node bench/bundle.js --markdown`, and put its
-    // figures in docs/deck-plugin.md ("Size") and docs/benchmarks.md ("Deck plugin bundle").
-    expect(stale.map((q) => `${q.file}: "${q.figure}", the build prints "${printed}"`)).toEqual([]);
+    // The fix after a change to the plugin or packages/core: `node bench/bundle.js --write-docs`.
+    expect(stale.map((q) => `${q.file}: "${q.figure}", the build prints "${printed}": run node bench/bundle.js --write-docs`)).toEqual([]);
     // The module table's last row carries the same two numbers.
     expect(fs.readFileSync(path.join(ROOT, 'docs/benchmarks.md'), 'utf8')).toContain(`| **the bundle** (\`build/dist/index.js\`) | | **${size.raw}** | **${size.gzip}** |`);
   });
