@@ -3,8 +3,11 @@
  * (packages/pipelines/src/spinnaker-facts.json) holds is walked. No API call is made: the
  * refusal comes before the first stage runs (the kubeconfig points nowhere).
  */
+import { readFileSync } from 'fs';
+import * as path from 'path';
 import * as k8s from '@kubernetes/client-node';
-import { UnsupportedPipelineError, walkPipeline } from './pipeline-simulator';
+import { STAGE_NAMES } from '@istio-shift/pipelines';
+import { SimPipeline, UnsupportedPipelineError, dockerArtifact, walkPipeline } from './pipeline-simulator';
 
 function nowhere(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
@@ -28,5 +31,21 @@ describe('the pipeline simulator and the facts table', () => {
 
   it('refuses a stage type the facts table holds but the simulator does not simulate (kayentaCanary)', async () => {
     await expect(walk('kayentaCanary')).rejects.toThrow(/stage type kayentaCanary/);
+  });
+});
+
+describe('the first-deploy gate', () => {
+  it('a find that fails for another reason than 404 (Clouddriver unreachable) stops the pipeline at the check: nothing is deployed', async () => {
+    const pipeline = JSON.parse(readFileSync(path.resolve(__dirname, '../../examples/checkout/pipelines/checkout-canary.json'), 'utf8')) as SimPipeline;
+    const result = await walkPipeline({
+      pipeline,
+      execution: { id: 'e', application: 'checkout', trigger: { type: 'docker', artifacts: [dockerArtifact('ghcr.io/shop/checkout:v1.5.0')] } },
+      kubeConfig: nowhere(),
+      runShift: async () => ({ status: 'SUCCEEDED' }),
+    });
+    expect(result.status).toBe('TERMINAL');
+    const ran = result.stages.filter((s) => s.status !== 'NOT_STARTED').map((s) => `${s.name}: ${s.status}`);
+    expect(ran).toEqual([`${STAGE_NAMES.findImage}: FAILED_CONTINUE`, `${STAGE_NAMES.checkAbsent}: TERMINAL`]);
+    expect(result.stages.find((s) => s.name === STAGE_NAMES.checkAbsent)?.detail).toMatch(/did not answer "not found": nothing was deployed/);
   });
 });

@@ -176,9 +176,10 @@ export function evaluateStageExpression(source: string, statusOf: (name: string)
     if (exception) {
       pos += exception[0].length;
       statusOf(exception[1]); // an unknown stage name fails first
-      const status = contextOf(exception[1])?.exception?.details?.status;
-      if (status === undefined) throw new UnevaluableExpression(`${source}: stage ${exception[1]} has no exception in its context`);
-      return status === Number(exception[2]);
+      // Indexing into a missing exception fails; a missing key of its details map reads as null.
+      const details = contextOf(exception[1])?.exception?.details;
+      if (details === undefined) throw new UnevaluableExpression(`${source}: stage ${exception[1]} has no exception in its context`);
+      return details.status === Number(exception[2]);
     }
     const match = STATUS_CHECK.exec(text.slice(pos));
     if (!match) return fail("expected !( or #stage('name')['status'].toString() == 'STATUS'");
