@@ -10,16 +10,21 @@
  * It starts (or, with the same executionId/stageRef, re-adopts) the shift, advances it until it
  * ends, prints progress, and ends with a SPINNAKER_CONFIG_JSON line that Orca captures as the
  * stage's outputs. SIGTERM (the Job being deleted) cancels the shift, which rolls traffic back.
+ * Like the service, it records each step, verdict, completion and rollback as a Kubernetes Event on
+ * the VirtualService (docs/events.md); before exiting it waits at most 1 s for Events still queued.
  * Exit code: 0 SUCCEEDED, 1 TERMINAL or CANCELED, 2 bad usage or spec.
  */
 import { readFileSync } from 'fs';
 import * as k8s from '@kubernetes/client-node';
-import { describeProblems, validateShiftSpec } from '@istio-shift/core';
+import { NormalizedShiftSpec, describeProblems, validateShiftSpec } from '@istio-shift/core';
 import { ShiftEngine, ShiftRef } from './engine/engine';
 import { ShiftError } from './engine/errors';
 import { ShiftRecord } from './engine/record';
 import { toStatus } from './engine/view';
 import { ClusterVirtualServiceApi } from './kube/cluster-api';
+import { flushEventsWithin } from './kube/event-flush';
+import { ClusterEventWriter, EventRecorder } from './kube/events';
+import { Logger } from './logger';
 import { UsageError, parseFlags } from './cli-flags';
 
 interface CliOptions {
@@ -63,6 +68,18 @@ function kubeConfig(options: CliOptions): k8s.KubeConfig {
   return kc;
 }
 
+/** The Job's Role, named when Event writes are forbidden. */
+const RUN_JOB_RBAC = 'stage-service/deploy/run-job/rbac.yaml';
+
+/** Log lines as the CLI's other output: plain text on its output, which the Job's log keeps. */
+function cliLogger(out: (line: string) => void): Logger {
+  const line = (label: string) => (message: string, fields: Record<string, unknown> = {}) => {
+    const details = Object.entries(fields).filter(([, value]) => value !== undefined).map(([key, value]) => `${key}: ${String(value)}`);
+    out(`${label}: ${message}${details.length ? ` (${details.join('; ')})` : ''}`);
+  };
+  return { debug: () => undefined, info: line('info'), warn: line('warning'), error: line('error') };
+}
+
 function delayUntilNextCheck(record: ShiftRecord): number {
   const pauseUntil = record.stepTimes[record.currentStep - 1]?.pauseUntil;
   const wait = pauseUntil ? Date.parse(pauseUntil) - Date.now() : 0;
@@ -94,7 +111,21 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
   }
   const spec = result.spec;
   const api = new ClusterVirtualServiceApi(kubeConfig(options));
-  const engine = new ShiftEngine({ apiFor: () => api });
+  // The service's recorder (client-go's correlation and rate limit), writing with the Job's own
+  // credentials. It never fails or delays the shift: a Role without events is one warning line.
+  const recorder = new EventRecorder({ writer: new ClusterEventWriter(() => api.client()), log: cliLogger(out), account: spec.account, rbacFile: RUN_JOB_RBAC });
+  const engine = new ShiftEngine({ apiFor: () => api, eventsFor: () => recorder });
+  try {
+    return await runToTheEnd(engine, spec, out);
+  } finally {
+    // The last writes' Events (Completed, RolledBack) are still queued: up to 1 s for them, never
+    // more, so an unreachable API server cannot hold the Job (and Orca's stage) open.
+    await flushEventsWithin([recorder]);
+  }
+}
+
+/** Starts or re-adopts the shift and follows it until it ends; returns the exit code. */
+async function runToTheEnd(engine: ShiftEngine, spec: NormalizedShiftSpec, out: (line: string) => void): Promise<number> {
   const print = (record: ShiftRecord) => out(toStatus(record, { statusUrl: '', cancelUrl: '' }, new Date()).message);
 
   let record: ShiftRecord;

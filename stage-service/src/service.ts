@@ -17,6 +17,7 @@ import { createApp } from './http/app';
 import { ProbeServer, Readiness, startProbeServer } from './http/probe-server';
 import { readiness } from './http/readiness';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
+import { flushEventsWithin } from './kube/event-flush';
 import { EventRecorder } from './kube/events';
 import { exampleVirtualServices } from './kube/seed';
 import { Logger, createLogger } from './logger';
@@ -182,7 +183,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
       keeper.stop();
       scheduler.stop();
       // Events still queued get a moment to be written; stopping never waits longer for them.
-      await Promise.race([Promise.all([...recorders.values()].map((recorder) => recorder.flush())), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      await flushEventsWithin(recorders.values());
       await accounts.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,15 +1,20 @@
 /**
  * The engine as a Run Job command, against the real API server: the same shift runs to the end,
- * and SIGTERM (the Job deleted, the pipeline cancelled) rolls the traffic back.
+ * and SIGTERM (the Job deleted, the pipeline cancelled) rolls the traffic back. With the Run Job's
+ * own Role it records the shift's Kubernetes Events, written before it returns; with a Role
+ * without events the shift still succeeds and says so in one line.
  */
 import { spawn } from 'child_process';
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import * as k8s from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { run } from '../src/cli';
 import { STATE_ANNOTATION } from '../src/engine/record';
-import { applyVirtualService, createNamespace, getVirtualService, requireEnv, waitFor } from '../../test/cluster/test-helpers';
+import { applyVirtualService, createNamespace, getVirtualService, grantRestricted, requireEnv, waitFor } from '../../test/cluster/test-helpers';
 import { checkoutVirtualService, exampleShift, primaryWeights } from './support';
+import { describeEvents } from './vs-events';
 
 let namespace: string;
 let cleanup: () => Promise<void>;
@@ -19,6 +24,15 @@ beforeAll(async () => {
   ({ name: namespace, cleanup } = await createNamespace('cli'));
 });
 afterAll(async () => cleanup?.());
+
+/** The built CLI as its own process, as the Job's container runs it: it exits right after `run`. */
+function cliProcess(args: string[]): { child: ReturnType<typeof spawn>; exited: Promise<{ code: number | null; stdout: string }> } {
+  const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'cli.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout?.on('data', (chunk) => (stdout += chunk));
+  const exited = new Promise<{ code: number | null; stdout: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout })));
+  return { child, exited };
+}
 
 function specFile(name: string, spec: Record<string, unknown>): string {
   const path = join(dir, `${name}.json`);
@@ -51,15 +65,15 @@ it('rolls back when the container is stopped mid-shift', async () => {
   vs.metadata.name = 'sigterm';
   await applyVirtualService(namespace, vs);
   const spec = specFile('sigterm', exampleShift('any', namespace, { virtualService: 'sigterm', steps: [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }] }));
-  const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'cli.js'), 'run', '--spec', spec, '--kubeconfig', requireEnv('TEST_KUBECONFIG'), '--context', 'admin'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const { child, exited } = cliProcess(['run', '--spec', spec, '--kubeconfig', requireEnv('TEST_KUBECONFIG'), '--context', 'admin']);
   await waitFor('the first step to be live', async () => (primaryWeights(await getVirtualService(namespace, 'sigterm'))[0] === 80 ? true : undefined));
   child.kill('SIGTERM');
-  expect(await exited).toBe(1);
+  const { code, stdout } = await exited;
+  expect(code).toBe(1);
   expect(stdout).toMatch(/cancelled; weights restored to release 100, baseline 0, canary 0/);
   expect(primaryWeights(await getVirtualService(namespace, 'sigterm'))).toEqual([100, 0, 0]);
+  // The rollback's Events were written before the process exited (the bounded flush).
+  expect((await describeEvents(namespace, 'sigterm')).map((e) => `${e.type} ${e.reason}`)).toEqual(['Normal StepApplied', 'Normal Cancelled', 'Warning RolledBack']);
 });
 
 it('renews the watch lease as the poller, so a long pause outlives abandonAfter', async () => {
@@ -77,3 +91,69 @@ it('renews the watch lease as the poller, so a long pause outlives abandonAfter'
   // The persisted lease moved on during the pause (renewed at half the lease, about every 15 s).
   expect(Date.parse(record.polledAt) - Date.parse(record.createdAt)).toBeGreaterThanOrEqual(15_000);
 }, 120_000);
+
+/** The rules of the Run Job's Role, as stage-service/deploy/run-job/rbac.yaml ships them. */
+function runJobRoleRules(): k8s.V1PolicyRule[] {
+  const docs = parseAllDocuments(readFileSync(join(__dirname, '..', 'deploy', 'run-job', 'rbac.yaml'), 'utf8')).map((d) => d.toJS());
+  return (docs.find((d) => d.kind === 'Role') as k8s.V1Role).rules as k8s.V1PolicyRule[];
+}
+
+describe('Kubernetes Events from the Run Job', () => {
+  it('a run with only the Run Job Role records each step and the completion on the VirtualService before the process exits', async () => {
+    // Its own namespace: the restricted user gets exactly the Job's Role there, nothing more.
+    const { name: jobNamespace, cleanup: cleanupJob } = await createNamespace('cli-events');
+    try {
+      await grantRestricted(jobNamespace, runJobRoleRules());
+      await applyVirtualService(jobNamespace, checkoutVirtualService(jobNamespace));
+      const shift = exampleShift('any', jobNamespace, { steps: [{ weights: [80, 10, 10], pause: '1s' }, { weights: [100, 0, 0] }] });
+      // A process of its own: it exits as soon as the shift ends, so only its flush gets the last Events out.
+      const { code, stdout } = await cliProcess(['run', '--spec', specFile('events', shift), '--kubeconfig', requireEnv('TEST_KUBECONFIG'), '--context', 'restricted']).exited;
+      expect(code).toBe(0);
+      const lines = stdout.split('\n');
+      expect(lines.filter((l) => l.startsWith('warning:'))).toEqual([]);
+      // No waiting here: what the process did not write before exiting is lost.
+      const events = await describeEvents(jobNamespace, 'checkout');
+      expect(events.map((e) => `${e.type} ${e.reason}`)).toEqual(['Normal StepApplied', 'Normal StepApplied', 'Normal Completed']);
+      const shiftId = JSON.parse((lines.find((l) => l.startsWith('SPINNAKER_CONFIG_JSON=')) as string).slice('SPINNAKER_CONFIG_JSON='.length)).shiftId;
+      expect(events.map((e) => e.message)).toEqual([
+        `step 1 of 2: release 80, baseline 10, canary 10, pause 1s (execution ${shift.executionId} stage ${shift.stageRef}, shift ${shiftId})`,
+        `step 2 of 2: release 100, baseline 0, canary 0 (execution ${shift.executionId} stage ${shift.stageRef}, shift ${shiftId})`,
+        `shift completed at step 2 of 2: release 100, baseline 0, canary 0 (execution ${shift.executionId} stage ${shift.stageRef}, shift ${shiftId})`,
+      ]);
+      for (const event of events) {
+        expect(event).toMatchObject({
+          involvedObject: { kind: 'VirtualService', name: 'checkout', namespace: jobNamespace },
+          source: { component: 'istio-traffic-shift' },
+          reportingComponent: 'istio-traffic-shift',
+        });
+      }
+    } finally {
+      await cleanupJob();
+    }
+  }, 120_000);
+
+  it('a run under a Role without events still succeeds, with one warning line naming the Role to fix', async () => {
+    const { name: jobNamespace, cleanup: cleanupJob } = await createNamespace('cli-noevents');
+    try {
+      // The Run Job Role as it was before Events: VirtualServices only.
+      const rules = runJobRoleRules().filter((rule) => !rule.resources?.includes('events'));
+      expect(rules).toHaveLength(1);
+      await grantRestricted(jobNamespace, rules);
+      await applyVirtualService(jobNamespace, checkoutVirtualService(jobNamespace));
+      const shift = exampleShift('any', jobNamespace, { steps: [{ weights: [80, 10, 10], pause: '1s' }, { weights: [100, 0, 0] }] });
+      const lines: string[] = [];
+      const code = await run(['run', '--spec', specFile('noevents', shift), '--kubeconfig', requireEnv('TEST_KUBECONFIG'), '--context', 'restricted'], (l) => lines.push(l));
+      expect(code).toBe(0);
+      expect(lines).toContain('completed 2 of 2 steps: release 100, baseline 0, canary 0');
+      // Three Events refused with 403, one line: the recorder logs a kind of failure once per 10 minutes.
+      const warnings = lines.filter((l) => l.startsWith('warning:'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^warning: could not record a Kubernetes Event; shifts go on without it \(account: any; status: 403; error: .*events.* is forbidden/);
+      expect(warnings[0]).toContain('fix: grant create and patch on events (core API group) in the Role: see stage-service/deploy/run-job/rbac.yaml');
+      expect(primaryWeights(await getVirtualService(jobNamespace, 'checkout'))).toEqual([100, 0, 0]);
+      expect(await describeEvents(jobNamespace, 'checkout')).toEqual([]);
+    } finally {
+      await cleanupJob();
+    }
+  }, 120_000);
+});

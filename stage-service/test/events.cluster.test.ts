@@ -12,9 +12,10 @@ import { ClusterVirtualServiceApi } from '../src/kube/cluster-api';
 import { ClusterEventWriter, CoreEvent, EventRecorder } from '../src/kube/events';
 import { silentLogger } from '../src/logger';
 import { RunningService } from '../src/service';
-import { adminKubeConfig, createNamespace, getVirtualService, grantRestricted, rawRequest, requireEnv, waitFor } from '../../test/cluster/test-helpers';
+import { adminKubeConfig, createNamespace, grantRestricted, requireEnv, waitFor } from '../../test/cluster/test-helpers';
 import { kubectl } from '../../test/e2e/deploy-overlay';
 import { applyCheckout, call, clusterAccount, exampleShift, freePort, pollUntilDone, serviceConfig, startTestService } from './support';
+import { describeEvents as describeEventsOf } from './vs-events';
 
 const ACCOUNT = 'events-cluster';
 const ARTIFACT_DIR = join(__dirname, '..', '..', 'test-artifacts', 'events');
@@ -35,17 +36,8 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-/** The Events kubectl describe shows for a VirtualService: its exact field selector, sorted by lastTimestamp. */
-async function describeEvents(name: string): Promise<CoreEvent[]> {
-  const vs = await getVirtualService(namespace, name);
-  // fields.Set.AsSelector().String() sorts the keys: kind, name, namespace, uid.
-  const selector = `involvedObject.kind=VirtualService,involvedObject.name=${name},involvedObject.namespace=${namespace},involvedObject.uid=${vs.metadata.uid}`;
-  const response = await rawRequest(`/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(selector)}`);
-  expect(response.status).toBe(200);
-  const items = (JSON.parse(response.body) as { items: CoreEvent[] }).items;
-  // kubectl sorts by lastTimestamp (pkg/util/event SortableEvents); within one second, by creation (the name's hex nanos).
-  return items.sort((a, b) => a.lastTimestamp.localeCompare(b.lastTimestamp) || a.metadata.name.localeCompare(b.metadata.name));
-}
+/** The Events kubectl describe shows for a VirtualService (vs-events.ts). */
+const describeEvents = (name: string) => describeEventsOf(namespace, name);
 
 /** kubectl describe's Events table (pkg/describe DescribeEvents), Age given as the timestamps. */
 function table(events: CoreEvent[]): string {

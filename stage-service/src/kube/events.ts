@@ -331,6 +331,8 @@ export interface EventRecorderOptions {
   account: string;
   /** reportingInstance and source.host: this replica (the pod's hostname). */
   instance?: string;
+  /** The manifest whose Role to fix when writes are forbidden (the service's, or the Run Job's). */
+  rbacFile?: string;
 }
 
 /** An EventSink that correlates like client-go and writes in the background, never failing a caller. */
@@ -426,7 +428,7 @@ export class EventRecorder implements EventSink {
       seen.suppressed++;
       return;
     }
-    const fix = status === 403 ? 'grant create and patch on events (core API group) in the Role: see stage-service/deploy/rbac.yaml' : undefined;
+    const fix = status === 403 ? `grant create and patch on events (core API group) in the Role: see ${this.options.rbacFile ?? 'stage-service/deploy/rbac.yaml'}` : undefined;
     this.options.log.warn('could not record a Kubernetes Event; shifts go on without it', {
       account: this.options.account,
       status,
