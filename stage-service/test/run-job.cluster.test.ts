@@ -1,7 +1,8 @@
 /**
  * The Run Job path end to end against the real API server: the CLI inside the built image (buildah,
  * chroot isolation, the host's network) shifts a VirtualService with only the Job's Role, prints
- * outputs that Orca's clouddriver parses, rolls back on SIGTERM; and the Job/RBAC manifests pass
+ * outputs that Orca's clouddriver parses, leaves the shift's Kubernetes Events on the
+ * VirtualService, rolls back on SIGTERM; and the Job/RBAC manifests pass
  * the API server's own validation (server-side dry run).
  *
  * The image is built before the tests (`bash stage-service/image/build.sh`, run by .ci/run); a
@@ -16,6 +17,7 @@ import { runJobDeadlineSeconds, runJobManifest, RUN_JOB_CONTAINER, ShiftSpec, va
 import { adminKubeConfig, applyVirtualService, createNamespace, getVirtualService, requireEnv, waitFor } from '../../test/cluster/test-helpers';
 import { run } from '../src/cli';
 import { checkoutVirtualService, exampleShift, primaryWeights } from './support';
+import { describeEvents } from './vs-events';
 import { IMAGE, ImageConfig, buildah, containerProcess as containerProcessOf, imageConfig } from './image';
 
 const repo = join(__dirname, '..', '..');
@@ -95,7 +97,7 @@ it('is the image the Dockerfile describes: node LTS, non-root, the CLI as entryp
   expect(config.User).toBe('65532:65532');
 });
 
-it('runs a shift to SUCCEEDED inside the image with only the Job Role, printing outputs Orca parses', async () => {
+it('runs a shift to SUCCEEDED inside the image with only the Job Role, printing outputs Orca parses and recording Events', async () => {
   const vs = checkoutVirtualService(namespace);
   await applyVirtualService(namespace, vs);
   const spec = exampleShift('any', namespace, { steps: [{ weights: [80, 10, 10], pause: '1s' }, { weights: [100, 0, 0] }] });
@@ -105,6 +107,9 @@ it('runs a shift to SUCCEEDED inside the image with only the Job Role, printing 
   expect(stdout.split('\n').filter((line) => line.includes('SPINNAKER_'))).toHaveLength(1);
   expect(orcaOutputs(stdout)).toMatchObject({ shiftStatus: 'SUCCEEDED', shiftWeights: [100, 0, 0] });
   expect(primaryWeights(await getVirtualService(namespace, 'checkout'))).toEqual([100, 0, 0]);
+  // Written with the Job's Role before the container exited (no warning line above, no waiting here).
+  expect(stdout).not.toMatch(/^warning:/m);
+  expect((await describeEvents(namespace, 'checkout')).map((e) => `${e.type} ${e.reason}`)).toEqual(['Normal StepApplied', 'Normal StepApplied', 'Normal Completed']);
 }, 120_000);
 
 it('rolls back when the container gets SIGTERM mid-shift (the Job deleted or past its deadline)', async () => {
@@ -121,6 +126,8 @@ it('rolls back when the container gets SIGTERM mid-shift (the Job deleted or pas
   expect(code).toBe(1);
   expect(stdout).toMatch(/cancelled; weights restored to release 100, baseline 0, canary 0/);
   expect(primaryWeights(await getVirtualService(namespace, 'sigterm'))).toEqual([100, 0, 0]);
+  // The rollback's Events were written in the second the CLI gives them before exiting.
+  expect((await describeEvents(namespace, 'sigterm')).map((e) => `${e.type} ${e.reason}`)).toEqual(['Normal StepApplied', 'Normal Cancelled', 'Warning RolledBack']);
 }, 120_000);
 
 it('exits 2 naming the variable when the Job gives no spec in SHIFT_SPEC', async () => {
