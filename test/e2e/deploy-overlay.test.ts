@@ -143,7 +143,7 @@ describe('the ConfigMap\'s configuration starts the service', () => {
     token = randomBytes(32).toString('hex');
     prometheusToken = randomBytes(32).toString('hex');
     kubectl(['delete', 'secret', parts.tokensSecret, '-n', parts.namespace, '--ignore-not-found'], kubeconfig);
-    const created = kubectl(['create', 'secret', 'generic', parts.tokensSecret, '-n', parts.namespace, `--from-literal=orca=${token}`, `--from-literal=prometheus=${prometheusToken}`], kubeconfig);
+    const created = kubectl(['create', 'secret', 'generic', parts.tokensSecret, '-n', parts.namespace, '--save-config', `--from-literal=orca=${token}`, `--from-literal=prometheus=${prometheusToken}`], kubeconfig);
     expect(created.stderr).toBe('');
     secretData = JSON.parse(kubectl(['get', 'secret', parts.tokensSecret, '-n', parts.namespace, '-o', 'json'], kubeconfig).stdout).data;
     const tokenRequest = await core.createNamespacedServiceAccountToken({ name: parts.serviceAccount, namespace: parts.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
@@ -265,6 +265,20 @@ describe('the ConfigMap\'s configuration starts the service', () => {
       buildah(['rm', container]);
     }
   }, 180_000);
+
+  it('token rotation (docs/install.md section 2): the Secret replaced in place, the pods restarted', () => {
+    const rotated = randomBytes(32).toString('hex');
+    const manifest = kubectl(['create', 'secret', 'generic', parts.tokensSecret, '-n', parts.namespace, `--from-literal=orca=${rotated}`, `--from-literal=prometheus=${prometheusToken}`, '--dry-run=client', '-o', 'yaml'], kubeconfig);
+    expect(manifest.status).toBe(0);
+    const applied = kubectl(['apply', '-f', '-'], kubeconfig, manifest.stdout);
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout.trim()).toBe(`secret/${parts.tokensSecret} configured`);
+    const data = JSON.parse(kubectl(['get', 'secret', parts.tokensSecret, '-n', parts.namespace, '-o', 'json'], kubeconfig).stdout).data;
+    expect(Buffer.from(data.orca, 'base64').toString()).toBe(rotated);
+    const restarted = kubectl(['rollout', 'restart', `deployment/${parts.deployment.metadata.name}`, '-n', parts.namespace], kubeconfig);
+    expect(restarted.stderr).toBe('');
+    expect(restarted.stdout.trim()).toBe(`deployment.apps/${parts.deployment.metadata.name} restarted`);
+  });
 
   it('upgrade (docs/install.md section 8): a new image tag in an overlay changes only the Deployment\'s image', () => {
     // An operator's overlay on top of the example, as install.md suggests: only the tag differs.
