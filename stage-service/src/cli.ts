@@ -7,9 +7,9 @@
  * `--spec-env NAME` reads the spec JSON from an environment variable: a Job's container has no
  * file to read, and Orca's preconfigured job maps its `spec` parameter onto that variable.
  *
- * It starts (or, with the same executionId/stageRef, re-adopts) the shift, advances it until it
- * ends, prints progress, and ends with a SPINNAKER_CONFIG_JSON line that Orca captures as the
- * stage's outputs. SIGTERM (the Job being deleted) cancels the shift, which rolls traffic back.
+ * It starts the shift (or resumes the stage's running attempt, or starts a new attempt after
+ * Orca's "Restart stage": see startOrResume), advances it until it ends, prints progress, and
+ * ends with a SPINNAKER_CONFIG_JSON line that Orca captures as the stage's outputs. SIGTERM (the Job being deleted) cancels the shift, which rolls traffic back.
  * Like the service, it records each step, verdict, completion and rollback as a Kubernetes Event on
  * the VirtualService (docs/events.md); before exiting it waits at most 1 s for Events still queued.
  * Exit code: 0 SUCCEEDED, 1 TERMINAL or CANCELED, 2 bad usage or spec.
@@ -124,18 +124,49 @@ export async function run(argv: string[], out: (line: string) => void = (l) => p
   }
 }
 
+const refOf = (record: ShiftRecord): ShiftRef => ({ account: record.spec.account, namespace: record.spec.namespace, virtualService: record.spec.virtualService, id: record.id });
+
+/**
+ * The attempt this container runs: the stage's running attempt if there is one, else a new one.
+ *
+ * Orca evaluates a Run Job stage's manifest (and so SHIFT_SPEC) once, when the stage first starts,
+ * and keeps it: "Restart stage" deploys a new Job with the same spec, so `create` hands back the
+ * attempt that ended. Orca restarts only a stage that is not running, and a pod of the same Job
+ * runs again only while the Job has not failed (backoffLimit 0: never after the CLI exits 1), so
+ *   - a running attempt of this stage means this pod replaces a lost pod of the same Job: resume it,
+ *     never shift a second time;
+ *   - every attempt ended (TERMINAL, CANCELED, SUCCEEDED) means Orca restarted the stage: start a
+ *     new attempt, as the webhook path does with the restart time Orca sends. Now is that time here.
+ * Sources: docs/run-job.md "Restart stage", facts section runJobContract.
+ */
+async function startOrResume(engine: ShiftEngine, spec: NormalizedShiftSpec, out: (line: string) => void): Promise<ShiftRecord> {
+  const found = await engine.create(spec);
+  if (found.created) return found.record;
+  const running = found.attempts.find((attempt) => attempt.phase === 'RUNNING');
+  // Brought up to date first (not a poll: it renews nothing), so an attempt whose pod was lost for
+  // longer than abandonAfter ends (weights restored) here and this restart starts afresh.
+  const current = running && ((await engine.advance(refOf(running))) ?? running);
+  if (current?.phase === 'RUNNING') {
+    out(`resuming shift ${current.id} of this stage, still running (the Job's pod was replaced)`);
+    return current;
+  }
+  const ended = current ?? found.attempts[found.attempts.length - 1] ?? found.record;
+  out(`shift ${ended.id} of this stage ended ${ended.phase}; the stage was restarted: starting a new attempt`);
+  return (await engine.create({ ...spec, restartedAt: Date.now() })).record;
+}
+
 /** Starts or re-adopts the shift and follows it until it ends; returns the exit code. */
 async function runToTheEnd(engine: ShiftEngine, spec: NormalizedShiftSpec, out: (line: string) => void): Promise<number> {
   const print = (record: ShiftRecord) => out(toStatus(record, { statusUrl: '', cancelUrl: '' }, new Date()).message);
 
   let record: ShiftRecord;
   try {
-    ({ record } = await engine.create(spec));
+    record = await startOrResume(engine, spec, out);
   } catch (error) {
     out(`error: ${(error as Error).message}`);
     return error instanceof ShiftError && error.kind !== 'unavailable' ? 2 : 1;
   }
-  const ref: ShiftRef = { account: spec.account, namespace: spec.namespace, virtualService: spec.virtualService, id: record.id };
+  const ref = refOf(record);
   let cancelling = false;
   let wake = () => undefined as void;
   const onSignal = () => {

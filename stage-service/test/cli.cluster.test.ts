@@ -12,7 +12,7 @@ import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { run } from '../src/cli';
 import { STATE_ANNOTATION } from '../src/engine/record';
-import { applyVirtualService, createNamespace, getVirtualService, grantRestricted, requireEnv, waitFor } from '../../test/cluster/test-helpers';
+import { applyVirtualService, createNamespace, getVirtualService, grantRestricted, jsonPatchVirtualService, requireEnv, waitFor } from '../../test/cluster/test-helpers';
 import { checkoutVirtualService, exampleShift, primaryWeights } from './support';
 import { describeEvents } from './vs-events';
 
@@ -25,13 +25,26 @@ beforeAll(async () => {
 });
 afterAll(async () => cleanup?.());
 
+/** CLI processes still running when a test failed early: killed so that jest can exit. */
+const running = new Set<ReturnType<typeof spawn>>();
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
+
 /** The built CLI as its own process, as the Job's container runs it: it exits right after `run`. */
-function cliProcess(args: string[]): { child: ReturnType<typeof spawn>; exited: Promise<{ code: number | null; stdout: string }> } {
+function cliProcess(args: string[]): { child: ReturnType<typeof spawn>; exited: Promise<{ code: number | null; stdout: string }>; output: () => string } {
   const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'cli.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout?.on('data', (chunk) => (stdout += chunk));
-  const exited = new Promise<{ code: number | null; stdout: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout })));
-  return { child, exited };
+  running.add(child);
+  const exited = new Promise<{ code: number | null; stdout: string }>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve({ code, stdout });
+    }),
+  );
+  return { child, exited, output: () => stdout };
 }
 
 function specFile(name: string, spec: Record<string, unknown>): string {
@@ -91,6 +104,86 @@ it('renews the watch lease as the poller, so a long pause outlives abandonAfter'
   // The persisted lease moved on during the pause (renewed at half the lease, about every 15 s).
   expect(Date.parse(record.polledAt) - Date.parse(record.createdAt)).toBeGreaterThanOrEqual(15_000);
 }, 120_000);
+
+/** The shifts stored on a VirtualService, by id. */
+async function storedShifts(name: string): Promise<Record<string, { phase: string; spec: { restartedAt: number } }>> {
+  return JSON.parse((await getVirtualService(namespace, name)).metadata.annotations?.[STATE_ANNOTATION] as string).shifts;
+}
+
+const outputsOf = (stdout: string) => JSON.parse((stdout.split('\n').find((l) => l.startsWith('SPINNAKER_CONFIG_JSON=')) as string).slice('SPINNAKER_CONFIG_JSON='.length));
+
+/**
+ * Orca's "Restart stage" deploys a new Job with the spec it evaluated at the stage's first start
+ * (RunJobStage keeps the context; docs/run-job.md "Restart stage"), so the CLI meets its own ended
+ * attempt. A pod that replaces a lost pod of the same Job meets a running one.
+ */
+describe('Restart stage in the Run Job path', () => {
+  const kubeArgs = () => ['--kubeconfig', requireEnv('TEST_KUBECONFIG'), '--context', 'admin'];
+
+  it('after a CANCELED attempt a run starts a new attempt; a replaced pod resumes the running attempt, never a second shift', async () => {
+    const vs = checkoutVirtualService(namespace);
+    vs.metadata.name = 'restart-cancel';
+    await applyVirtualService(namespace, vs);
+    const spec = specFile('restart-cancel', exampleShift('any', namespace, { virtualService: 'restart-cancel', steps: [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }] }));
+    const firstStepLive = async () => (primaryWeights(await getVirtualService(namespace, 'restart-cancel'))[0] === 80 ? true : undefined);
+
+    // The first Job: the pipeline is cancelled, Orca deletes the Job, the CLI rolls back.
+    const first = cliProcess(['run', '--spec', spec, ...kubeArgs()]);
+    await waitFor('the first attempt to apply its first step', firstStepLive, 30_000);
+    first.child.kill('SIGTERM');
+    const cancelled = await first.exited;
+    expect(cancelled.code).toBe(1);
+    const firstId = outputsOf(cancelled.stdout).shiftId;
+    expect(primaryWeights(await getVirtualService(namespace, 'restart-cancel'))).toEqual([100, 0, 0]);
+
+    // Restart stage: a new Job, the same spec. It must shift again, as a new attempt.
+    const restarted = cliProcess(['run', '--spec', spec, ...kubeArgs()]);
+    await waitFor('the restarted attempt to apply its first step', firstStepLive, 30_000);
+    expect(restarted.output()).toContain(`shift ${firstId} of this stage ended CANCELED; the stage was restarted: starting a new attempt`);
+    const afterRestart = await storedShifts('restart-cancel');
+    const secondId = Object.keys(afterRestart).find((id) => id !== firstId) as string;
+    expect(Object.keys(afterRestart)).toHaveLength(2);
+    expect(afterRestart[secondId].phase).toBe('RUNNING');
+    expect(afterRestart[secondId].spec.restartedAt).toBeGreaterThan(0);
+
+    // Its pod is lost (no SIGTERM handler runs) and the Job starts another pod: that pod resumes
+    // the running attempt, and neither starts a third nor re-applies the first step.
+    restarted.child.kill('SIGKILL');
+    await restarted.exited;
+    const replacement = cliProcess(['run', '--spec', spec, ...kubeArgs()]);
+    await waitFor('the replacement pod to resume', async () => (replacement.output().includes(`resuming shift ${secondId} of this stage`) ? true : undefined), 30_000);
+    expect(Object.keys(await storedShifts('restart-cancel'))).toEqual(Object.keys(afterRestart));
+    replacement.child.kill('SIGTERM');
+    const { code, stdout } = await replacement.exited;
+    expect(code).toBe(1);
+    expect(outputsOf(stdout)).toMatchObject({ shiftId: secondId, shiftStatus: 'CANCELED', shiftWeights: [100, 0, 0] });
+    expect(primaryWeights(await getVirtualService(namespace, 'restart-cancel'))).toEqual([100, 0, 0]);
+    // One StepApplied per attempt: the replacement pod applied nothing again.
+    expect((await describeEvents(namespace, 'restart-cancel')).filter((e) => e.reason === 'StepApplied')).toHaveLength(2);
+  }, 120_000);
+
+  it('after a TERMINAL attempt (another writer changed the route) a run starts a new attempt and completes it', async () => {
+    const vs = checkoutVirtualService(namespace);
+    vs.metadata.name = 'restart-terminal';
+    await applyVirtualService(namespace, vs);
+    const spec = specFile('restart-terminal', exampleShift('any', namespace, { virtualService: 'restart-terminal', steps: [{ weights: [80, 10, 10], pause: '2s' }, { weights: [100, 0, 0] }] }));
+    const first = cliProcess(['run', '--spec', spec, ...kubeArgs()]);
+    await waitFor('the first step', async () => (primaryWeights(await getVirtualService(namespace, 'restart-terminal'))[0] === 80 ? true : undefined), 30_000);
+    // Someone else sets the weights during the pause: the shift stops without touching them.
+    const routes = (await getVirtualService(namespace, 'restart-terminal')).spec?.http as { name?: string }[];
+    const primary = routes.findIndex((r) => r.name === 'primary');
+    await jsonPatchVirtualService(namespace, 'restart-terminal', [0, 1, 2].map((i) => ({ op: 'replace' as const, path: `/spec/http/${primary}/route/${i}/weight`, value: [60, 20, 20][i] })));
+    const terminal = await first.exited;
+    expect(terminal.code).toBe(1);
+    expect(outputsOf(terminal.stdout).shiftStatus).toBe('TERMINAL');
+
+    const lines: string[] = [];
+    expect(await run(['run', '--spec', spec, ...kubeArgs()], (l) => lines.push(l))).toBe(0);
+    expect(lines).toContain(`shift ${outputsOf(terminal.stdout).shiftId} of this stage ended TERMINAL; the stage was restarted: starting a new attempt`);
+    expect(lines).toContain('completed 2 of 2 steps: release 100, baseline 0, canary 0');
+    expect(outputsOf(lines.join('\n')).shiftId).not.toBe(outputsOf(terminal.stdout).shiftId);
+  }, 120_000);
+});
 
 /** The rules of the Run Job's Role, as stage-service/deploy/run-job/rbac.yaml ships them. */
 function runJobRoleRules(): k8s.V1PolicyRule[] {

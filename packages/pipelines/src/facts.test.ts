@@ -67,6 +67,7 @@ describe('rendered pipelines against the Spinnaker facts table', () => {
       ...SPINNAKER_FACTS.pipelineFields.map((f) => f.source),
       ...SPINNAKER_FACTS.triggerTypes.map((t) => t.source),
       ...SPINNAKER_FACTS.orcaStageContract.map((f) => f.source),
+      ...SPINNAKER_FACTS.runJobContract.map((f) => f.source),
       ...SPINNAKER_FACTS.expressions.map((e) => e.source),
       ...SPINNAKER_FACTS.gateEndpoints.map((e) => e.source),
       ...SPINNAKER_FACTS.artifacts.map((e) => e.source),

@@ -37,6 +37,11 @@ export interface SpinnakerFacts {
    * expressions are evaluated and stored, what Restart stage keeps, what a cancel uses.
    */
   orcaStageContract: FieldFact[];
+  /**
+   * What Orca and Kubernetes do with a Run Job stage on "Restart stage" and on a lost pod: what the
+   * CLI's choice between resuming and starting a new attempt rests on (docs/run-job.md).
+   */
+  runJobContract: FieldFact[];
   /** The SpEL shapes the generator writes (stageEnabled, preconditions) and what Orca does with them. */
   expressions: FieldFact[];
   /** The Gate calls `pipelines apply` makes and what answers them (the test stand-in serves only these). */
@@ -94,6 +99,7 @@ export function renderFactsMarkdown(): string {
   for (const endpoint of SPINNAKER_FACTS.gateEndpoints) rows.push(`| Gate call | ${cell(endpoint.name)} | ${cell(cite(endpoint.source))} |`);
   for (const artifact of SPINNAKER_FACTS.artifacts) rows.push(`| image artifact | ${cell(artifact.name)} | ${cell(cite(artifact.source))} |`);
   for (const fact of SPINNAKER_FACTS.orcaStageContract) rows.push(`| Orca stage contract | ${cell(fact.name)} | ${cell(cite(fact.source))} |`);
+  for (const fact of SPINNAKER_FACTS.runJobContract) rows.push(`| Run Job contract | ${cell(fact.name)} | ${cell(cite(fact.source))} |`);
   return rows.join('\n');
 }
 
