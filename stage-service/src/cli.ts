@@ -80,6 +80,9 @@ function cliLogger(out: (line: string) => void): Logger {
   return { debug: () => undefined, info: line('info'), warn: line('warning'), error: line('error') };
 }
 
+/** How long the CLI waits after a failed engine call before it tries again. */
+const RETRY_AFTER_ERROR_MS = 1000;
+
 function delayUntilNextCheck(record: ShiftRecord): number {
   const pauseUntil = record.stepTimes[record.currentStep - 1]?.pauseUntil;
   const wait = pauseUntil ? Date.parse(pauseUntil) - Date.now() : 0;
@@ -177,9 +180,13 @@ async function runToTheEnd(engine: ShiftEngine, spec: NormalizedShiftSpec, out: 
   process.once('SIGINT', onSignal);
   print(record);
   let last = '';
+  let failedLastTry = false;
   while (record.phase === 'RUNNING') {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, cancelling ? 0 : delayUntilNextCheck(record));
+      // After a failed call wait even while cancelling: an API server that refuses connections
+      // would otherwise make the rollback a busy loop that fills the Job's log until SIGKILL.
+      const delay = failedLastTry ? RETRY_AFTER_ERROR_MS : cancelling ? 0 : delayUntilNextCheck(record);
+      const timer = setTimeout(resolve, delay);
       // A signal ends the wait at once: rolling back must not wait for the pause.
       wake = () => {
         clearTimeout(timer);
@@ -192,8 +199,10 @@ async function runToTheEnd(engine: ShiftEngine, spec: NormalizedShiftSpec, out: 
       record = (cancelling ? await engine.cancel(ref) : (await engine.status(ref, { polled: true }))?.record) ?? record;
     } catch (error) {
       out(`warning: ${(error as Error).message}; retrying`);
+      failedLastTry = true;
       continue;
     }
+    failedLastTry = false;
     const key = `${record.phase}/${record.currentStep}`;
     if (key !== last) print(record);
     last = key;

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { AddressInfo, Server, Socket, createServer, connect } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as k8s from '@kubernetes/client-node';
@@ -88,6 +89,59 @@ it('rolls back when the container is stopped mid-shift', async () => {
   // The rollback's Events were written before the process exited (the bounded flush).
   expect((await describeEvents(namespace, 'sigterm')).map((e) => `${e.type} ${e.reason}`)).toEqual(['Normal StepApplied', 'Normal Cancelled', 'Warning RolledBack']);
 });
+
+/** A TCP relay to the test API server, and a kubeconfig that goes through it; `cut` makes it unreachable. */
+async function relayedKubeconfig(): Promise<{ path: string; cut: () => void }> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(requireEnv('TEST_KUBECONFIG'));
+  kc.setCurrentContext('admin');
+  const target = new URL((kc.getCurrentCluster() as k8s.Cluster).server);
+  const sockets = new Set<Socket>();
+  const relay: Server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const relayed = new k8s.KubeConfig();
+  relayed.loadFromOptions({
+    clusters: kc.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${(relay.address() as AddressInfo).port}` })),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: 'admin',
+  });
+  const path = join(dir, `relayed-${Date.now()}.kubeconfig`);
+  writeFileSync(path, relayed.exportConfig());
+  return {
+    path,
+    cut: () => {
+      relay.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+it('after SIGTERM, a cancel the API server does not answer is retried about once a second, not in a busy loop', async () => {
+  const vs = checkoutVirtualService(namespace);
+  vs.metadata.name = 'sigterm-unreachable';
+  await applyVirtualService(namespace, vs);
+  const { path, cut } = await relayedKubeconfig();
+  const spec = specFile('sigterm-unreachable', exampleShift('any', namespace, { virtualService: 'sigterm-unreachable', steps: [{ weights: [80, 10, 10], pause: '1h' }, { weights: [100, 0, 0] }] }));
+  const { child, output } = cliProcess(['run', '--spec', spec, '--kubeconfig', path]);
+  await waitFor('the first step to be live', async () => (primaryWeights(await getVirtualService(namespace, 'sigterm-unreachable'))[0] === 80 ? true : undefined), 30_000);
+  cut();
+  const before = output().length;
+  const signalledAt = Date.now();
+  child.kill('SIGTERM');
+  const retries = () => output().slice(before).split('\n').filter((l) => l.startsWith('warning:') && l.endsWith('; retrying')).length;
+  await waitFor('three failed cancels', async () => (retries() >= 3 ? true : undefined), 30_000);
+  // Each failed try waits before the next: three take two waits at least. A busy loop took
+  // milliseconds and filled the Job's log for the whole grace period.
+  expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(2000);
+}, 120_000);
 
 it('renews the watch lease as the poller, so a long pause outlives abandonAfter', async () => {
   const vs = checkoutVirtualService(namespace);
