@@ -136,8 +136,9 @@ const refOf = (record: ShiftRecord): ShiftRef => ({ account: record.spec.account
  * and keeps it: "Restart stage" deploys a new Job with the same spec, so `create` hands back the
  * attempt that ended. Orca restarts only a stage that is not running, and a pod of the same Job
  * runs again only while the Job has not failed (backoffLimit 0: never after the CLI exits 1), so
- *   - a running attempt of this stage means this pod replaces a lost pod of the same Job: resume it,
- *     never shift a second time;
+ *   - a running attempt of this stage means its pod was lost (SIGKILL, node gone) and this pod
+ *     takes over: a replacement pod of the same Job, or a restart within abandonAfter of the loss.
+ *     Resume it, never shift a second time;
  *   - every attempt ended (TERMINAL, CANCELED, SUCCEEDED) means Orca restarted the stage: start a
  *     new attempt, as the webhook path does with the restart time Orca sends. Now is that time here.
  * Sources: docs/run-job.md "Restart stage", facts section runJobContract.
@@ -150,7 +151,7 @@ async function startOrResume(engine: ShiftEngine, spec: NormalizedShiftSpec, out
   // longer than abandonAfter ends (weights restored) here and this restart starts afresh.
   const current = running && ((await engine.advance(refOf(running))) ?? running);
   if (current?.phase === 'RUNNING') {
-    out(`resuming shift ${current.id} of this stage, still running (the Job's pod was replaced)`);
+    out(`resuming shift ${current.id} of this stage, still running (its pod was lost; this one takes over)`);
     return current;
   }
   const ended = current ?? found.attempts[found.attempts.length - 1] ?? found.record;
