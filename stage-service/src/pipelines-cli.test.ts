@@ -90,6 +90,9 @@ describe('pipelines render with bad input', () => {
     const { code, output } = await cli(['render', '--params', `${dir}/spin/config.json`, '--manifests', `${dir}/k8s`]);
     expect(code).toBe(2);
     expect(output).toContain('Service/checkout: no Service named "checkout"');
+    // The missing object has no line of its own: the message points at the field that names it.
+    const serviceLine = readFileSync(`${dir}/spin/config.json`, 'utf8').split('\n').findIndex((line) => line.includes('"service"')) + 1;
+    expect(output).toContain(`${dir}/spin/config.json:${serviceLine}: Service/checkout: no Service named "checkout"`);
 
     cpSync(`${EXAMPLE}/k8s/service.yaml`, `${dir}/k8s/service.yaml`);
     const deployment = readFileSync(`${dir}/k8s/deployment.yaml`, 'utf8');

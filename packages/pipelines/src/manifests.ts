@@ -165,15 +165,29 @@ function refuseDuplicates(objects: Located[], namespace: string, problems: Input
   }
 }
 
+/** Where the parameter file names things: a missing object is reported at the line that names it. */
+export interface ParamsSource {
+  file: string;
+  lineOf(pointer: string): number | undefined;
+}
+
 /** Checks the manifests against the parameters and derives the baseline and canary objects. */
-export function deriveManifests(files: ManifestFile[], params: ResolvedParams, manifestsDir: string): ManifestResult {
+export function deriveManifests(files: ManifestFile[], params: ResolvedParams, manifestsDir: string, paramsSource?: ParamsSource): ManifestResult {
   const problems: InputProblem[] = [];
   const objects = load(files, problems);
   refuseDuplicates(objects, params.namespace, problems);
   const find = (kind: string, name: string) => objects.find((o) => o.object.kind === kind && o.object.metadata.name === name);
+  // An object that is not there has no line of its own: the problem points at the parameter file's
+  // field that names it (`deployment` defaults to `service`, so an absent one points there).
+  const namedAt = (param: string): Pick<InputProblem, 'file' | 'line'> => {
+    if (!paramsSource) return { file: manifestsDir };
+    const pointer = `/${param.replace(/\./g, '/')}`;
+    const line = paramsSource.lineOf(pointer) ?? (param === 'deployment' ? paramsSource.lineOf('/service') : undefined);
+    return { file: paramsSource.file, line };
+  };
   const missing = (kind: string, name: string, param: string) =>
     problems.push({
-      file: manifestsDir,
+      ...namedAt(param),
       path: `${kind}/${name}`,
       message: `no ${kind} named "${name}" in ${manifestsDir}${objects.length ? ` (found: ${objects.map((o) => `${o.object.kind}/${o.object.metadata.name}`).join(', ')})` : ''}`,
       fix: `add the ${kind} manifest to ${manifestsDir}, or set "${param}" in the parameter file to the name it has`,

@@ -198,7 +198,8 @@ function problemFor(error: ErrorObject, file: string, lineOf: (pointer: string) 
   }
 }
 
-export type ParamsResult = { ok: true; params: PipelineParams } | { ok: false; problems: InputProblem[] };
+/** `lineOf` maps a JSON pointer (`/virtualService/name`) to its 1-based line in the file. */
+export type ParamsResult = { ok: true; params: PipelineParams; lineOf: (pointer: string) => number | undefined } | { ok: false; problems: InputProblem[] };
 
 /** Parses and validates the parameter file's text; every problem at once, each with its line. */
 export function parseParams(text: string, file: string): ParamsResult {
@@ -223,7 +224,7 @@ export function parseParams(text: string, file: string): ParamsResult {
   const validate = validator();
   if (validate(parsed.data)) {
     const problems = semanticProblems(parsed.data as PipelineParams, file, lineOf);
-    return problems.length ? { ok: false, problems } : { ok: true, params: parsed.data as PipelineParams };
+    return problems.length ? { ok: false, problems } : { ok: true, params: parsed.data as PipelineParams, lineOf };
   }
   const seen = new Set<string>();
   const problems: InputProblem[] = [];

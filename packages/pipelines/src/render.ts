@@ -389,7 +389,7 @@ export function render(input: RenderInput): RenderResult {
   const environments: Environment[] = [];
   const problems = new Map<string, InputProblem>();
   for (const params of resolved) {
-    const derived = deriveManifests(input.manifests, params, input.manifestsDir);
+    const derived = deriveManifests(input.manifests, params, input.manifestsDir, { file: input.paramsFile, lineOf: parsed.lineOf });
     if (derived.ok) environments.push({ params, manifests: derived.manifests });
     else for (const problem of derived.problems) problems.set(JSON.stringify(problem), problem);
   }
