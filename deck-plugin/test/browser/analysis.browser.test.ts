@@ -8,15 +8,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Browser, Page, chromium } from 'playwright-core';
-import { HARNESS_DIR, PLUGIN_BUNDLE, ROOT, ensureHarness, ensurePluginBundle } from './build';
-import { HarnessServer } from './server';
+import { Page } from 'playwright-core';
+import { ROOT } from './build';
+import { PluginPage, STAGE_KEY as KEY, openPluginPage } from './plugin-page';
 import { analysisFailedStage, analysisPassedStage, analysisRunningStage, insufficientDataStage, noDataStage, stoppedEarlyStage } from '../fixtures/analysis';
 import { replaceText } from './page-actions';
 
-const PLUGIN_ID = 'Istio.TrafficShift';
-const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'deck-plugin/package.json'), 'utf8')).version;
-const KEY = 'istioTrafficShift';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/deck-plugin');
 const DOC_IMAGES = path.join(ROOT, 'docs/images');
 /**
@@ -26,10 +23,9 @@ const DOC_IMAGES = path.join(ROOT, 'docs/images');
 const UI_TIMEOUT_MS = 120_000;
 const TEST_TIMEOUT_MS = 300_000;
 
-let server: HarnessServer;
-let browser: Browser;
+let pluginPage: PluginPage;
 let page: Page;
-const errors: string[] = [];
+let errors: string[] = [];
 
 type Harness = { harness: { showPipeline(): void; showExecution(stage: object): void; registrationsOf(key: string): Array<{ hasComponent: boolean }> } };
 
@@ -42,35 +38,11 @@ async function screenshot(selector: string, name: string) {
 }
 
 beforeAll(async () => {
-  ensurePluginBundle();
-  ensureHarness();
-  server = new HarnessServer(HARNESS_DIR);
-  await server.start();
-  server.route('GET', '/plugin-manifest.json', { body: [{ id: PLUGIN_ID, version: VERSION, url: '/plugins/istio-traffic-shift/index.js' }] });
-  server.route('GET', '/gate/plugins/deck/plugin-manifest.json', { body: [] });
-  server.route('GET', '/plugins/istio-traffic-shift/index.js', { type: 'application/javascript', body: fs.readFileSync(PLUGIN_BUNDLE) });
-  server.route('GET', '/gate/webhooks/preconfigured', { body: [] });
-  server.route('GET', '/gate/credentials', { body: [] });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-  page = await context.newPage();
-  page.setDefaultTimeout(UI_TIMEOUT_MS);
-  page.setDefaultNavigationTimeout(UI_TIMEOUT_MS);
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/favicon|Failed to load resource/.test(message.text())) errors.push(`console: ${message.text()}`);
-  });
-  await page.goto(`${server.origin}/index.html`);
-  await page.waitForFunction((k) => !!(window as unknown as Partial<Harness>).harness?.registrationsOf(k).some((r) => r.hasComponent), KEY);
+  pluginPage = await openPluginPage(UI_TIMEOUT_MS);
+  ({ page, errors } = pluginPage);
 }, 600_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => pluginPage?.close());
 
 it('fills the reference preset with one click and shows a bad input\'s problem on that input', async () => {
   await page.evaluate(() => (window as unknown as Harness).harness.showPipeline());

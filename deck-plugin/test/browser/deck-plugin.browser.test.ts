@@ -6,14 +6,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
+import { PLUGIN_ID, PLUGIN_VERSION as VERSION, STAGE_KEY as KEY, launchChromium } from './plugin-page';
 import { HARNESS_DIR, PLUGIN_BUNDLE, ROOT, ensureHarness, ensurePluginBundle } from './build';
 import { HarnessServer } from './server';
 import { replaceText } from './page-actions';
 
-const PLUGIN_ID = 'Istio.TrafficShift';
-const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'deck-plugin/package.json'), 'utf8')).version;
-const KEY = 'istioTrafficShift';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/deck-plugin');
 const DOC_IMAGES = path.join(ROOT, 'docs/images');
 /**
@@ -139,10 +137,7 @@ beforeAll(async () => {
   bundle = fs.readFileSync(PLUGIN_BUNDLE);
   server = new HarnessServer(HARNESS_DIR);
   await server.start();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 }, BUILD_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -7,54 +7,26 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Browser, Page, chromium } from 'playwright-core';
-import { HARNESS_DIR, PLUGIN_BUNDLE, ROOT, ensureHarness, ensurePluginBundle } from './build';
-import { HarnessServer } from './server';
+import { Page } from 'playwright-core';
+import { ROOT } from './build';
+import { PluginPage, STAGE_KEY as KEY, openPluginPage } from './plugin-page';
 import { replaceText } from './page-actions';
 
-const PLUGIN_ID = 'Istio.TrafficShift';
-const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'deck-plugin/package.json'), 'utf8')).version;
-const KEY = 'istioTrafficShift';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/deck-plugin');
 const DOC_IMAGES = path.join(ROOT, 'docs/images');
 
-let server: HarnessServer;
-let browser: Browser;
+let pluginPage: PluginPage;
 let page: Page;
-const errors: string[] = [];
+let errors: string[] = [];
 
 type Harness = { harness: { showPipeline(): void; registrationsOf(key: string): Array<{ hasComponent: boolean }> } };
 
 beforeAll(async () => {
-  ensurePluginBundle();
-  ensureHarness();
-  server = new HarnessServer(HARNESS_DIR);
-  await server.start();
-  server.route('GET', '/plugin-manifest.json', { body: [{ id: PLUGIN_ID, version: VERSION, url: '/plugins/istio-traffic-shift/index.js' }] });
-  server.route('GET', '/gate/plugins/deck/plugin-manifest.json', { body: [] });
-  server.route('GET', '/plugins/istio-traffic-shift/index.js', { type: 'application/javascript', body: fs.readFileSync(PLUGIN_BUNDLE) });
-  server.route('GET', '/gate/webhooks/preconfigured', { body: [] });
-  server.route('GET', '/gate/credentials', { body: [] });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-  page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/favicon|Failed to load resource/.test(message.text())) errors.push(`console: ${message.text()}`);
-  });
-  // The page parses ~17 MB of core (development build): give a busy machine time for the first load.
-  await page.goto(`${server.origin}/index.html`, { timeout: 120_000 });
-  await page.waitForFunction((k) => !!(window as unknown as Partial<Harness>).harness?.registrationsOf(k).some((r) => r.hasComponent), KEY, { timeout: 120_000 });
+  pluginPage = await openPluginPage(120_000);
+  ({ page, errors } = pluginPage);
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => pluginPage?.close());
 
 const SECTION = '[data-testid="analysis-section"]';
 

@@ -7,7 +7,8 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Browser, Page, chromium } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
+import { launchChromium } from './plugin-page';
 import { freePort } from '../../../test/free-port';
 import { ROOT } from './build';
 
@@ -77,10 +78,7 @@ async function setCanary(health: 'healthy' | 'failing') {
 beforeAll(async () => {
   buildLikeNpmStart();
   await startService();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
   page = await context.newPage();
   page.setDefaultTimeout(UI_TIMEOUT_MS);
