@@ -12,7 +12,7 @@ import { Page } from 'playwright-core';
 import { ROOT } from './build';
 import { PluginPage, STAGE_KEY as KEY, openPluginPage } from './plugin-page';
 import { analysisFailedStage, analysisPassedStage, analysisRunningStage, insufficientDataStage, noDataStage, stoppedEarlyStage } from '../fixtures/analysis';
-import { replaceText } from './page-actions';
+import { addCheckoutStageWithReferencePreset, replaceText } from './page-actions';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/deck-plugin');
 const DOC_IMAGES = path.join(ROOT, 'docs/images');
@@ -45,14 +45,7 @@ beforeAll(async () => {
 afterAll(() => pluginPage?.close());
 
 it('fills the reference preset with one click and shows a bad input\'s problem on that input', async () => {
-  await page.evaluate(() => (window as unknown as Harness).harness.showPipeline());
-  await page.selectOption('#stage-type', KEY);
-  await replaceText(page, 'Account', 'prod-k8s');
-  await replaceText(page, 'Namespace', 'shop');
-  await replaceText(page, 'VirtualService', 'checkout');
-  await page.getByRole('button', { name: 'Canary with baseline: 80/10/10 -> 34/33/33 -> 100/0/0' }).click();
-  await page.getByRole('button', { name: 'Use the reference preset' }).click();
-  await page.getByLabel('Canary workload').waitFor();
+  await addCheckoutStageWithReferencePreset(page, KEY);
   expect(await page.getByLabel('Canary workload').inputValue()).toBe('checkout-canary');
   expect(await page.getByLabel('Baseline workload').inputValue()).toBe('checkout-baseline');
   expect(await page.locator('[data-testid^="analysis-metric-"]').count()).toBe(7);

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { Page } from 'playwright-core';
 import { ROOT } from './build';
 import { PluginPage, STAGE_KEY as KEY, openPluginPage } from './plugin-page';
-import { replaceText } from './page-actions';
+import { addCheckoutStageWithReferencePreset } from './page-actions';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts/deck-plugin');
 const DOC_IMAGES = path.join(ROOT, 'docs/images');
@@ -19,7 +19,6 @@ let pluginPage: PluginPage;
 let page: Page;
 let errors: string[] = [];
 
-type Harness = { harness: { showPipeline(): void; registrationsOf(key: string): Array<{ hasComponent: boolean }> } };
 
 beforeAll(async () => {
   pluginPage = await openPluginPage(120_000);
@@ -31,14 +30,7 @@ afterAll(() => pluginPage?.close());
 const SECTION = '[data-testid="analysis-section"]';
 
 it('lays the analysis section out as Deck\'s stage editors: a full-width query, one line per metric, nothing cut off', async () => {
-  await page.evaluate(() => (window as unknown as Harness).harness.showPipeline());
-  await page.selectOption('#stage-type', KEY);
-  await replaceText(page, 'Account', 'prod-k8s');
-  await replaceText(page, 'Namespace', 'shop');
-  await replaceText(page, 'VirtualService', 'checkout');
-  await page.getByRole('button', { name: 'Canary with baseline: 80/10/10 -> 34/33/33 -> 100/0/0' }).click();
-  await page.getByRole('button', { name: 'Use the reference preset' }).click();
-  await page.getByLabel('Canary workload').waitFor();
+  await addCheckoutStageWithReferencePreset(page, KEY);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.locator(SECTION).screenshot({ path: path.join(ARTIFACTS, 'deck-analysis-editor-preset.png'), animations: 'disabled' });
 
