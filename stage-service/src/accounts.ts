@@ -7,7 +7,7 @@ import { ShiftError } from './engine/errors';
 import { CachedVirtualServiceApi, CacheSettings } from './kube/cached-api';
 import { ApiErrorObserver, ClusterVirtualServiceApi } from './kube/cluster-api';
 import { EmbeddedVirtualServiceApi } from './kube/embedded-api';
-import { ClusterEventWriter, EventWriter, MemoryEventWriter } from './kube/events';
+import { ClusterEventWriter, EventWriter, MemoryEventWriter } from './kube/event-writers';
 import { ClusterPodReader } from './analysis/pod-status';
 import { PodReader } from './analysis/provider';
 import { endpointFromKubeConfig, loadKubeConfig } from './kube/endpoint';

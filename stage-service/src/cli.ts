@@ -23,7 +23,8 @@ import { ShiftRecord } from './engine/record';
 import { toStatus } from './engine/view';
 import { ClusterVirtualServiceApi } from './kube/cluster-api';
 import { flushEventsWithin } from './kube/event-flush';
-import { ClusterEventWriter, EventRecorder } from './kube/events';
+import { ClusterEventWriter } from './kube/event-writers';
+import { EventRecorder } from './kube/events';
 import { Logger } from './logger';
 import { UsageError, parseFlags } from './cli-flags';
 

@@ -9,7 +9,9 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { ClusterVirtualServiceApi } from '../src/kube/cluster-api';
-import { ClusterEventWriter, CoreEvent, EventRecorder } from '../src/kube/events';
+import { CoreEvent } from '../src/kube/event-types';
+import { ClusterEventWriter } from '../src/kube/event-writers';
+import { EventRecorder } from '../src/kube/events';
 import { silentLogger } from '../src/logger';
 import { RunningService } from '../src/service';
 import { adminKubeConfig, createNamespace, grantRestricted, requireEnv, waitFor } from '../../test/cluster/test-helpers';

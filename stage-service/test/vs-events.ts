@@ -2,7 +2,7 @@
  * The Events `kubectl describe virtualservice` shows, read from the test API server: shared by the
  * service's and the Run Job CLI's Event tests.
  */
-import { CoreEvent } from '../src/kube/events';
+import { CoreEvent } from '../src/kube/event-types';
 import { getVirtualService, rawRequest } from '../../test/cluster/test-helpers';
 
 /**

@@ -4,7 +4,9 @@
  * (a Role without events: 403) or a sink that throws never fail or stop a shift.
  */
 import { EmbeddedVirtualServiceApi } from '../kube/embedded-api';
-import { EventRecorder, EventSink, MemoryEventWriter } from '../kube/events';
+import { EventRecorder } from '../kube/events';
+import { EventSink } from '../kube/event-types';
+import { MemoryEventWriter } from '../kube/event-writers';
 import { ManagedFieldsEntry } from '../kube/managed-fields';
 import { checkoutVirtualService } from '../kube/seed';
 import { VirtualServiceApi } from '../kube/types';

@@ -17,7 +17,7 @@ import {
   planShift,
   selectRoute,
 } from '@istio-shift/core';
-import type { EventSink } from '../kube/events';
+import type { EventSink } from '../kube/event-types';
 import { describeRouteWriters } from '../kube/managed-fields';
 import { PreconditionFailedError, VirtualServiceApi, VirtualServiceObject } from '../kube/types';
 import { Clock, realClock } from './clock';

@@ -5,7 +5,7 @@
  * for writes the API server accepted.
  */
 import { FAILURE_REASON, describeJudgement, describeWeights, formatDuration } from '@istio-shift/core';
-import type { ShiftEvent } from '../kube/events';
+import type { ShiftEvent } from '../kube/event-types';
 import { ShiftRecord } from './record';
 
 /** The Event reasons a shift records (core/v1 Event.reason: UpperCamelCase, at most 128 characters). */

@@ -6,7 +6,9 @@ import { FakeClock } from '../engine/clock';
 import { silentLogger } from '../logger';
 import { checkoutVirtualService } from './seed';
 import { EVENT_FLUSH_LIMIT_MS, flushEventsWithin } from './event-flush';
-import { CoreEvent, EventRecorder, EventWriter, MemoryEventWriter } from './events';
+import { CoreEvent } from './event-types';
+import { EventWriter, MemoryEventWriter } from './event-writers';
+import { EventRecorder } from './events';
 
 const event = { type: 'Normal' as const, reason: 'Completed', message: 'shift completed (execution e1 stage 2, shift s1)' };
 

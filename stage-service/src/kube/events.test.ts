@@ -6,7 +6,10 @@
 import { FakeClock } from '../engine/clock';
 import { Logger, silentLogger } from '../logger';
 import { checkoutVirtualService } from './seed';
-import { COMBINED_PREFIX, CoreEvent, EventCorrelator, EventRecorder, MemoryEventWriter, ShiftEvent } from './events';
+import { COMBINED_PREFIX, EventCorrelator } from './event-correlator';
+import { CoreEvent, ShiftEvent } from './event-types';
+import { MemoryEventWriter } from './event-writers';
+import { EventRecorder } from './events';
 import { VirtualServiceObject } from './types';
 
 const START = Date.parse('2026-12-06T12:00:00Z');
