@@ -3,7 +3,6 @@ import { referenceAnalysis, validateShiftSpec } from '@istio-shift/core';
 import {
   addMetric,
   analysisProblems,
-  analysisView,
   applyReferencePreset,
   changeMetricKind,
   defaultScopes,
@@ -20,6 +19,7 @@ import {
   shownBounds,
 } from './analysis-model';
 import type { AnalysisDraft, MetricDraft } from './analysis-model';
+import { analysisView } from './execution/analysis-view';
 import { newPayload } from './model';
 import type { PayloadDraft } from './model';
 import { analysisFailedStage, judgements } from '../test/fixtures/analysis';

@@ -2,7 +2,7 @@
  * The analysis part of the editor and of the execution view, free of React and of
  * @spinnaker/core: the reference preset with scopes taken from the destinations, adding and
  * removing metric rows, the shared validator's `analysis.*` problems in the form's words
- * ("Metric 2, threshold max"), and the judgement table rows built from the service's status body.
+ * ("Metric 2, threshold max"). The execution view's model is execution/analysis-view.ts.
  */
 import {
   BUILT_IN_METRICS,
@@ -21,8 +21,6 @@ import type {
   BuiltInMetric,
   FailDirection,
   Problem,
-  ShiftStatus,
-  StepRecord,
   WorkloadScope,
 } from '@istio-shift/core';
 import type { DestinationDraft, PayloadDraft } from './model';
@@ -531,14 +529,3 @@ export function toAnalysisProblems(problems: Problem[], payload?: unknown): Anal
 export function analysisProblems(payload: unknown): AnalysisProblem[] {
   return toAnalysisProblems(validateShiftSpec(payload, { allowExpressions: true }).problems, payload);
 }
-
-// ---------------------------------------------------------------------------------------------
-// The execution view: its model lives in execution/analysis-view.ts
-// ---------------------------------------------------------------------------------------------
-
-export { ANALYSIS_FAILED, ANALYSIS_FAILURES, ANALYSIS_INSUFFICIENT_DATA, analysisView, finite, formatChange, formatValue, judgementRows } from './execution/analysis-view';
-export type { AnalysisView, JudgementRow, MetricState, StepAnalysisView, StepJudgementView, StepState } from './execution/analysis-view';
-
-/** The status body (core's ShiftStatus carries each step's judgement and the running score). */
-export type AnalysedStepRecord = StepRecord;
-export type AnalysedStatus = ShiftStatus;

@@ -7,7 +7,7 @@ import React from 'react';
 import { render, screen } from '@testing-library/react';
 import type { MetricJudgement, ShiftStatus, StepJudgement } from '@istio-shift/core';
 import { AnalysisJudgements } from './AnalysisJudgements';
-import { analysisView, formatValue } from '../analysis-model';
+import { analysisView, formatValue } from './analysis-view';
 import { judgement, metric, statusWith } from '../../test/fixtures/judgement-shapes';
 import { analysisPassedStage, insufficientDataStage, noDataStage, stoppedEarlyStage } from '../../test/fixtures/analysis';
 
