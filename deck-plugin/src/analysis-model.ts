@@ -84,24 +84,25 @@ export const METRIC_LABELS: Readonly<Record<BuiltInMetric | 'custom', string>> =
 export type JudgeType = 'statistical' | 'threshold' | 'errors';
 export const JUDGE_TYPES: readonly JudgeType[] = ['statistical', 'threshold', 'errors'];
 
+/** A bound's key in the form's words: maxRatio -> "max ratio". */
+const words = (key: string) => key.replace(/[A-Z]/g, (letter) => ` ${letter.toLowerCase()}`);
+const THRESHOLD_BOUNDS = ['min', 'max', 'minRatio', 'maxRatio', 'maxIncrease', 'maxDecrease'];
+const STATISTICAL_BOUNDS = ['allowedIncrease', 'allowedDecrease'];
+const ERRORS_BOUNDS = ['maxRatio', 'maxIncrease'] as const;
+
+export interface BoundInput {
+  key: string;
+  label: string;
+  placeholder?: string;
+}
+const boundInputs = (keys: readonly string[], defaults: Record<string, number> = {}): BoundInput[] =>
+  keys.map((key) => ({ key, label: words(key), placeholder: key in defaults ? String(defaults[key]) : undefined }));
+
 /** The bounds each judge type takes, with their labels in the form (and the service's default as placeholder). */
-export const JUDGE_BOUNDS: Readonly<Record<JudgeType, ReadonlyArray<{ key: string; label: string; placeholder?: string }>>> = {
-  threshold: [
-    { key: 'min', label: 'min' },
-    { key: 'max', label: 'max' },
-    { key: 'minRatio', label: 'min ratio' },
-    { key: 'maxRatio', label: 'max ratio' },
-    { key: 'maxIncrease', label: 'max increase' },
-    { key: 'maxDecrease', label: 'max decrease' },
-  ],
-  statistical: [
-    { key: 'allowedIncrease', label: 'allowed increase' },
-    { key: 'allowedDecrease', label: 'allowed decrease' },
-  ],
-  errors: [
-    { key: 'maxRatio', label: 'max ratio', placeholder: String(ERRORS_JUDGE_DEFAULTS.maxRatio) },
-    { key: 'maxIncrease', label: 'max increase', placeholder: String(ERRORS_JUDGE_DEFAULTS.maxIncrease) },
-  ],
+export const JUDGE_BOUNDS: Readonly<Record<JudgeType, readonly BoundInput[]>> = {
+  threshold: boundInputs(THRESHOLD_BOUNDS),
+  statistical: boundInputs(STATISTICAL_BOUNDS),
+  errors: boundInputs(ERRORS_BOUNDS, ERRORS_JUDGE_DEFAULTS as unknown as Record<string, number>),
 };
 
 /**
@@ -262,7 +263,7 @@ const hasValue = (value: unknown) => value !== undefined && value !== null && va
  * author just added (`added`), and for a statistical judge the allowed change its direction uses; an
  * errors judge shows both of its bounds. Other threshold bounds are offered by the row's "+ bound" list.
  */
-export function shownBounds(metric: Pick<MetricDraft, 'metric' | 'direction' | 'judge'>, added: readonly string[] = []): Array<{ key: string; label: string; placeholder?: string }> {
+export function shownBounds(metric: Pick<MetricDraft, 'metric' | 'direction' | 'judge'>, added: readonly string[] = []): BoundInput[] {
   const type = judgeTypeOf(metric.judge);
   const direction = directionOf(metric);
   const wanted = (key: string) =>
@@ -348,27 +349,17 @@ export function setStepSkip(payload: PayloadDraft, index: number, skip: boolean)
 // Validator problems in the form's words
 // ---------------------------------------------------------------------------------------------
 
-const BOUND_LABELS: Record<string, string> = {
-  min: 'threshold min',
-  max: 'threshold max',
-  minRatio: 'threshold min ratio',
-  maxRatio: 'threshold max ratio',
-  maxIncrease: 'threshold max increase',
-  maxDecrease: 'threshold max decrease',
-  allowedIncrease: 'allowed increase',
-  allowedDecrease: 'allowed decrease',
-  type: 'judge type',
-};
+/** A judge's field in the form's words: "threshold max ratio", or "errors max ratio" for an error-count judge. */
+function boundLabel(bound: string, judgeType: unknown): string {
+  if (bound === 'type') return 'judge type';
+  if (judgeType === 'errors' && (ERRORS_BOUNDS as readonly string[]).includes(bound)) return `errors ${words(bound)}`;
+  if (THRESHOLD_BOUNDS.includes(bound)) return `threshold ${words(bound)}`;
+  return STATISTICAL_BOUNDS.includes(bound) ? words(bound) : bound;
+}
 
+/** A metric's fields whose words are not their key. */
 const METRIC_FIELD_LABELS: Record<string, string> = {
-  name: 'name',
-  metric: 'metric',
-  query: 'query',
-  group: 'group',
-  direction: 'direction',
-  critical: 'critical',
   nodata: 'no-data policy',
-  judge: 'judge',
   failAfterSamples: 'fail after samples (deprecated, ignored)',
 };
 
@@ -376,14 +367,6 @@ const TOP_LABELS: Record<string, string> = {
   analysis: 'Analysis',
   'analysis.source': 'Metrics source',
   'analysis.scopes': 'Scopes',
-  'analysis.scopes.canary': 'Canary scope',
-  'analysis.scopes.baseline': 'Baseline scope',
-  'analysis.scopes.canary.workload': 'Canary workload',
-  'analysis.scopes.baseline.workload': 'Baseline workload',
-  'analysis.scopes.canary.namespace': 'Canary namespace',
-  'analysis.scopes.baseline.namespace': 'Baseline namespace',
-  'analysis.scopes.canary.podSelector': 'Canary pod selector',
-  'analysis.scopes.baseline.podSelector': 'Baseline pod selector',
   'analysis.warmup': 'Warm-up',
   'analysis.interval': 'Interval',
   'analysis.metrics': 'Metrics',
@@ -403,12 +386,7 @@ const TOP_LABELS: Record<string, string> = {
 };
 
 /** The judge type of metric `index` in a payload, when it has one. */
-function judgeTypeAt(payload: unknown, index: number): unknown {
-  const analysis = (payload as { analysis?: { metrics?: unknown } } | undefined)?.analysis;
-  const metrics = analysis && typeof analysis === 'object' ? (analysis as { metrics?: unknown }).metrics : undefined;
-  const metric = Array.isArray(metrics) ? (metrics[index] as { judge?: { type?: unknown } } | undefined) : undefined;
-  return metric && typeof metric === 'object' ? metric.judge?.type : undefined;
-}
+const judgeTypeAt = (payload: unknown, index: number): unknown => (payload as { analysis?: { metrics?: Array<{ judge?: { type?: unknown } }> } } | undefined)?.analysis?.metrics?.[index]?.judge?.type;
 
 /**
  * A validator field path in the form's words: `analysis.metrics[1].judge.max` -> "Metric 2, threshold max".
@@ -421,14 +399,17 @@ export function fieldLabel(field: string, payload?: unknown): string {
     const [, index, key, bound] = metric;
     const row = `Metric ${Number(index) + 1}`;
     if (!key) return row;
-    if (key === 'judge' && bound && judgeTypeAt(payload, Number(index)) === 'errors' && (bound === 'maxRatio' || bound === 'maxIncrease')) return `${row}, errors ${bound === 'maxRatio' ? 'max ratio' : 'max increase'}`;
-    if (key === 'judge' && bound) return `${row}, ${BOUND_LABELS[bound] ?? bound}`;
+    if (key === 'judge' && bound) return `${row}, ${boundLabel(bound, judgeTypeAt(payload, Number(index)))}`;
     return `${row}, ${METRIC_FIELD_LABELS[key] ?? key}`;
   }
   const group = /^analysis\.groups\.(.+)$/.exec(field);
   if (group) return `Weight of group ${group[1]}`;
-  const selector = /^analysis\.scopes\.(canary|baseline)\.podSelector\.(.+)$/.exec(field);
-  if (selector) return `${selector[1] === 'canary' ? 'Canary' : 'Baseline'} pod selector label ${selector[2]}`;
+  // A scope and its fields ("Canary scope", "Baseline pod selector"), and one label of a pod selector.
+  const scope = /^analysis\.scopes\.(canary|baseline)(\.workload|\.namespace|\.podSelector(\..+)?)?$/.exec(field);
+  if (scope) {
+    const [, which, key, label] = scope;
+    return `${which === 'canary' ? 'Canary' : 'Baseline'} ${key ? words(key.split('.')[1]) : 'scope'}${label ? ` label ${label.slice(1)}` : ''}`;
+  }
   const step = /^steps\[(\d+)\]\.analysis(?:\.(\w+))?$/.exec(field);
   if (step) {
     const [, index, key] = step;

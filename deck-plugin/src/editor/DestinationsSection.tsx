@@ -4,7 +4,7 @@ import { HelpField } from '@spinnaker/core';
 import { LIMITS } from '@istio-shift/core';
 import { PayloadDraft, addDestination, destinationTitle, removeDestination } from '../model';
 import type { LiveLookup } from '../live';
-import { AddRowButton, Datalist, Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, numberTextInput, textInput } from './fields';
+import { AddRowButton, Datalist, Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, textInput } from './fields';
 
 const HELP =
   `The route's destinations to weigh (at most ${LIMITS.maxDestinations}). A short host such as "checkout" matches checkout.<namespace>.svc.cluster.local. ` +
@@ -41,7 +41,7 @@ export function DestinationsSection({ formik, live }: { formik: StageFormik; liv
                   <Field cell name={`payload.destinations[${i}].subset`} input={textInput({ 'aria-label': `Subset of destination ${i + 1}`, placeholder: 'canary', list: 'its-live-subsets' })} />
                 </td>
                 <td className="its-narrow">
-                  <Field cell name={`payload.destinations[${i}].port`} input={numberTextInput(formik, { 'aria-label': `Port of destination ${i + 1}` })} />
+                  <Field cell name={`payload.destinations[${i}].port`} input={textInput({ 'aria-label': `Port of destination ${i + 1}` }, formik)} />
                 </td>
                 <td>
                   <Field cell name={`payload.destinations[${i}].label`} input={textInput({ 'aria-label': `Label of destination ${i + 1}`, placeholder: destinationTitle({ ...destination, label: '' }, i) })} />

@@ -9,7 +9,7 @@ import type { IStage } from '@spinnaker/core';
 import { ABANDON_AFTER_DEFAULT, validateShiftSpec } from '@istio-shift/core';
 import { PayloadDraft, cleanPayload, isShownField, stageTimeout } from '../model';
 import { problemText } from '../formLanguage';
-import { Field, StageFormik, getIn, textInput } from './fields';
+import { ErrorLines, Field, StageFormik, getIn, textInput } from './fields';
 
 // react-select's Option type is not installed, so core's option type does not resolve here.
 const CANCEL_OPTIONS = [
@@ -19,20 +19,11 @@ const CANCEL_OPTIONS = [
 
 export const ABANDON_AFTER_HELP = `If Orca stops polling for this long (e.g. it was restarted or lost the stage), the service stops the shift and restores traffic. Default ${ABANDON_AFTER_DEFAULT}.`;
 
+/** Problems with fields the form has no input for (e.g. an unknown key from a JSON edit). */
 function OtherProblems({ formik }: { formik: StageFormik }) {
-  const values = formik.values as Partial<IStage>;
-  const result = validateShiftSpec(values.payload, { allowExpressions: true });
-  const other = result.problems.filter((problem) => !isShownField(problem.field));
-  if (!other.length) return null;
-  return (
-    <div className="its-other-problems error-message" data-testid="other-problems">
-      {other.map((problem, i) => (
-        <div key={i}>
-          <span className="fa fa-exclamation-circle" /> {problemText(problem)}
-        </div>
-      ))}
-    </div>
-  );
+  const { problems } = validateShiftSpec((formik.values as Partial<IStage>).payload, { allowExpressions: true });
+  const lines = problems.filter((problem) => !isShownField(problem.field)).map((problem) => problemText(problem));
+  return <ErrorLines className="its-other-problems" testId="other-problems" lines={lines} />;
 }
 
 export function OptionsSection({ formik }: { formik: StageFormik }) {

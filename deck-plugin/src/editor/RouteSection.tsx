@@ -2,7 +2,7 @@
 import React from 'react';
 import { HelpField, SelectInput } from '@spinnaker/core';
 import { RouteDraft } from '../model';
-import { Field, GroupMessage, StageFormik, getIn, numberTextInput, textInput } from './fields';
+import { Field, GroupMessage, StageFormik, getIn, textInput } from './fields';
 
 export function RouteSection({ formik }: { formik: StageFormik }) {
   const route = (getIn(formik.values, 'payload.route') ?? { protocol: 'http' }) as RouteDraft;
@@ -50,8 +50,8 @@ export function RouteSection({ formik }: { formik: StageFormik }) {
             </select>
           </label>
           {by === 'name' && <Field cell name="payload.route.name" input={textInput({ 'aria-label': 'Route name', placeholder: 'e.g. primary' })} />}
-          {by === 'port' && <Field cell name="payload.route.port" input={numberTextInput(formik, { 'aria-label': 'Route port', placeholder: 'e.g. 443' })} />}
-          {by === 'index' && <Field cell name="payload.route.index" input={numberTextInput(formik, { 'aria-label': 'Route index', placeholder: '0' })} />}
+          {by === 'port' && <Field cell name="payload.route.port" input={textInput({ 'aria-label': 'Route port', placeholder: 'e.g. 443' }, formik)} />}
+          {by === 'index' && <Field cell name="payload.route.index" input={textInput({ 'aria-label': 'Route index', placeholder: '0' }, formik)} />}
         </div>
       </div>
       <GroupMessage

@@ -4,7 +4,7 @@ import { HelpField } from '@spinnaker/core';
 import { LIMITS } from '@istio-shift/core';
 import { PayloadDraft, addStep, destinationTitle, removeStep, sumWeights } from '../model';
 import { pauseTimingText } from '../crossField';
-import { AddRowButton, Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, numberTextInput, textInput } from './fields';
+import { AddRowButton, Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, textInput } from './fields';
 
 const HELP =
   'Each step sets one whole-number weight per destination, summing to 100, then holds it for the pause (90s, 10m, 1h30m or seconds; at most 7 days). ' +
@@ -73,7 +73,7 @@ export function StepsSection({ formik }: { formik: StageFormik }) {
                     <Field
                       cell
                       name={`payload.steps[${i}].weights[${j}]`}
-                      input={numberTextInput(formik, { 'aria-label': `Weight of ${destinationTitle(destination, j)} in step ${i + 1}` })}
+                      input={textInput({ 'aria-label': `Weight of ${destinationTitle(destination, j)} in step ${i + 1}` }, formik)}
                     />
                   </td>
                 ))}

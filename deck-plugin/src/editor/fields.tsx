@@ -17,8 +17,7 @@ function Message({ validation }: Pick<ILayoutProps, 'validation'>) {
 }
 
 /** The layout of Deck's stage forms (sp-formItem), with plain-text messages. */
-export function FieldLayout(props: ILayoutProps) {
-  const { label, help, input, actions, validation } = props;
+function FieldLayout({ label, help, input, actions, validation }: ILayoutProps) {
   return (
     <div className="sp-formItem its-field">
       <div className="sp-formItem__left">
@@ -42,36 +41,25 @@ export function FieldLayout(props: ILayoutProps) {
 }
 
 /** For table cells: the input and, under it, its message. */
-export function CellLayout(props: ILayoutProps) {
-  return (
-    <div className="its-cell">
-      {props.input}
-      <Message validation={props.validation} />
-    </div>
-  );
-}
+const CellLayout = ({ input, validation }: ILayoutProps) => (
+  <div className="its-cell">
+    {input}
+    <Message validation={validation} />
+  </div>
+);
 
-/** A text input whose value is stored as a number when it is one (SpEL and other text stay text). */
-export function numberTextInput(formik: StageFormik, extra: Record<string, unknown> = {}) {
-  function NumberTextInput(props: IFormInputProps) {
-    return (
-      <TextInput
-        {...props}
-        {...extra}
-        inputMode="numeric"
-        value={props.value ?? ''}
-        onChange={(event: React.ChangeEvent<HTMLInputElement>) => formik.setFieldValue(props.name ?? '', parseNumberInput(event.target.value))}
-      />
-    );
-  }
-  return NumberTextInput;
-}
-
-export function textInput(extra: Record<string, unknown> = {}) {
-  function PlainTextInput(props: IFormInputProps) {
-    return <TextInput {...props} {...extra} value={props.value ?? ''} />;
-  }
-  return PlainTextInput;
+/**
+ * A text input with these extra attributes; with `formik`, its value is stored as a number when it
+ * is one (SpEL and other text stay text).
+ */
+export function textInput(extra: Record<string, unknown>, formik?: StageFormik) {
+  return function PlainTextInput(props: IFormInputProps) {
+    const numeric = formik && {
+      inputMode: 'numeric' as const,
+      onChange: (event: React.ChangeEvent<HTMLInputElement>) => formik.setFieldValue(props.name ?? '', parseNumberInput(event.target.value)),
+    };
+    return <TextInput {...props} {...extra} {...numeric} value={props.value ?? ''} />;
+  };
 }
 
 interface FieldProps {
@@ -85,27 +73,35 @@ interface FieldProps {
 }
 
 /** A Formik field with this plugin's layouts; errors come from the stage's validateFn. */
-export function Field({ name, label, help, input, cell, touched }: FieldProps) {
-  return <FormikFormField name={name} label={label} help={help} input={input} layout={cell ? CellLayout : FieldLayout} touched={touched || undefined} />;
-}
+export const Field = ({ name, label, help, input, cell, touched }: FieldProps) => (
+  <FormikFormField name={name} label={label} help={help} input={input} layout={cell ? CellLayout : FieldLayout} touched={touched || undefined} />
+);
 
-/** The trash button of a table row (destinations, steps). */
-export function RemoveButton({ label, disabled, onClick }: { label: string; disabled: boolean; onClick: () => void }) {
-  return (
-    <button type="button" className="btn btn-sm btn-default" aria-label={label} disabled={disabled} onClick={onClick}>
-      <span className="glyphicon glyphicon-trash" />
-    </button>
-  );
-}
+/** The trash button of a table row (destinations, steps, metrics). */
+export const RemoveButton = ({ label, disabled, onClick }: { label: string; disabled: boolean; onClick: () => void }) => (
+  <button type="button" className="btn btn-sm btn-default" aria-label={label} disabled={disabled} onClick={onClick}>
+    <span className="glyphicon glyphicon-trash" />
+  </button>
+);
 
 /** The full-width "Add …" button under a table of rows (destinations, steps, metrics). */
-export function AddRowButton({ label, disabled = false, onClick }: { label: string; disabled?: boolean; onClick: () => void }) {
-  return (
-    <button type="button" className="btn btn-block btn-sm add-new" disabled={disabled} onClick={onClick}>
-      <span className="glyphicon glyphicon-plus-sign" /> {label}
-    </button>
-  );
-}
+export const AddRowButton = ({ label, disabled = false, onClick }: { label: string; disabled?: boolean; onClick: () => void }) => (
+  <button type="button" className="btn btn-block btn-sm add-new" disabled={disabled} onClick={onClick}>
+    <span className="glyphicon glyphicon-plus-sign" /> {label}
+  </button>
+);
+
+/** Messages in red, one per line, each with Deck's error icon; nothing when there are none. */
+export const ErrorLines = ({ lines, className, testId }: { lines: string[]; className: string; testId?: string }) =>
+  lines.length ? (
+    <div className={`${className} error-message`} data-testid={testId}>
+      {lines.map((line, i) => (
+        <div key={i}>
+          <span className="fa fa-exclamation-circle" /> {line}
+        </div>
+      ))}
+    </div>
+  ) : null;
 
 /** The value at a lodash-style path (`payload.steps[1].weights`) of the form's values, errors or touched. */
 export function getIn(source: unknown, path: string): unknown {
@@ -117,35 +113,23 @@ export function getIn(source: unknown, path: string): unknown {
 
 function hasTouchedUnder(touched: unknown, path: string): boolean {
   const node = getIn(touched, path);
-  if (node === true) return true;
-  if (node && typeof node === 'object') return Object.keys(node).some((key) => hasTouchedUnder(node, key));
-  return false;
+  return node === true || (!!node && typeof node === 'object' && Object.keys(node).some((key) => hasTouchedUnder(node, key)));
 }
 
 /** True when the validator has a message about the group at `path` (a destination, a step's weights). */
-export function hasGroupMessage(formik: StageFormik, path: string): boolean {
-  return typeof getIn(formik.errors, `${path}.${CONTAINER_MESSAGE_KEY}`) === 'string';
-}
+export const hasGroupMessage = (formik: StageFormik, path: string) => typeof getIn(formik.errors, `${path}.${CONTAINER_MESSAGE_KEY}`) === 'string';
 
 /** A message about a whole group (route, a destination, a step's weights), once the group was touched. */
-export function GroupMessage({ formik, path, testId, touchedPaths }: { formik: StageFormik; path: string; testId?: string; touchedPaths?: string[] }) {
-  const message = getIn(formik.errors, `${path}.${CONTAINER_MESSAGE_KEY}`);
-  const touched = (touchedPaths ?? [path]).some((p) => hasTouchedUnder(formik.touched, p));
-  if (typeof message !== 'string' || !touched) return null;
-  return (
-    <div className="its-group-message error-message" data-testid={testId}>
-      <span className="fa fa-exclamation-circle" /> {message}
-    </div>
-  );
+export function GroupMessage({ formik, path, testId, touchedPaths = [path] }: { formik: StageFormik; path: string; testId?: string; touchedPaths?: string[] }) {
+  const shown = hasGroupMessage(formik, path) && touchedPaths.some((p) => hasTouchedUnder(formik.touched, p));
+  return <ErrorLines className="its-group-message" testId={testId} lines={shown ? [getIn(formik.errors, `${path}.${CONTAINER_MESSAGE_KEY}`) as string] : []} />;
 }
 
 /** Suggestions for a text input (`list=`): live hosts, subsets, namespaces. */
-export function Datalist({ id, values }: { id: string; values: string[] }) {
-  return (
-    <datalist id={id}>
-      {values.map((value) => (
-        <option key={value} value={value} />
-      ))}
-    </datalist>
-  );
-}
+export const Datalist = ({ id, values }: { id: string; values: string[] }) => (
+  <datalist id={id}>
+    {values.map((value) => (
+      <option key={value} value={value} />
+    ))}
+  </datalist>
+);
