@@ -5,250 +5,182 @@
  * errors, traffic share, short metrics, its problems), the canary's pod events, and each metric's
  * sequential test as an e-value bar. A running step not judged yet shows the service's live progress
  * when the body has it (the last look's e-values on the same bars, the requests so far). Reads the
- * service's status body and the stage's payload; the model is ./analysis-view.ts.
+ * service's status body and the stage's payload; the model (all the words) is ./analysis-view.ts.
  */
 import React from 'react';
 import type { ShiftStatus } from '@istio-shift/core';
-import { ANALYSIS_INSUFFICIENT_DATA, FAILURE_HEADINGS, analysisView } from './analysis-view';
-import type { EvidenceView, JudgementRow, LiveView, PodEventRow, SequentialView, StepAnalysisView } from './analysis-view';
+import { analysisView } from './analysis-view';
+import type { AnalysisView, JudgementRow, SequentialView, StepAnalysisView } from './analysis-view';
+import { Cells, Facts, Table } from './parts';
 
-const RESULT_CLASS: Record<string, string> = { Pass: 'its-judge-pass', Marginal: 'its-judge-marginal', Fail: 'its-judge-fail', InsufficientData: 'its-judge-insufficient' };
+/** The colour of a result: its-judge-pass, -marginal, -fail, -insufficient. */
+const RESULT_TONE: Record<string, string> = { Pass: 'pass', Marginal: 'marginal', Fail: 'fail', InsufficientData: 'insufficient' };
+const resultClass = (result?: string) => (RESULT_TONE[result ?? ''] ? `its-judge-${RESULT_TONE[result!]}` : undefined);
 
-const ROW_RESULT_CLASS: Record<JudgementRow['state'], string> = {
-  judged: '',
-  'no-data': 'its-judge-nodata',
-  insufficient: 'its-judge-insufficient',
-  'stopped-early': 'its-judge-fail',
-  'not-judged': 'its-judge-pending',
+/** The colour of a metric's result by its state; a failed metric is also red. */
+const ROW_TONE: Record<JudgementRow['state'], string> = { judged: 'pass', 'no-data': 'nodata', insufficient: 'insufficient', 'stopped-early': 'fail', 'not-judged': 'pending' };
+const rowResultClass = (row: JudgementRow) => (row.failed ? `${row.state === 'judged' ? '' : `its-judge-${ROW_TONE[row.state]} `}its-judge-fail` : `its-judge-${ROW_TONE[row.state]}`);
+
+/** How the failure box introduces the service's message, by failure reason. */
+const FAILURE_HEADINGS: Record<string, string> = {
+  ANALYSIS_FAILED: 'Analysis failed the shift:',
+  ANALYSIS_UNAVAILABLE: 'Analysis could not run:',
+  ANALYSIS_INSUFFICIENT_DATA: 'Too little evidence to judge the canary:',
 };
+const INSUFFICIENT = 'ANALYSIS_INSUFFICIENT_DATA';
 
-function rowResultClass(row: JudgementRow): string {
-  if (row.state !== 'judged') return `${ROW_RESULT_CLASS[row.state]}${row.failed ? ' its-judge-fail' : ''}`;
-  return row.failed ? 'its-judge-fail' : 'its-judge-pass';
-}
-
-function Evidence({ step, evidence }: { step: number; evidence: EvidenceView }) {
+/** A panel beside the metric table: a title, then its content. */
+function Panel({ className, testId, title, children }: { className: string; testId: string; title: React.ReactNode; children: React.ReactNode }) {
   return (
-    <div className={`its-evidence ${evidence.passed ? 'its-evidence-open' : 'its-evidence-shut'}`} data-testid={`evidence-${step}`}>
-      <div className="its-panel-title">
-        Evidence: <span className={evidence.passed ? 'its-judge-pass' : 'its-judge-insufficient'}>{evidence.passed ? 'enough to judge' : 'not enough to judge'}</span>
-      </div>
-      <dl className="its-facts">
-        <dt>Requests</dt>
-        <dd>{evidence.requests}</dd>
-        {evidence.errors && (
-          <>
-            <dt>5xx</dt>
-            <dd>{evidence.errors}</dd>
-          </>
-        )}
-        {evidence.trafficShare && (
-          <>
-            <dt>Canary traffic</dt>
-            <dd>{evidence.trafficShare}</dd>
-          </>
-        )}
-        {evidence.shortMetrics.length > 0 && (
-          <>
-            <dt>Short metrics</dt>
-            <dd>{evidence.shortMetrics.join('; ')}</dd>
-          </>
-        )}
-      </dl>
-      {evidence.problems.length > 0 && (
-        <ul className="its-evidence-problems" data-testid={`evidence-problems-${step}`}>
-          {evidence.problems.map((problem, i) => (
-            <li key={i}>{problem}</li>
-          ))}
-        </ul>
-      )}
+    <div className={className} data-testid={testId}>
+      <div className="its-panel-title">{title}</div>
+      {children}
     </div>
   );
 }
 
 function Sequential({ step, note, tests, title = 'Sequential tests' }: { step: number; note?: string; tests: SequentialView[]; title?: string }) {
   return (
-    <div className="its-sequential" data-testid={`sequential-${step}`}>
-      <div className="its-panel-title">{title}</div>
+    <Panel className="its-sequential" testId={`sequential-${step}`} title={title}>
       {note && <div className="its-note">{note}</div>}
-      <table className="table table-condensed its-sequential-table" aria-label={`Sequential tests of step ${step}`}>
-        <tbody>
-          {tests.map((test, i) => (
-            <tr key={`${test.name}-${i}`} data-testid={`sequential-${step}-${test.name}`} className={test.crossed ? 'its-judge-row-failed' : undefined}>
-              <th>{test.name}</th>
-              <td className="its-evalue-cell">
-                <div
-                  className="its-evalue-bar"
-                  role="meter"
-                  aria-label={`Step ${step} ${test.name} e-value`}
-                  aria-valuemin={0}
-                  aria-valuemax={1}
-                  aria-valuenow={test.fill}
-                  title="log scale: 1 (no evidence) to the threshold that fails the metric"
-                >
-                  <div className={`its-evalue-fill${test.crossed ? ' its-evalue-crossed' : ''}`} style={{ width: `${Math.round(test.fill * 100)}%` }} />
-                </div>
-              </td>
-              <td className="its-evalue-text">
-                e-value {test.eValue} / {test.threshold}
-              </td>
-              <td className={test.crossed ? 'its-judge-fail' : 'its-evalue-note'}>{test.note}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-function PodEvents({ step, events }: { step: number; events: PodEventRow[] }) {
-  return (
-    <div className="its-pod-events" data-testid={`pod-events-${step}`}>
-      <div className="its-panel-title">Canary pod events</div>
-      <table className="table table-condensed" aria-label={`Pod events of step ${step}`}>
-        <thead>
-          <tr>
-            <th>Pod</th>
-            <th>Container</th>
-            <th>Event</th>
-            <th>Reason</th>
-            <th>Count</th>
-            <th>Metric</th>
+      <Table className="its-sequential-table" label={`Sequential tests of step ${step}`}>
+        {tests.map((test, i) => (
+          <tr key={`${test.name}-${i}`} data-testid={`sequential-${step}-${test.name}`} className={test.crossed ? 'its-judge-row-failed' : undefined}>
+            <th>{test.name}</th>
+            <td className="its-evalue-cell">
+              <div
+                className="its-evalue-bar"
+                role="meter"
+                aria-label={`Step ${step} ${test.name} e-value`}
+                aria-valuemin={0}
+                aria-valuemax={1}
+                aria-valuenow={test.fill}
+                title="log scale: 1 (no evidence) to the threshold that fails the metric"
+              >
+                <div className={`its-evalue-fill${test.crossed ? ' its-evalue-crossed' : ''}`} style={{ width: `${Math.round(test.fill * 100)}%` }} />
+              </div>
+            </td>
+            <td className="its-evalue-text">
+              e-value {test.eValue} / {test.threshold}
+            </td>
+            <td className={test.crossed ? 'its-judge-fail' : 'its-evalue-note'}>{test.note}</td>
           </tr>
-        </thead>
-        <tbody>
-          {events.map((event, i) => (
-            <tr key={i}>
-              <td>{event.pod}</td>
-              <td>{event.container}</td>
-              <td>{event.kind}</td>
-              <td>{event.reason}</td>
-              <td>{event.count}</td>
-              <td>{event.metric}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+        ))}
+      </Table>
+    </Panel>
   );
 }
 
-function Live({ step, live }: { step: number; live: LiveView }) {
+/** The panels of a step: the evidence gate, the sequential tests and the pod events (judged), or the live progress. */
+function Panels({ view: { step, evidence, sequential = [], sequentialNote, events = [], live } }: { view: StepAnalysisView }) {
+  const tests = live ? live.sequential : sequential;
+  if (!evidence && !live?.facts.length && !tests.length && !events.length) return null;
   return (
-    <div className="its-live" data-testid={`live-${step}`}>
-      <div className="its-judgement-note its-live-summary" data-testid={`live-summary-${step}`}>
-        {live.summary}
-      </div>
-      <div className="its-note">{live.note}</div>
-      {(live.requests || live.sequential.length > 0) && (
-        <div className="its-judgement-panels">
-          {live.requests && (
-            <div className="its-evidence" data-testid={`live-evidence-${step}`}>
-              <div className="its-panel-title">Evidence so far</div>
-              <dl className="its-facts">
-                <dt>Requests</dt>
-                <dd>{live.requests}</dd>
-                {live.errors && (
-                  <>
-                    <dt>5xx</dt>
-                    <dd>{live.errors}</dd>
-                  </>
-                )}
-              </dl>
-            </div>
+    <div className="its-judgement-panels">
+      {evidence && (
+        <Panel
+          className={`its-evidence its-evidence-${evidence.passed ? 'open' : 'shut'}`}
+          testId={`evidence-${step}`}
+          title={
+            <>
+              Evidence: <span className={evidence.passed ? 'its-judge-pass' : 'its-judge-insufficient'}>{evidence.passed ? 'enough to judge' : 'not enough to judge'}</span>
+            </>
+          }
+        >
+          <Facts lines={evidence.facts} />
+          {evidence.problems.length > 0 && (
+            <ul className="its-evidence-problems" data-testid={`evidence-problems-${step}`}>
+              {evidence.problems.map((problem, i) => (
+                <li key={i}>{problem}</li>
+              ))}
+            </ul>
           )}
-          {live.sequential.length > 0 && <Sequential step={step} title="Sequential tests so far" tests={live.sequential} />}
-        </div>
+        </Panel>
+      )}
+      {!!live?.facts.length && (
+        <Panel className="its-evidence" testId={`live-evidence-${step}`} title="Evidence so far">
+          <Facts lines={live.facts} />
+        </Panel>
+      )}
+      {tests.length > 0 && <Sequential step={step} note={sequentialNote} tests={tests} title={live && 'Sequential tests so far'} />}
+      {events.length > 0 && (
+        <Panel className="its-pod-events" testId={`pod-events-${step}`} title="Canary pod events">
+          <Table label={`Pod events of step ${step}`} head={['Pod', 'Container', 'Event', 'Reason', 'Count', 'Metric']}>
+            {events.map((event, i) => (
+              <tr key={i}>
+                <Cells cells={event} />
+              </tr>
+            ))}
+          </Table>
+        </Panel>
       )}
     </div>
   );
 }
 
-function MetricTable({ view }: { view: StepAnalysisView }) {
+function MetricTable({ step, rows }: { step: number; rows: JudgementRow[] }) {
   return (
-    <table className="table table-condensed its-judgement-table" aria-label={`Analysis of step ${view.step}`}>
-      <thead>
-        <tr>
-          <th>Metric</th>
-          <th>Canary</th>
-          <th>Baseline</th>
-          <th>Change</th>
-          <th>Result</th>
-          <th>Group score</th>
+    <Table className="its-judgement-table" label={`Analysis of step ${step}`} head={['Metric', 'Canary', 'Baseline', 'Change', 'Result', 'Group score']}>
+      {rows.map((row, i) => (
+        <tr key={`${row.name}-${i}`} className={row.failed ? 'its-judge-row-failed' : undefined} title={row.reason || undefined} data-testid={`judgement-${step}-${row.name}`} data-state={row.state}>
+          <td>
+            {row.name}
+            {row.critical && <span className="its-critical"> critical</span>}
+          </td>
+          {[row.canary, row.baseline].map((value, scope) => (
+            <td key={scope}>
+              {value}
+              {row.counts && <div className="its-counts">{scope ? row.counts.baseline : row.counts.canary}</div>}
+            </td>
+          ))}
+          <td>{row.change}</td>
+          <td className={rowResultClass(row)}>{row.result}</td>
+          <td>{row.group ? `${row.group} ${row.groupScore}` : row.groupScore}</td>
         </tr>
-      </thead>
-      <tbody>
-        {view.rows.map((row, i) => (
-          <tr key={`${row.name}-${i}`} className={row.failed ? 'its-judge-row-failed' : undefined} title={row.reason || undefined} data-testid={`judgement-${view.step}-${row.name}`} data-state={row.state}>
-            <td>
-              {row.name}
-              {row.critical && <span className="its-critical"> critical</span>}
-            </td>
-            <td>
-              {row.canary}
-              {row.counts && <div className="its-counts">{row.counts.canary}</div>}
-            </td>
-            <td>
-              {row.baseline}
-              {row.counts && <div className="its-counts">{row.counts.baseline}</div>}
-            </td>
-            <td>{row.change}</td>
-            <td className={rowResultClass(row)}>{row.result}</td>
-            <td>{row.group ? `${row.group} ${row.groupScore}` : row.groupScore}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }
 
 function StepAnalysis({ view }: { view: StepAnalysisView }) {
-  if (!view.judgement) {
-    return (
-      <div className={`its-judgement its-step-analysis-${view.state}`} data-testid={`judgement-${view.step}`} data-state={view.state}>
-        <h6 className="its-judgement-title its-judge-pending">{view.title}</h6>
-        {view.live && <Live step={view.step} live={view.live} />}
-      </div>
-    );
-  }
-  const hasPanels = !!view.evidence || view.sequential.length > 0 || view.events.length > 0;
+  const { step, live } = view;
   return (
-    <div className={`its-judgement its-step-analysis-${view.state}`} data-testid={`judgement-${view.step}`} data-state={view.state}>
-      <h6 className="its-judgement-title">
-        Step {view.step}: <span className={RESULT_CLASS[view.result ?? ''] ?? undefined}>{view.resultText}</span>
+    <div className={`its-judgement its-step-analysis-${view.state}`} data-testid={`judgement-${step}`} data-state={view.state}>
+      <h6 className={`its-judgement-title${view.judgement ? '' : ' its-judge-pending'}`}>
+        Step {step}: <span className={resultClass(view.result)}>{view.resultText}</span>
         {view.detail}
       </h6>
-      {view.notes.map((note, i) => (
+      {view.notes?.map((note, i) => (
         <div key={i} className={`its-judgement-note${view.state === 'stopped-early' ? ' its-judge-fail' : ''}`}>
           {note}
         </div>
       ))}
-      {hasPanels && (
-        <div className="its-judgement-panels">
-          {view.evidence && <Evidence step={view.step} evidence={view.evidence} />}
-          {view.sequential.length > 0 && <Sequential step={view.step} note={view.sequentialNote} tests={view.sequential} />}
-          {view.events.length > 0 && <PodEvents step={view.step} events={view.events} />}
+      {live && (
+        <div className="its-live" data-testid={`live-${step}`}>
+          <div className="its-judgement-note its-live-summary" data-testid={`live-summary-${step}`}>
+            {live.summary}
+          </div>
+          <div className="its-note">{live.note}</div>
+          <Panels view={view} />
         </div>
       )}
-      {view.rows.length > 0 && <MetricTable view={view} />}
+      {!live && <Panels view={view} />}
+      {view.rows.length > 0 && <MetricTable step={step} rows={view.rows} />}
     </div>
   );
 }
 
-/** The failure's message without its "; weights restored ..." tail when the rollback line below says it. */
-function withoutRollback(failure: string, status: ShiftStatus | undefined): string {
-  const rollback = status?.rollback?.message;
-  return rollback && failure.endsWith(`; ${rollback}`) ? failure.slice(0, -(rollback.length + 2)) : failure;
-}
-
 /**
+ * The failure's message without its "; weights restored ..." tail (the rollback line below says it).
  * Too little evidence: the failure lists the evidence gate's problems, which the step's evidence
  * panel below lists too; the box then says only which step and points there (said once).
  */
-function failureText(view: NonNullable<ReturnType<typeof analysisView>>, status: ShiftStatus | undefined): string {
-  const failure = withoutRollback(view.failure ?? '', status);
-  if (view.failureReason !== ANALYSIS_INSUFFICIENT_DATA) return failure;
-  const listed = view.steps.find((step) => (step.evidence?.problems.length ?? 0) > 0 && step.evidence!.problems.every((problem) => failure.includes(problem)));
+function failureText(view: AnalysisView, status: ShiftStatus | undefined): string {
+  const rollback = status?.rollback?.message;
+  let failure = view.failure ?? '';
+  if (rollback && failure.endsWith(`; ${rollback}`)) failure = failure.slice(0, -(rollback.length + 2));
+  if (view.failureReason !== INSUFFICIENT) return failure;
+  const listed = view.steps.find((step) => step.evidence?.problems.length && step.evidence.problems.every((problem) => failure.includes(problem)));
   const head = /^(.*?too little evidence to judge)(?::|$)/.exec(failure)?.[1];
   return listed && head ? `${head}; step ${listed.step}'s evidence below says what is missing` : failure;
 }
@@ -264,15 +196,15 @@ export function AnalysisJudgements({ status, payload, live }: { status: ShiftSta
         {view.overall && (
           <>
             {': '}
-            <span className={RESULT_CLASS[view.overall.result] ?? undefined} data-testid="analysis-overall">
+            <span className={resultClass(view.overall.result)} data-testid="analysis-overall">
               {view.overall.text}
             </span>
           </>
         )}
       </h5>
       {view.failure && (
-        <div className={`its-failure alert ${view.failureReason === ANALYSIS_INSUFFICIENT_DATA ? 'alert-warning' : 'alert-danger'}`} data-testid="analysis-failure">
-          <strong>{FAILURE_HEADINGS[view.failureReason ?? ''] ?? 'Analysis stopped the shift:'}</strong> {failureText(view, status)}
+        <div className={`its-failure alert alert-${view.failureReason === INSUFFICIENT ? 'warning' : 'danger'}`} data-testid="analysis-failure">
+          <strong>{FAILURE_HEADINGS[view.failureReason!] ?? 'Analysis stopped the shift:'}</strong> {failureText(view, status)}
         </div>
       )}
       {!view.steps.some((step) => step.judgement) && <p className="its-note">No step has been judged yet.</p>}

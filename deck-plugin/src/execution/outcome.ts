@@ -9,8 +9,8 @@
  *   (`onCancel: rollback`, the default) or holds them (`hold`); without a status poll for
  *   `abandonAfter` (default 2m) it treats the shift as abandoned and does the same.
  */
-import { ABANDON_AFTER_DEFAULT, FAILURE_REASON, describeWeights, formatDuration, parseDurationSeconds } from '@istio-shift/core';
-import type { Problem, ShiftStatus } from '@istio-shift/core';
+import { ABANDON_AFTER_DEFAULT, describeWeights, formatDuration, parseDurationSeconds } from '@istio-shift/core';
+import type { FailureReason, Problem, ShiftStatus } from '@istio-shift/core';
 import { problemText } from '../formLanguage';
 
 export interface StageRecord {
@@ -62,7 +62,7 @@ export interface Outcome {
 /** Orca statuses after which it runs none of the stage's tasks again, so it polls no more. */
 const ENDED = ['SUCCEEDED', 'TERMINAL', 'CANCELED', 'STOPPED', 'SKIPPED', 'FAILED_CONTINUE'];
 
-const webhookOf = (stage: StageRecord) => (stage.context?.webhook ?? {}) as WebhookContext;
+const webhookOf = (stage: StageRecord) => ((stage.context || {}).webhook || {}) as WebhookContext;
 
 function isStatus(body: unknown): body is ShiftStatus {
   return !!body && typeof body === 'object' && Array.isArray((body as ShiftStatus).destinations) && typeof (body as ShiftStatus).status === 'string';
@@ -93,69 +93,59 @@ export function createError(stage: StageRecord): ServiceError | undefined {
  * an error, that answer is the reason: Orca's own texts about the same HTTP status are left out.
  */
 export function failureReasons(stage: StageRecord): string[] {
-  const context = stage.context ?? {};
   const webhook = webhookOf(stage);
-  const status = latestStatus(stage);
+  const monitor = webhook.monitor || {};
+  const { failure, rollback } = latestStatus(stage) || {};
   const reasons: string[] = [];
-  if (status?.failure) reasons.push(status.failure.message);
-  if (status?.rollback && status.rollback.result !== 'restored') reasons.push(status.rollback.message);
-  for (const error of [errorOf(webhook.monitor?.body), errorOf(webhook.body)]) {
+  if (failure) reasons.push(failure.message);
+  if (rollback && rollback.result !== 'restored') reasons.push(rollback.message);
+  for (const error of [errorOf(monitor.body) || {}, errorOf(webhook.body) || {}]) {
     // The form's words (steps counted from 1, "Step 2 weights ..."), as the editor shows the same problems.
-    if (error?.problems?.length) reasons.push(...error.problems.map((p) => problemText(p as Problem)));
-    else if (error?.message) reasons.push(error.message);
+    if (error.problems?.length) reasons.push(...error.problems.map((p) => problemText(p as Problem)));
+    else if (error.message) reasons.push(error.message);
   }
   const answered = createError(stage)?.status;
   const restatesAnswer = (text: string) => answered !== undefined && new RegExp(`\\b${answered}\\b`).test(text);
-  if (webhook.monitor?.error) reasons.push(String(webhook.monitor.error));
+  if (monitor.error) reasons.push(String(monitor.error));
   if (webhook.error && !restatesAnswer(String(webhook.error))) reasons.push(String(webhook.error));
-  const exception = context.exception as { details?: { error?: string; errors?: string[] } } | undefined;
-  const orcaErrors = exception?.details?.errors?.length ? exception.details.errors : exception?.details?.error ? [exception.details.error] : [];
+  const details = ((stage.context || {}).exception as { details?: { error?: string; errors?: string[] } } | undefined)?.details || {};
+  const orcaErrors = details.errors?.length ? details.errors : details.error ? [details.error] : [];
   reasons.push(...orcaErrors.filter((text) => !restatesAnswer(text)));
   return reasons.filter((reason, i) => reason && reasons.indexOf(reason) === i);
 }
 
 function abandonSeconds(payload: Record<string, unknown>): number {
-  const fallback = parseDurationSeconds(ABANDON_AFTER_DEFAULT) as number;
   const value = payload.abandonAfter;
-  if (typeof value !== 'string' && typeof value !== 'number') return fallback;
-  return parseDurationSeconds(value) ?? fallback;
+  return (typeof value === 'string' || typeof value === 'number' ? parseDurationSeconds(value) : undefined) ?? (parseDurationSeconds(ABANDON_AFTER_DEFAULT) as number);
 }
 
-function whatOrcaDid(stageStatus: string): string {
-  if (stageStatus === 'CANCELED') return `Orca stopped this stage (${stageStatus})`;
-  if (stageStatus === 'TERMINAL' || stageStatus === 'STOPPED') return `Orca ended this stage (${stageStatus})`;
-  return `Orca no longer polls this stage (${stageStatus})`;
-}
+/** What Orca did to the stage, by its status: "Orca stopped this stage (CANCELED)". */
+const ORCA_DID: Record<string, string> = { CANCELED: 'stopped', TERMINAL: 'ended', STOPPED: 'ended' };
+const whatOrcaDid = (stageStatus: string) => `Orca ${ORCA_DID[stageStatus] ? `${ORCA_DID[stageStatus]} this stage` : 'no longer polls this stage'} (${stageStatus})`;
 
-/** "when it receives the cancel call, or at the latest 2m after the last status poll (by …)". */
-function when(stage: StageRecord, seconds: number, formatTime: (ms: number) => string): string {
+/**
+ * The summary of a stage Orca ended while the shift may still run ("stopped": with the service's last
+ * status; "lost": without any): what Orca did, what the service does, and by when.
+ */
+function endedSummary(stage: StageRecord, formatTime: (ms: number) => string, status?: ShiftStatus): string {
+  const payload = ((stage.context || {}).payload || {}) as Record<string, unknown>;
+  const hold = payload.onCancel === 'hold';
+  const seconds = abandonSeconds(payload);
   // Orca's last poll came before the stage ended, so the end time bounds the deadline.
   const by = typeof stage.endTime === 'number' ? ` (by ${formatTime(stage.endTime + seconds * 1000)})` : '';
-  return `when it receives the cancel call, or at the latest ${formatDuration(seconds)} after the last status poll${by}`;
-}
-
-function stoppedSummary(stage: StageRecord, status: ShiftStatus, formatTime: (ms: number) => string): string {
-  const payload = (stage.context?.payload ?? {}) as Record<string, unknown>;
-  const timing = when(stage, abandonSeconds(payload), formatTime);
-  const action =
-    payload.onCancel === 'hold'
-      ? `the service stops the shift and holds the weights it has then (last reported: ${describeWeights(status.destinations, status.currentWeights)})`
-      : `the service restores the weights from before the shift (${describeWeights(status.destinations, status.originalWeights)})`;
-  return `${whatOrcaDid(stage.status ?? '')}; ${action} ${timing}. The weights below are the last ones the service reported, not the current ones.`;
-}
-
-function lostSummary(stage: StageRecord, formatTime: (ms: number) => string): string {
-  const payload = (stage.context?.payload ?? {}) as Record<string, unknown>;
-  const action = payload.onCancel === 'hold' ? 'stops it and holds the weights' : 'stops it and restores the weights from before the shift';
-  return `${whatOrcaDid(stage.status ?? '')} without a status from the service. If the service did start the shift, it ${action} ${when(stage, abandonSeconds(payload), formatTime)}.`;
+  const timing = `when it receives the cancel call, or at the latest ${formatDuration(seconds)} after the last status poll${by}`;
+  const orca = whatOrcaDid(stage.status ?? '');
+  if (!status) return `${orca} without a status from the service. If the service did start the shift, it stops it and ${hold ? 'holds the weights' : 'restores the weights from before the shift'} ${timing}.`;
+  const action = hold
+    ? `the service stops the shift and holds the weights it has then (last reported: ${describeWeights(status.destinations, status.currentWeights)})`
+    : `the service restores the weights from before the shift (${describeWeights(status.destinations, status.originalWeights)})`;
+  return `${orca}; ${action} ${timing}. The weights below are the last ones the service reported, not the current ones.`;
 }
 
 function rejectedSummary(error: ServiceError): string {
-  const code = [error.status !== undefined ? `HTTP ${error.status}` : '', error.code ?? ''].filter(Boolean).join(' ');
-  if (error.status !== undefined && error.status >= 400 && error.status < 500) {
-    return `The service refused to start the shift${code ? ` (${code})` : ''}: it changed no traffic. Fix the stage and run the pipeline again.`;
-  }
-  return `The service could not start the shift${code ? ` (${code})` : ''}.`;
+  const code = [error.status !== undefined && `HTTP ${error.status}`, error.code].filter(Boolean).join(' ');
+  const refused = error.status !== undefined && error.status >= 400 && error.status < 500;
+  return `The service ${refused ? 'refused to' : 'could not'} start the shift${code ? ` (${code})` : ''}${refused ? ': it changed no traffic. Fix the stage and run the pipeline again.' : '.'}`;
 }
 
 function cancelNote(execution?: ExecutionRecord): string | undefined {
@@ -172,30 +162,23 @@ export function stageOutcome(stage: StageRecord, execution?: ExecutionRecord, fo
   const base = { stageStatus, status, ...(note ? { cancelNote: note } : {}) };
   if (status) {
     if (status.status !== 'RUNNING') return { ...base, kind: 'finished' };
-    if (!ended) return { ...base, kind: 'running' };
-    return { ...base, kind: 'stopped', summary: stoppedSummary(stage, status, formatTime) };
+    return ended ? { ...base, kind: 'stopped', summary: endedSummary(stage, formatTime, status) } : { ...base, kind: 'running' };
   }
   const error = createError(stage);
-  if (error && ended) return { ...base, kind: 'rejected', summary: rejectedSummary(error) };
-  if (ended) return { ...base, kind: 'lost', summary: lostSummary(stage, formatTime) };
-  return { ...base, kind: 'waiting', summary: 'The service has not reported a status for this stage yet.' };
+  if (!ended) return { ...base, kind: 'waiting', summary: 'The service has not reported a status for this stage yet.' };
+  return error ? { ...base, kind: 'rejected', summary: rejectedSummary(error) } : { ...base, kind: 'lost', summary: endedSummary(stage, formatTime) };
 }
+
+/** The label of the rollback line by what made the service roll back (or hold): analysis, abandonment, else Orca's cancel call. */
+const ROLLBACK_TRIGGERS: Partial<Record<FailureReason, string>> = {
+  ANALYSIS_FAILED: 'On analysis failure',
+  ANALYSIS_UNAVAILABLE: 'When analysis could not run',
+  ANALYSIS_INSUFFICIENT_DATA: 'With too little evidence to judge',
+  ABANDONED: 'On abandonment',
+};
 
 /**
  * What made the service roll back (or hold) the weights, for the label of its rollback line: a
  * failed or impossible analysis, no status poll for abandonAfter, else Orca's cancel call.
  */
-export function rollbackTrigger(status: ShiftStatus): string {
-  switch (status.failure?.reason) {
-    case FAILURE_REASON.ANALYSIS_FAILED:
-      return 'On analysis failure';
-    case FAILURE_REASON.ANALYSIS_UNAVAILABLE:
-      return 'When analysis could not run';
-    case FAILURE_REASON.ANALYSIS_INSUFFICIENT_DATA:
-      return 'With too little evidence to judge';
-    case FAILURE_REASON.ABANDONED:
-      return 'On abandonment';
-    default:
-      return 'On cancel';
-  }
-}
+export const rollbackTrigger = (status: ShiftStatus): string => ROLLBACK_TRIGGERS[status.failure?.reason as FailureReason] ?? 'On cancel';
