@@ -6,7 +6,7 @@ import { PROBLEM_CODES, validateShiftSpec } from '@istio-shift/core';
 import type { Problem } from '@istio-shift/core';
 import { fieldWords, inFormLanguage, problemText } from './formLanguage';
 import { newPayload, problemsToErrors } from './model';
-import { toAnalysisProblems } from './analysis-model';
+import { formMessage, toAnalysisProblems } from './analysis-model';
 import savedStage from '../test/fixtures/saved-stage.json';
 
 /** Payloads that between them make the validator give every code the form words. */
@@ -118,5 +118,16 @@ describe("the analysis section words the block's common checks from their code t
     const original = toAnalysisProblems(coded, payload).map((p) => p.message);
     expect(toAnalysisProblems(reworded(coded), payload).map((p) => p.message)).toEqual(original);
     expect(original.join(' ')).not.toMatch(/analysis\.|REWORDED/);
+  });
+
+  it('says what the service says, in the form\'s words (the same text the message gives)', () => {
+    // Core words each code once (problem-text.ts): an analysis interval out of range is not worded
+    // as abandonAfter's, SpEL in the block is "not supported", and a range keeps its hint.
+    const timing = { ...payload, analysis: { ...payload.analysis, interval: '1s', source: '${source}', evidence: { minRequests: 'many' } } };
+    const all = [...problems, ...validateShiftSpec(timing, { allowExpressions: true }).problems.filter((p) => p.field.startsWith('analysis'))];
+    const coded = all.filter((p) => p.code !== 'analysis');
+    expect(coded.map((p) => p.code)).toEqual(expect.arrayContaining(['duration_out_of_range', 'unevaluated_expression', 'out_of_range', 'wrong_type']));
+    const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+    coded.forEach((p) => expect({ field: p.field, text: problemText(p, timing) }).toEqual({ field: p.field, text: capitalized(formMessage(p.message, timing)) }));
   });
 });

@@ -1,5 +1,6 @@
 import { RESTART_EXPRESSION } from './spec';
-import { validateShiftPath, validateShiftSpec } from './validate';
+import { validateShiftSpec } from './validate';
+import { validateShiftPath } from './service-checks';
 
 /** The README's example: release/baseline/canary subsets, 80/10/10 -> 34/33/33 -> 100/0/0. */
 export function exampleSpec(): Record<string, unknown> {

@@ -19,20 +19,10 @@ import {
   RouteSelector,
   ShiftSpec,
 } from './spec';
-import { ProblemCode, ProblemParams } from './contract';
+import { absent, Checker, IntegerRule, isExpression, isPlainObject, Problem, StringRule } from './checker';
 
-/**
- * A problem with one field; `field` is a lodash-style path such as `steps[1].weights[2]`.
- * `message` is English for the API's error bodies and logs (it may be reworded); `code` and `params`
- * are the stable part, from which a client words the problem itself (the spec validator always sets
- * them; problems of other checks, e.g. route selection, may carry only a message).
- */
-export interface Problem {
-  field: string;
-  message: string;
-  code?: ProblemCode;
-  params?: ProblemParams;
-}
+export { isExpression };
+export type { IntegerRule, Problem, StringRule };
 
 export interface NormalizedDestination extends DestinationSpec {
   label: string;
@@ -101,19 +91,6 @@ const SUBSET_NAME = DNS_LABEL;
 /** Shift ids are 20 lower-case hex characters (see the engine's shiftIdFor). */
 const SHIFT_ID = /^[0-9a-f]{20}$/;
 const IDENTIFIER = /^[A-Za-z0-9][-A-Za-z0-9_.:]*$/;
-const EXPRESSION = /\$\{/;
-
-export interface StringRule {
-  required: boolean;
-  pattern?: RegExp;
-  maxLength: number;
-  describe: string;
-}
-export interface IntegerRule {
-  min: number;
-  max: number;
-  describe: string;
-}
 
 /**
  * Every scalar rule of the shift spec, by field. The validator below checks with these, and
@@ -153,177 +130,35 @@ export const SPEC_SHAPE = {
   expressionMaxLength: 200,
 } as const;
 
-/** True when a value is a SpEL template that Orca evaluates before it calls the service. */
-export function isExpression(value: unknown): value is string {
-  return typeof value === 'string' && EXPRESSION.test(value);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Collects problems; each check either returns a clean value or records why not. */
-class Checker {
-  readonly problems: Problem[] = [];
-  constructor(private readonly allowExpressions: boolean) {}
-
-  add(field: string, message: string, code: ProblemCode, params: ProblemParams = {}): void {
-    this.problems.push({ field, message, code, params });
-  }
-
-  /** Returns 'expression' when the value is SpEL that Deck may keep; reports it in the service. */
-  private expression(field: string, value: unknown): 'expression' | 'rejected' | undefined {
-    if (!isExpression(value)) return undefined;
-    if (this.allowExpressions) return 'expression';
-    this.add(
-      field,
-      `${field} is "${value}", which looks like a SpEL expression Orca did not evaluate; ` +
-        'check the expression in the pipeline, or send a literal value',
-      'unevaluated_expression',
-      { value },
-    );
-    return 'rejected';
-  }
-
-  unknownFields(field: string, value: Record<string, unknown>, known: readonly string[]): void {
-    for (const key of Object.keys(value)) {
-      if (!known.includes(key)) {
-        const where = field ? `${field}.${key}` : key;
-        this.add(where, `${where} is not a known field: remove it (known fields: ${known.join(', ')})`, 'unknown_field', { key, known: [...known] });
-      }
-    }
-  }
-
-  string(
-    field: string,
-    value: unknown,
-    rule: StringRule,
-  ): string | undefined {
-    if (value === undefined || value === null || value === '') {
-      if (rule.required) this.add(field, `${field} is required: give ${rule.describe}`, 'required', { hint: rule.describe });
-      return undefined;
-    }
-    if (typeof value !== 'string') {
-      this.add(field, `${field} must be a string: give ${rule.describe}`, 'wrong_type', { expected: 'string', hint: rule.describe });
-      return undefined;
-    }
-    const expression = this.expression(field, value);
-    if (expression === 'expression') return value;
-    if (expression === 'rejected') return undefined;
-    if (value.length > rule.maxLength) {
-      this.add(field, `${field} is ${value.length} characters long; shorten it to at most ${rule.maxLength}`, 'too_long', { length: value.length, max: rule.maxLength });
-      return undefined;
-    }
-    if (rule.pattern && !rule.pattern.test(value)) {
-      this.add(field, `${field} "${value}" is not valid: give ${rule.describe}`, 'invalid_format', { value, hint: rule.describe });
-      return undefined;
-    }
-    return value;
-  }
-
-  /**
-   * An integer, or a string of digits (Orca's SpEL turns numbers into strings).
-   * Returns NaN for a SpEL expression that Deck keeps, so later arithmetic can skip it.
-   */
-  integer(field: string, value: unknown, rule: IntegerRule): number | undefined {
-    const { min, max, describe } = rule;
-    if (value === undefined || value === null || value === '') {
-      this.add(field, `${field} is required: give ${describe}`, 'required', { hint: describe });
-      return undefined;
-    }
-    const expression = this.expression(field, value);
-    if (expression === 'expression') return Number.NaN;
-    if (expression === 'rejected') return undefined;
-    let number: number | undefined;
-    if (typeof value === 'number' && Number.isInteger(value)) number = value;
-    if (typeof value === 'string' && /^\d+$/.test(value)) number = Number(value);
-    if (number === undefined) {
-      this.add(field, `${field} must be a whole number (got ${JSON.stringify(value)}): give ${describe}`, 'wrong_type', { expected: 'whole number', got: JSON.stringify(value) ?? String(value), hint: describe });
-      return undefined;
-    }
-    if (number < min || number > max) {
-      this.add(field, `${field} is ${number}; it must be between ${min} and ${max}`, 'out_of_range', { got: number, min, max });
-      return undefined;
-    }
-    return number;
-  }
-
-  boolean(field: string, value: unknown, fallback: boolean): boolean {
-    if (value === undefined || value === null || value === '') return fallback;
-    if (typeof value === 'boolean') return value;
-    if (value === 'true' || value === 'false') return value === 'true';
-    if (this.expression(field, value) === 'expression') return fallback;
-    this.add(field, `${field} must be true or false (got ${JSON.stringify(value)})`, 'wrong_type', { expected: 'boolean', got: JSON.stringify(value) ?? String(value) });
-    return fallback;
-  }
-
-  oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], fallback: T): T {
-    if (value === undefined || value === null || value === '') return fallback;
-    if ((allowed as readonly unknown[]).includes(value)) return value as T;
-    if (this.expression(field, value) === 'expression') return fallback;
-    this.add(field, `${field} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`, 'not_one_of', { allowed: [...allowed], got: JSON.stringify(value) ?? String(value) });
-    return fallback;
-  }
-
-  array(field: string, value: unknown, min: number, max: number, describe: string): unknown[] | undefined {
-    if (value === undefined || value === null) {
-      this.add(field, `${field} is required: give ${describe}`, 'required', { hint: describe });
-      return undefined;
-    }
-    if (!Array.isArray(value)) {
-      this.add(field, `${field} must be a list: give ${describe}`, 'wrong_type', { expected: 'list', hint: describe });
-      return undefined;
-    }
-    if (value.length < min) {
-      this.add(field, `${field} is empty: give ${describe}`, 'empty', { hint: describe });
-      return undefined;
-    }
-    if (value.length > max) {
-      this.add(field, `${field} has ${value.length} entries; at most ${max} are allowed`, 'too_many', { count: value.length, max });
-      return undefined;
-    }
-    return value;
-  }
-}
-
 const ROUTE_HINT = 'an object such as {"protocol": "http", "name": "primary"}';
+const STEP_HINT = 'such as {"weights": [80, 10, 10], "pause": "10m"}';
 
 function checkRoute(check: Checker, value: unknown): RouteSelector | undefined {
   if (!isPlainObject(value)) {
-    check.add('route', `route is required: give ${ROUTE_HINT}`, 'required', { hint: ROUTE_HINT });
+    check.add('route', 'required', { hint: ROUTE_HINT });
     return undefined;
   }
   check.unknownFields('route', value, ROUTE_FIELDS);
   const protocol = check.oneOf('route.protocol', value.protocol, PROTOCOLS, 'http');
-  const has = (key: string) => value[key] !== undefined && value[key] !== null && value[key] !== '';
-  const route: RouteSelector = { protocol };
-  if (protocol === 'http') {
-    if (has('port')) check.add('route.port', 'route.port applies to TLS and TCP routes only: select an HTTP route by name or index', 'port_on_http_route');
-    if (has('name') === has('index')) {
-      check.add('route', 'route must give exactly one of name or index for an HTTP route (prefer the name: it survives reordering)', 'route_selector', { protocol, choices: ['name', 'index'] });
-      return undefined;
-    }
-  } else {
-    if (has('name')) check.add('route.name', `Istio ${protocol.toUpperCase()} routes have no name: select the route by port or index`, 'name_on_unnamed_route', { protocol });
-    if (has('port') === has('index')) {
-      check.add('route', `route must give exactly one of port or index for a ${protocol.toUpperCase()} route`, 'route_selector', { protocol, choices: ['port', 'index'] });
-      return undefined;
-    }
+  const has = (key: string) => !absent(value[key]);
+  // HTTP routes have names; Istio's TLS and TCP routes are told apart by port.
+  const [other, wrong] = protocol === 'http' ? (['name', 'port'] as const) : (['port', 'name'] as const);
+  if (has(wrong)) check.add(`route.${wrong}`, protocol === 'http' ? 'port_on_http_route' : 'name_on_unnamed_route', protocol === 'http' ? {} : { protocol });
+  if (has(other) === has('index')) {
+    check.add('route', 'route_selector', { protocol, choices: [other, 'index'] });
+    return undefined;
   }
+  const route: RouteSelector = { protocol };
   if (has('name')) {
     const name = check.string('route.name', value.name, SPEC_RULES.routeName);
     if (name === undefined) return undefined;
     route.name = name;
   }
-  if (has('index')) {
-    const index = check.integer('route.index', value.index, SPEC_INTEGER_RULES.routeIndex);
-    if (index === undefined) return undefined;
-    route.index = index;
-  }
-  if (has('port')) {
-    const port = check.integer('route.port', value.port, SPEC_INTEGER_RULES.routePort);
-    if (port === undefined) return undefined;
-    route.port = port;
+  for (const key of ['index', 'port'] as const) {
+    if (!has(key)) continue;
+    const number = check.integer(`route.${key}`, value[key], key === 'index' ? SPEC_INTEGER_RULES.routeIndex : SPEC_INTEGER_RULES.routePort);
+    if (number === undefined) return undefined;
+    route[key] = number;
   }
   return route;
 }
@@ -336,20 +171,17 @@ function checkDestinations(check: Checker, value: unknown): NormalizedDestinatio
   list.forEach((entry, i) => {
     const field = `destinations[${i}]`;
     if (!isPlainObject(entry)) {
-      check.add(field, `${field} must be an object with a host and optionally a subset and port`, 'wrong_type', { expected: 'object', hint: 'with a host and optionally a subset and port' });
+      check.add(field, 'wrong_type', { expected: 'object', hint: 'with a host and optionally a subset and port' });
       complete = false;
       return;
     }
     check.unknownFields(field, entry, DESTINATION_FIELDS);
     const host = check.string(`${field}.host`, entry.host, SPEC_RULES.host);
     const subset = check.string(`${field}.subset`, entry.subset, SPEC_RULES.subset);
-    const port = entry.port === undefined || entry.port === null || entry.port === ''
-      ? undefined
-      : check.integer(`${field}.port`, entry.port, SPEC_INTEGER_RULES.destinationPort);
+    const port = absent(entry.port) ? undefined : check.integer(`${field}.port`, entry.port, SPEC_INTEGER_RULES.destinationPort);
     const label = check.string(`${field}.label`, entry.label, SPEC_RULES.label);
-    const given = (v: unknown) => v !== undefined && v !== null && v !== '';
     // A rejected subset or port leaves the identity unknown: no duplicate check on a guess.
-    if (host === undefined || (given(entry.subset) && subset === undefined) || (given(entry.port) && port === undefined)) {
+    if (host === undefined || (!absent(entry.subset) && subset === undefined) || (!absent(entry.port) && port === undefined)) {
       complete = false;
       return;
     }
@@ -365,13 +197,11 @@ function checkDestinations(check: Checker, value: unknown): NormalizedDestinatio
     if (isExpression(destination.host) || isExpression(destination.subset)) return;
     const key = destinationKey(destination);
     const first = seenKeys.get(key);
-    if (first !== undefined) {
-      check.add(`destinations[${i}]`, `destinations[${i}] repeats destinations[${first}] (${key}): list each destination once`, 'duplicate_destination', { index: i, first, key });
-    } else seenKeys.set(key, i);
+    if (first !== undefined) check.add(`destinations[${i}]`, 'duplicate_destination', { index: i, first, key });
+    else seenKeys.set(key, i);
     const firstLabel = seenLabels.get(destination.label);
-    if (firstLabel !== undefined && first === undefined) {
-      check.add(`destinations[${i}].label`, `destinations[${i}] has the same label "${destination.label}" as destinations[${firstLabel}]: give each a distinct label`, 'duplicate_label', { index: i, first: firstLabel, label: destination.label });
-    } else seenLabels.set(destination.label, i);
+    if (firstLabel !== undefined && first === undefined) check.add(`destinations[${i}].label`, 'duplicate_label', { index: i, first: firstLabel, label: destination.label });
+    else seenLabels.set(destination.label, i);
   });
   return destinations;
 }
@@ -384,22 +214,19 @@ function checkSteps(check: Checker, value: unknown, destinationCount: number | u
   list.forEach((entry, i) => {
     const field = `steps[${i}]`;
     if (!isPlainObject(entry)) {
-      check.add(field, `${field} must be an object such as {"weights": [80, 10, 10], "pause": "10m"}`, 'wrong_type', { expected: 'object', hint: 'such as {"weights": [80, 10, 10], "pause": "10m"}' });
+      check.add(field, 'wrong_type', { expected: 'object', hint: STEP_HINT });
       complete = false;
       return;
     }
     check.unknownFields(field, entry, STEP_FIELDS);
     const weights = check.array(`${field}.weights`, entry.weights, 1, LIMITS.maxDestinations, 'one weight per destination, summing to 100');
-    let pauseSeconds: number | undefined = 0;
-    if (entry.pause !== undefined && entry.pause !== null && entry.pause !== '') {
-      pauseSeconds = checkPause(check, `${field}.pause`, entry.pause);
-    }
+    const pauseSeconds = absent(entry.pause) ? 0 : checkPause(check, `${field}.pause`, entry.pause);
     if (!weights) {
       complete = false;
       return;
     }
     if (destinationCount !== undefined && weights.length !== destinationCount) {
-      check.add(`${field}.weights`, `${field}.weights has ${weights.length} weights but there are ${destinationCount} destinations: give one weight per destination, in the same order`, 'weight_count', { count: weights.length, destinations: destinationCount });
+      check.add(`${field}.weights`, 'weight_count', { count: weights.length, destinations: destinationCount });
       complete = false;
     }
     const numbers = weights.map((weight, j) => check.integer(`${field}.weights[${j}]`, weight, SPEC_INTEGER_RULES.weight));
@@ -409,14 +236,11 @@ function checkSteps(check: Checker, value: unknown, destinationCount: number | u
     }
     const definite = numbers as number[];
     // A SpEL weight (NaN, Deck only) makes the sum unknowable until Orca evaluates it.
-    if (!definite.some(Number.isNaN)) {
-      const sum = definite.reduce((a, b) => a + b, 0);
-      if (sum !== 100) {
-        const fix = sum < 100 ? `add ${100 - sum}` : `remove ${sum - 100}`;
-        check.add(`${field}.weights`, `${field}.weights sum to ${sum}; they must sum to 100 (${fix})`, 'weight_sum', { sum });
-        complete = false;
-        return;
-      }
+    const sum = definite.reduce((a, b) => a + b, 0);
+    if (sum !== 100 && !Number.isNaN(sum)) {
+      check.add(`${field}.weights`, 'weight_sum', { sum });
+      complete = false;
+      return;
     }
     // Checked after the sum, so a row with a bad pause still reports its weights too.
     if (pauseSeconds === undefined) {
@@ -432,13 +256,11 @@ function checkPause(check: Checker, field: string, value: unknown): number | und
   if (isExpression(value)) {
     return check.string(field, value, { required: false, maxLength: SPEC_SHAPE.expressionMaxLength, describe: 'a duration' }) === undefined ? undefined : 0;
   }
-  const seconds = typeof value === 'string' || typeof value === 'number' ? parseDurationSeconds(value) : undefined;
-  if (seconds === undefined) {
-    check.add(field, `${field} ${JSON.stringify(value)} is not a duration: write it like 90s, 10m or 1h30m, or as whole seconds`, 'not_a_duration', { got: JSON.stringify(value) ?? String(value), examples: ['90s', '10m', '1h30m'] });
-    return undefined;
-  }
+  // -1: not a duration (reported); the upper bound has its own code.
+  const seconds = check.duration(field, value, -1, 0, Infinity, ['90s', '10m', '1h30m']);
+  if (seconds < 0) return undefined;
   if (seconds > LIMITS.maxPauseSeconds) {
-    check.add(field, `${field} is longer than 7 days; shorten it (a long bake belongs in a separate stage)`, 'pause_too_long', { got: seconds, maxSeconds: LIMITS.maxPauseSeconds });
+    check.add(field, 'pause_too_long', { got: seconds, maxSeconds: LIMITS.maxPauseSeconds });
     return undefined;
   }
   return seconds;
@@ -446,34 +268,24 @@ function checkPause(check: Checker, field: string, value: unknown): number | und
 
 /** Orca's restart time, 0 before any restart (also when Orca left RESTART_EXPRESSION unevaluated). */
 function checkRestartedAt(check: Checker, value: unknown): number {
-  if (value === undefined || value === null || value === '' || value === RESTART_EXPRESSION) return 0;
+  if (absent(value) || value === RESTART_EXPRESSION) return 0;
   const parsed = check.integer('restartedAt', value, SPEC_INTEGER_RULES.restartedAt);
   return parsed === undefined || Number.isNaN(parsed) ? 0 : parsed;
 }
 
 function checkAbandonAfter(check: Checker, value: unknown): number {
   const fallback = parseDurationSeconds(ABANDON_AFTER_DEFAULT) as number;
-  if (value === undefined || value === null || value === '') return fallback;
   if (isExpression(value)) {
     check.string('abandonAfter', value, { required: false, maxLength: SPEC_SHAPE.expressionMaxLength, describe: 'a duration such as 2m' });
     return fallback;
   }
-  const seconds = typeof value === 'string' || typeof value === 'number' ? parseDurationSeconds(value) : undefined;
-  if (seconds === undefined) {
-    check.add('abandonAfter', `abandonAfter ${JSON.stringify(value)} is not a duration: write it like 90s or 5m`, 'not_a_duration', { got: JSON.stringify(value) ?? String(value), examples: ['90s', '5m'] });
-    return fallback;
-  }
-  if (seconds < LIMITS.minAbandonAfterSeconds || seconds > LIMITS.maxAbandonAfterSeconds) {
-    check.add('abandonAfter', `abandonAfter is ${seconds}s; it must be between ${LIMITS.minAbandonAfterSeconds}s (longer than Orca's 15 s poll interval, with room for a service restart) and ${LIMITS.maxAbandonAfterSeconds / 60}m`, 'duration_out_of_range', { got: seconds, min: LIMITS.minAbandonAfterSeconds, max: LIMITS.maxAbandonAfterSeconds });
-    return fallback;
-  }
-  return seconds;
+  return check.duration('abandonAfter', value, fallback, LIMITS.minAbandonAfterSeconds, LIMITS.maxAbandonAfterSeconds, ['90s', '5m']);
 }
 
 export function validateShiftSpec(input: unknown, options: ValidateOptions = {}): ValidationResult {
-  const check = new Checker(options.allowExpressions ?? false);
+  const check = new Checker(options.allowExpressions ? 'allowed' : 'rejected');
   if (!isPlainObject(input)) {
-    check.add('', 'the shift spec must be a JSON object with account, namespace, virtualService, route, destinations and steps', 'spec_not_object');
+    check.add('', 'spec_not_object');
     return { ok: false, problems: check.problems };
   }
   check.unknownFields('', input, KNOWN_FIELDS);
@@ -487,16 +299,14 @@ export function validateShiftSpec(input: unknown, options: ValidateOptions = {})
   const onCancel = check.oneOf('onCancel', input.onCancel, CANCEL_BEHAVIOURS, 'rollback');
   const executionId = check.string('executionId', input.executionId, SPEC_RULES.executionId);
   const stageRef = check.string('stageRef', input.stageRef, SPEC_RULES.stageRef);
-  if (executionId !== undefined && stageRef === undefined && !check.problems.some((p) => p.field === 'stageRef')) {
-    check.add('stageRef', 'stageRef is required with executionId: one execution can run several shift stages, so name the stage (the Deck editor writes its refId)', 'stage_ref_required');
-  }
-  if (stageRef !== undefined && executionId === undefined && !check.problems.some((p) => p.field === 'executionId')) {
-    check.add('executionId', 'executionId is required with stageRef: in Orca set it to ${execution.id}', 'execution_id_required');
-  }
+  // One names the shift only with the other; a field already reported is not reported twice.
+  const reported = (field: string) => check.problems.some((p) => p.field === field);
+  if (executionId !== undefined && stageRef === undefined && !reported('stageRef')) check.add('stageRef', 'stage_ref_required');
+  if (stageRef !== undefined && executionId === undefined && !reported('executionId')) check.add('executionId', 'execution_id_required');
   const restartedAt = checkRestartedAt(check, input.restartedAt);
   const abandonAfterSeconds = checkAbandonAfter(check, input.abandonAfter);
   const analysis = validateAnalysis(input.analysis, { namespace, steps: input.steps });
-  analysis.problems.forEach((p) => check.add(p.field, p.message, p.code ?? 'analysis', p.params ?? {}));
+  check.problems.push(...analysis.problems);
   if (check.problems.length > 0 || !account || !namespace || !virtualService || !route || !destinations || !steps) {
     return { ok: false, problems: check.problems };
   }
@@ -505,30 +315,4 @@ export function validateShiftSpec(input: unknown, options: ValidateOptions = {})
   if (stageRef !== undefined) spec.stageRef = stageRef;
   if (analysis.analysis) spec.analysis = analysis.analysis;
   return { ok: true, spec, problems: [] };
-}
-
-/** The segments of a shift's URL: /v1/shifts/{account}/{namespace}/{virtualService}/{id}. */
-export interface ShiftPathSegments {
-  account: unknown;
-  namespace: unknown;
-  virtualService: unknown;
-  id: unknown;
-}
-
-/**
- * Checks a shift's URL segments with the same rules as the create body, so a segment can never
- * address anything but a VirtualService (e.g. "checkout/status" would reach the status subresource).
- */
-export function validateShiftPath(segments: ShiftPathSegments): Problem[] {
-  const check = new Checker(false);
-  check.string('account', segments.account, { ...SPEC_RULES.account, describe: 'the Spinnaker account of the shift' });
-  check.string('namespace', segments.namespace, SPEC_RULES.namespace);
-  check.string('virtualService', segments.virtualService, SPEC_RULES.virtualService);
-  check.string('id', segments.id, SPEC_RULES.shiftId);
-  return check.problems;
-}
-
-/** "field: message; field: message" for logs and CLI output. */
-export function describeProblems(problems: Problem[]): string {
-  return problems.map((p) => p.message).join('; ');
 }

@@ -63,11 +63,6 @@ export const ANALYSIS_DEFAULTS = { warmup: '1m', interval: '30s', onFailure: 'ro
 
 export const EVIDENCE_DEFAULTS: Readonly<NormalizedEvidence> = { minRequests: 50, minTrafficShare: 0.5, minPoints: 3, onInsufficient: 'fail' };
 
-/** How long a step may wait for evidence past its window: `extendUpTo`, else one more window. */
-export function evidenceExtensionSeconds(analysis: NormalizedAnalysis, step: NormalizedStepAnalysis): number {
-  return analysis.evidence.extendSeconds ?? Math.max(step.windowSeconds, 2 * step.intervalSeconds);
-}
-
 export const ANALYSIS_LIMITS = {
   maxMetrics: 30,
   maxQueryLength: 4000,
@@ -121,13 +116,3 @@ export function defaultCritical(metric: BuiltInMetric | 'custom'): boolean {
 
 /** Defaults of the `errors` judge (percentage points for maxIncrease). */
 export const ERRORS_JUDGE_DEFAULTS = { maxRatio: 1, maxIncrease: 0.1 } as const;
-
-/**
- * Which destinations carry the canary's and the baseline's traffic, for the evidence gate's expected
- * share: by convention (release, baseline, canary) the last destination is the canary and the one
- * before it the baseline. With fewer than three destinations there is no separate baseline
- * destination, and the share is not checked.
- */
-export function analysedDestinations(destinationCount: number): { canary: number; baseline: number } | undefined {
-  return destinationCount >= 3 ? { canary: destinationCount - 1, baseline: destinationCount - 2 } : undefined;
-}

@@ -19,16 +19,10 @@
  */
 import { formatDuration } from '../duration';
 import { NormalizedMetric, NormalizedWorkloadScope } from './normalized';
+import { TEMPLATE_VARIABLE } from './template-variables';
 
-export const TEMPLATE_VARIABLES = ['namespace', 'workload', 'interval', 'scope'] as const;
+export { TEMPLATE_VARIABLES, templateVariables } from './template-variables';
 export type ScopeName = 'canary' | 'baseline';
-
-const VARIABLE = /\{\{\s*([^{}]*?)\s*\}\}/g;
-
-/** The `{{variable}}` names a template uses (for validation). */
-export function templateVariables(template: string): string[] {
-  return [...template.matchAll(VARIABLE)].map((m) => m[1]);
-}
 
 /** A PromQL double-quoted string's content: backslash and quote escaped, newlines spelled out. */
 export function escapeLabelValue(value: string): string {
@@ -93,5 +87,5 @@ export function renderTemplate(template: string, scope: NormalizedWorkloadScope,
     interval,
     scope: scopeName,
   };
-  return template.replace(VARIABLE, (whole, name: string) => values[name] ?? whole);
+  return template.replace(TEMPLATE_VARIABLE, (whole, name: string) => values[name] ?? whole);
 }
