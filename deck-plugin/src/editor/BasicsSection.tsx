@@ -26,7 +26,7 @@ function Presets({ formik }: { formik: StageFormik }) {
   const payload = getIn(formik.values, 'payload') as PayloadDraft;
   return (
     <div className="its-presets">
-      <span className="its-presets-label">Presets:</span>
+      <strong>Presets:</strong>
       {PRESETS.map((preset) => (
         <button
           key={preset.id}

@@ -73,7 +73,7 @@ export function LivePanel({ formik, lookup }: { formik: StageFormik; lookup: Liv
   const payload = getIn(formik.values, 'payload') as PayloadDraft;
   if (lookup.state === 'idle') {
     return (
-      <div className="its-live its-live-idle" data-testid="live-status">
+      <div className="its-live" data-testid="live-status">
         {lookup.reason}
       </div>
     );
@@ -106,7 +106,7 @@ export function LivePanel({ formik, lookup }: { formik: StageFormik; lookup: Liv
   };
   return (
     <div className="its-live its-live-loaded" data-testid="live-status">
-      <div className="sp-formItem its-field">
+      <div className="sp-formItem">
         <div className="sp-formItem__left">
           <div className="sp-formLabel">Live routes</div>
         </div>
@@ -135,7 +135,7 @@ export function LivePanel({ formik, lookup }: { formik: StageFormik; lookup: Liv
         </div>
       </div>
       {check && (
-        <div className={`its-live-check ${check.ok ? 'its-live-ok' : 'its-live-bad'}`} data-testid="live-check">
+        <div className={check.ok ? 'its-live-ok' : 'its-live-bad'} data-testid="live-check">
           <span className={`fa ${check.ok ? 'fa-check-circle' : 'fa-exclamation-triangle'}`} /> {check.message}
         </div>
       )}

@@ -28,7 +28,7 @@ export function RouteSection({ formik }: { formik: StageFormik }) {
           />
         )}
       />
-      <div className="sp-formItem its-field">
+      <div className="sp-formItem">
         <div className="sp-formItem__left" />
         <div className="sp-formItem__right its-route-by">
           <label className="its-inline-label">

@@ -49,7 +49,7 @@ export function StepsSection({ formik }: { formik: StageFormik }) {
       <h5 className="its-heading">
         Steps <HelpField content={HELP} />
       </h5>
-      <table className="table table-condensed its-table its-steps" aria-label="Steps">
+      <table className="table table-condensed its-table" aria-label="Steps">
         <thead>
           <tr>
             <th>Step</th>

@@ -19,7 +19,7 @@ function Message({ validation }: Pick<ILayoutProps, 'validation'>) {
 /** The layout of Deck's stage forms (sp-formItem), with plain-text messages. */
 function FieldLayout({ label, help, input, actions, validation }: ILayoutProps) {
   return (
-    <div className="sp-formItem its-field">
+    <div className="sp-formItem">
       <div className="sp-formItem__left">
         {(label || help) && (
           <div className="sp-formLabel">

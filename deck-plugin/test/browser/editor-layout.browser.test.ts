@@ -102,3 +102,25 @@ it('lays the analysis section out as Deck\'s stage editors: a full-width query, 
   await check.waitFor({ state: 'detached' });
   expect(errors).toEqual([]);
 }, 120_000);
+
+it('keeps a statistical metric that fails either way on one line at a 1070 px wide window', async () => {
+  await page.setViewportSize({ width: 1070, height: 900 });
+  try {
+    await page.getByLabel('Metric 2 fails on').selectOption('either');
+    await page.getByLabel('Metric 2 statistical allowed decrease').waitFor();
+    const row = await page.getByTestId('analysis-metric-1').evaluate((element) => {
+      const tops = Array.from(element.querySelectorAll('.its-bounds input')).map((input) => Math.round(input.getBoundingClientRect().top));
+      const table = element.closest('table')!;
+      const section = table.closest('[data-testid="analysis-section"]')!;
+      return { height: element.getBoundingClientRect().height, tops, reference: element.previousElementSibling!.getBoundingClientRect().height, width: table.scrollWidth, sectionWidth: section.clientWidth };
+    });
+    console.log(`metric 2 (direction either) at 1070 px: ${Math.round(row.height)} px tall (metric 1: ${Math.round(row.reference)} px), bound inputs at ${row.tops.join('/')} px, table ${row.width} px in a ${row.sectionWidth} px section`);
+    expect(row.width).toBeLessThanOrEqual(row.sectionWidth);
+    expect(row.tops).toHaveLength(2);
+    expect(row.tops[1]).toBe(row.tops[0]);
+    expect(row.height).toBeLessThan(60);
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+  expect(errors).toEqual([]);
+}, 120_000);
