@@ -18,43 +18,36 @@ export function isPauseTimingProblem(problem: Problem): boolean {
   return /^steps\[\d+\]\.pause$/.test(problem.field) && (problem.code === 'analysis' || problem.code === undefined) && /analysis (warm-up|window)/.test(problem.message);
 }
 
-/** Whether the step's warm-up/interval is its own override (set in the stage JSON; the form has no input for it). */
-function ownTiming(step: Obj | undefined): { warmup: boolean; interval: boolean } {
-  const own = obj(step?.analysis);
-  return { warmup: own?.warmup !== undefined, interval: own?.interval !== undefined };
-}
-
 /** The form's words for a step whose pause does not fit the analysis warm-up and two intervals; undefined when it fits. */
 export function pauseTimingText(payload: unknown, index: number): string | undefined {
-  const analysis = obj(obj(payload)?.analysis);
-  const steps = obj(payload)?.steps;
-  const step = Array.isArray(steps) ? obj(steps[index]) : undefined;
+  const spec = obj(payload) || {};
+  const analysis = obj(spec.analysis);
+  const step = Array.isArray(spec.steps) ? obj(spec.steps[index]) : undefined;
   if (!analysis || !step) return undefined;
-  const own = obj(step.analysis);
+  // The step's own warm-up/interval overrides (set in the stage JSON; the form has no input for them).
+  const own = obj(step.analysis) || {};
   const pause = seconds(step.pause, '');
-  const warmup = seconds(own?.warmup ?? analysis.warmup, ANALYSIS_DEFAULTS.warmup);
-  const interval = seconds(own?.interval ?? analysis.interval, ANALYSIS_DEFAULTS.interval);
-  if (pause === undefined || pause === 0 || warmup === undefined || interval === undefined || own?.skip === true) return undefined;
+  const warmup = seconds(own.warmup ?? analysis.warmup, ANALYSIS_DEFAULTS.warmup);
+  const interval = seconds(own.interval ?? analysis.interval, ANALYSIS_DEFAULTS.interval);
+  if (!pause || warmup === undefined || interval === undefined || own.skip === true) return undefined;
   const n = index + 1;
-  const mine = ownTiming(step);
-  const warmupWords = mine.warmup ? `step ${n}'s own analysis warm-up (${formatDuration(warmup)}, set in the stage JSON)` : `the analysis warm-up (${formatDuration(warmup)})`;
+  const timing = (what: string, value: number, where = '') =>
+    own[what === 'warm-up' ? 'warmup' : what] !== undefined ? `step ${n}'s own analysis ${what} (${formatDuration(value)}${where})` : `the analysis ${what} (${formatDuration(value)})`;
+  const warmupWords = timing('warm-up', warmup, ', set in the stage JSON');
   if (pause < warmup) {
     return `Step ${n} pauses ${formatDuration(pause)}, shorter than ${warmupWords}: lengthen the pause, shorten the warm-up, or tick "skip analysis" for step ${n}`;
   }
   const window = pause - warmup;
-  if (window < 2 * interval) {
-    const intervalWords = mine.interval ? `step ${n}'s own analysis interval (${formatDuration(interval)})` : `the analysis interval (${formatDuration(interval)})`;
-    return (
-      `Step ${n} pauses ${formatDuration(pause)}, which leaves ${formatDuration(window)} after ${warmupWords}; judging needs two of ${intervalWords}: ` +
-      `lengthen the pause to at least ${formatDuration(warmup + 2 * interval)}, or shorten the warm-up or interval`
-    );
-  }
-  return undefined;
+  if (window >= 2 * interval) return undefined;
+  return (
+    `Step ${n} pauses ${formatDuration(pause)}, which leaves ${formatDuration(window)} after ${warmupWords}; judging needs two of ${timing('interval', interval)}: ` +
+    `lengthen the pause to at least ${formatDuration(warmup + 2 * interval)}, or shorten the warm-up or interval`
+  );
 }
 
 /** A problem's text for the form when it is a pause-vs-analysis problem (else undefined). */
 export function crossFieldText(problem: Problem, payload: unknown): string | undefined {
   if (!isPauseTimingProblem(problem)) return undefined;
-  const index = Number(/^steps\[(\d+)\]/.exec(problem.field)?.[1]);
-  return pauseTimingText(payload, index);
+  // The field is `steps[<index>].pause`.
+  return pauseTimingText(payload, parseInt(problem.field.slice(6), 10));
 }
