@@ -15,7 +15,7 @@ import { Cells, Facts, Table } from './parts';
 
 /** The colour of a result: its-judge-pass, -marginal, -fail, -insufficient. */
 const RESULT_TONE: Record<string, string> = { Pass: 'pass', Marginal: 'marginal', Fail: 'fail', InsufficientData: 'insufficient' };
-const resultClass = (result?: string) => (RESULT_TONE[result ?? ''] ? `its-judge-${RESULT_TONE[result!]}` : undefined);
+const resultClass = (result = '') => (RESULT_TONE[result] ? `its-judge-${RESULT_TONE[result]}` : undefined);
 
 /** The colour of a metric's result by its state; a failed metric is also red. */
 const ROW_TONE: Record<JudgementRow['state'], string> = { judged: 'pass', 'no-data': 'nodata', insufficient: 'insufficient', 'stopped-early': 'fail', 'not-judged': 'pending' };
@@ -145,19 +145,19 @@ function MetricTable({ step, rows }: { step: number; rows: JudgementRow[] }) {
 function StepAnalysis({ view }: { view: StepAnalysisView }) {
   const { step, live } = view;
   return (
-    <div className={`its-judgement its-step-analysis-${view.state}`} data-testid={`judgement-${step}`} data-state={view.state}>
+    <div data-testid={`judgement-${step}`} data-state={view.state}>
       <h6 className={`its-judgement-title${view.judgement ? '' : ' its-judge-pending'}`}>
         Step {step}: <span className={resultClass(view.result)}>{view.resultText}</span>
         {view.detail}
       </h6>
-      {view.notes?.map((note, i) => (
+      {(view.notes || []).map((note, i) => (
         <div key={i} className={`its-judgement-note${view.state === 'stopped-early' ? ' its-judge-fail' : ''}`}>
           {note}
         </div>
       ))}
       {live && (
         <div className="its-live" data-testid={`live-${step}`}>
-          <div className="its-judgement-note its-live-summary" data-testid={`live-summary-${step}`}>
+          <div className="its-judgement-note" data-testid={`live-summary-${step}`}>
             {live.summary}
           </div>
           <div className="its-note">{live.note}</div>
@@ -176,8 +176,8 @@ function StepAnalysis({ view }: { view: StepAnalysisView }) {
  * panel below lists too; the box then says only which step and points there (said once).
  */
 function failureText(view: AnalysisView, status: ShiftStatus | undefined): string {
-  const rollback = status?.rollback?.message;
-  let failure = view.failure ?? '';
+  const rollback = ((status || {}).rollback || {}).message;
+  let failure = view.failure || '';
   if (rollback && failure.endsWith(`; ${rollback}`)) failure = failure.slice(0, -(rollback.length + 2));
   if (view.failureReason !== INSUFFICIENT) return failure;
   const listed = view.steps.find((step) => step.evidence?.problems.length && step.evidence.problems.every((problem) => failure.includes(problem)));
@@ -190,7 +190,7 @@ export function AnalysisJudgements({ status, payload, live }: { status: ShiftSta
   const view = analysisView(status, payload, { live });
   if (!view) return null;
   return (
-    <div className="its-analysis-judgements" data-testid="analysis-judgements">
+    <div data-testid="analysis-judgements">
       <h5 className="its-heading">
         Analysis
         {view.overall && (
@@ -204,7 +204,7 @@ export function AnalysisJudgements({ status, payload, live }: { status: ShiftSta
       </h5>
       {view.failure && (
         <div className={`its-failure alert alert-${view.failureReason === INSUFFICIENT ? 'warning' : 'danger'}`} data-testid="analysis-failure">
-          <strong>{FAILURE_HEADINGS[view.failureReason!] ?? 'Analysis stopped the shift:'}</strong> {failureText(view, status)}
+          <strong>{FAILURE_HEADINGS[view.failureReason!] || 'Analysis stopped the shift:'}</strong> {failureText(view, status)}
         </div>
       )}
       {!view.steps.some((step) => step.judgement) && <p className="its-note">No step has been judged yet.</p>}

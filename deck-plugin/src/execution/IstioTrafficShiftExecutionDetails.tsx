@@ -32,7 +32,7 @@ function WeightBars({ status }: { status: ShiftStatus }) {
         const before = status.originalWeights?.[i];
         return (
           <tr key={i} data-testid={`weight-${i}`}>
-            <th className="its-weight-label">
+            <th>
               {labelOf(destination)}
               <div className="its-weight-host">
                 {destination.host}
@@ -67,7 +67,7 @@ const STATE_NOTE: Partial<Record<StepState, string>> = { current: ' (now)', stop
 
 function StepTimeline({ status, outcome }: { status: ShiftStatus; outcome: Outcome }) {
   return (
-    <Table className="its-timeline" label="Steps" head={['Step', `Weights (${status.destinations.map(labelOf).join(' / ')})`, 'Pause', 'Applied', 'Pause until']}>
+    <Table label="Steps" head={['Step', `Weights (${status.destinations.map(labelOf).join(' / ')})`, 'Pause', 'Applied', 'Pause until']}>
       {status.steps.map((step) => {
         const state = stepState(step, status, outcome);
         const paused = !!step.pauseSeconds;
@@ -133,7 +133,7 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
           ]}
         />
         {outcome.summary && (
-          <div className={`its-outcome ${kind === 'waiting' ? 'its-no-status' : `alert ${OUTCOME_STYLE[kind] ?? 'alert-info'}`}`} data-testid="outcome">
+          <div className={`its-outcome${kind === 'waiting' ? '' : ` alert ${OUTCOME_STYLE[kind] || 'alert-info'}`}`} data-testid="outcome">
             {outcome.summary}
             {outcome.cancelNote && <div className="its-cancel-note">{outcome.cancelNote}</div>}
           </div>
@@ -150,7 +150,7 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
         {status && (
           <>
             <h5 className="its-heading" data-testid="weights-heading">
-              {WEIGHTS_HEADING[kind] ?? 'Weights as the shift last wrote them'}
+              {WEIGHTS_HEADING[kind] || 'Weights as the shift last wrote them'}
             </h5>
             <WeightBars status={status} />
             <h5 className="its-heading">
@@ -159,7 +159,7 @@ export function IstioTrafficShiftExecutionDetails(props: IExecutionDetailsSectio
             <StepTimeline status={status} outcome={outcome} />
             <AnalysisJudgements status={status} payload={context.payload} live={kind === 'running'} />
             {status.rollback && (
-              <div className={`its-rollback its-rollback-${status.rollback.result}`} data-testid="rollback">
+              <div data-testid="rollback">
                 <strong>{rollbackTrigger(status)}:</strong> {status.rollback.message}
               </div>
             )}

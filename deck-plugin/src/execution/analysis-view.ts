@@ -37,7 +37,7 @@ import { ANALYSIS_FAILURE_REASONS, formatE as formatEValue, formatShare as forma
  * A number from a stored judgement, or null. Judgements are plain JSON written by the service (and by
  * older versions of it): a summary may be `{"count": 0}` without a mean, a ratio may be missing.
  */
-export function finite(value: unknown): number | null {
+function finite(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
@@ -89,11 +89,11 @@ const UNITS: Record<string, string> = {
 export function formatValue(metric: string, raw: unknown): string {
   const value = finite(raw);
   if (value === null) return 'no data';
-  return round(metric === 'memory' ? value / 1048576 : value) + (UNITS[metric] ?? '');
+  return round(metric === 'memory' ? value / 1048576 : value) + (UNITS[metric] || '');
 }
 
 /** canary / baseline as a change: "+12%", "-7.9%", "0.0%"; "—" without a ratio. */
-export const formatChange = orDash((ratio) => {
+const formatChange = orDash((ratio) => {
   const pct = (ratio - 1) * 100;
   const digits = Math.abs(pct) < 10 ? 1 : 0;
   const shown = pct.toFixed(digits);
@@ -200,7 +200,7 @@ export interface AnalysisView {
 }
 
 const RESULT_WORDS: Record<string, string> = { Pass: 'Pass', Marginal: 'Marginal', Fail: 'Fail', InsufficientData: 'Not enough data' };
-const resultWords = (result: unknown) => RESULT_WORDS[text(result)] ?? (text(result) || 'no result');
+const resultWords = (result: unknown) => RESULT_WORDS[text(result)] || text(result) || 'no result';
 
 const KIND_WORDS: Record<string, string> = { restart: 'restart', 'oom-kill': 'OOM kill', 'not-ready': 'not ready' };
 
@@ -334,11 +334,12 @@ function sequentialView(name: string, raw: unknown): SequentialView | undefined 
   const threshold = finite(s.threshold);
   const crossed = s.crossed === true;
   const looks = finite(s.looks);
+  // Both logs are finite and positive here, so the fill is a number in 0..1.
   const fill = crossed ? 1 : e !== null && threshold !== null && threshold > 1 && e > 1 ? Math.min(1, Math.log(e) / Math.log(threshold)) : 0;
   const note = crossed
     ? `crossed at interval ${finite(s.crossedAt) === null ? '?' : formatCount(s.crossedAt)}${looks === null ? '' : ` of ${formatCount(looks)}`}${max !== null ? `, peak ${formatE(max)}` : ''}`
     : [looks !== null && counted(looks, 'interval'), max !== null && e !== null && max > e && `peak ${formatE(max)}`].filter(Boolean).join(', ') || 'no intervals yet';
-  return { name, eValue: formatE(e), threshold: formatE(threshold), fill: Number.isFinite(fill) ? Math.max(0, fill) : 0, crossed, note };
+  return { name, eValue: formatE(e), threshold: formatE(threshold), fill, crossed, note };
 }
 
 /** A step's live progress (steps[i].progress), read as "maybe missing" like a judgement. */
@@ -374,7 +375,7 @@ function podEvents(metrics: Fields[]): string[][] {
   return metrics.flatMap((m) =>
     list(m.events)
       .filter(isRecord)
-      .map((e: Partial<PodEvent>) => [text(e.pod) || '—', text(e.container) || '—', KIND_WORDS[text(e.kind)] ?? (text(e.kind) || '—'), text(e.reason) || '—', formatCount(e.count), text(m.name)]),
+      .map((e: Partial<PodEvent>) => [text(e.pod) || '—', text(e.container) || '—', KIND_WORDS[text(e.kind)] || text(e.kind) || '—', text(e.reason) || '—', formatCount(e.count), text(m.name)]),
   );
 }
 
@@ -420,7 +421,7 @@ function judgedStep(step: number, judgement: StepJudgement, shape: PayloadShape)
   const detail =
     (state === 'insufficient'
       ? `, no verdict (${scoreText} not counted${pass === null ? '' : `; pass ${pass}`})`
-      : `, ${scoreText}${pass !== null || marginal !== null ? ` (pass ${pass ?? '—'}, marginal ${marginal ?? '—'})` : ''}`) + (FORCED_ZERO[text(judgement.forcedZero)] ?? '');
+      : `, ${scoreText}${pass !== null || marginal !== null ? ` (pass ${pass ?? '—'}, marginal ${marginal ?? '—'})` : ''}`) + (FORCED_ZERO[text(judgement.forcedZero)] || '');
 
   const notes = [
     stoppedEarly && stoppedEarlyNote(metrics, rows, missing.length > 0),
@@ -464,7 +465,7 @@ export function analysisView(status: ShiftStatus | undefined, payload?: unknown,
   const unjudged = (step: number, state: StepState): StepAnalysisView => ({
     step,
     state,
-    resultText: UNJUDGED_WORDS[state] ?? (ended ? 'not judged (the shift ended first)' : 'not judged yet'),
+    resultText: UNJUDGED_WORDS[state] || (ended ? 'not judged (the shift ended first)' : 'not judged yet'),
     rows: [],
   });
   const steps: StepAnalysisView[] = [];

@@ -74,7 +74,7 @@ function errorOf(body: unknown): ServiceError | undefined {
 }
 
 /** The latest status document Orca recorded: the last poll's, else the create response's. */
-export function latestStatus(stage: StageRecord): ShiftStatus | undefined {
+function latestStatus(stage: StageRecord): ShiftStatus | undefined {
   const webhook = webhookOf(stage);
   if (isStatus(webhook.monitor?.body)) return webhook.monitor!.body as ShiftStatus;
   if (isStatus(webhook.body)) return webhook.body as ShiftStatus;
@@ -82,7 +82,7 @@ export function latestStatus(stage: StageRecord): ShiftStatus | undefined {
 }
 
 /** The service's error answer to the create call, with the HTTP status Orca recorded. */
-export function createError(stage: StageRecord): ServiceError | undefined {
+function createError(stage: StageRecord): ServiceError | undefined {
   const webhook = webhookOf(stage);
   const error = errorOf(webhook.body);
   return error ? { ...error, status: error.status ?? webhook.statusCodeValue } : undefined;
