@@ -14,9 +14,7 @@ export {
   STAGE_LABEL,
   STAGE_ALIAS,
   EXECUTION_ID_EXPRESSION,
-  TIMEOUT_RULE,
   cleanPayload,
-  pauseSecondsForTimeout,
   stageTimeout,
 } from '@istio-shift/core';
 export type { NumberDraft, RouteDraft, DestinationDraft, StepDraft, PayloadDraft, TimeoutExplanation } from '@istio-shift/core';
@@ -194,14 +192,10 @@ const CONTAINER_FIELDS = [/^$/, /^route$/, /^destinations$/, /^destinations\[\d+
 /** Where a container's own message lives in the errors object (it cannot sit on the container itself). */
 export const CONTAINER_MESSAGE_KEY = 'message';
 
-export function isContainerField(field: string): boolean {
-  return CONTAINER_FIELDS.some((pattern) => pattern.test(field));
-}
-
 /** The errors-object path of a validator problem: `payload.<field>`, or `<…>.message` for a container. */
 export function errorPath(field: string, prefix = 'payload'): string {
   const base = field ? `${prefix}.${field}` : prefix;
-  return isContainerField(field) ? `${base}.${CONTAINER_MESSAGE_KEY}` : base;
+  return CONTAINER_FIELDS.some((pattern) => pattern.test(field)) ? `${base}.${CONTAINER_MESSAGE_KEY}` : base;
 }
 
 type ErrorTree = { [key: string]: string | ErrorTree };
