@@ -110,12 +110,12 @@ export const JUDGE_BOUNDS: Readonly<Record<JudgeType, readonly BoundInput[]>> = 
  * success-rate has; a row that already has it elsewhere keeps it on offer (the validator says why it is wrong).
  */
 export function judgeTypesFor(metric: Pick<MetricDraft, 'metric' | 'judge'>): JudgeType[] {
-  return JUDGE_TYPES.filter((type) => type !== 'errors' || metric.metric === 'success-rate' || metric.judge?.type === 'errors');
+  return JUDGE_TYPES.filter((type) => type !== 'errors' || metric.metric === 'success-rate' || (metric.judge && metric.judge.type) === 'errors');
 }
 
 /** The judge type a row shows: its own when known, else statistical. */
 export function judgeTypeOf(judge: MetricDraft['judge'] | undefined): JudgeType {
-  return (JUDGE_TYPES as readonly unknown[]).includes(judge?.type) ? (judge!.type as JudgeType) : 'statistical';
+  return (JUDGE_TYPES as readonly unknown[]).includes(judge && judge.type) ? (judge!.type as JudgeType) : 'statistical';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,10 +131,10 @@ const named = (d: DestinationDraft, word: string) => [d.subset, d.label].some((v
  * gives no default: the analysis block takes no expressions.
  */
 export function workloadOf(destination: DestinationDraft | undefined): string {
-  const full: unknown = destination?.host;
-  if (typeof full !== 'string' || full === '' || full.includes('${') || isExpression(destination?.subset)) return '';
+  const { host: full, subset } = destination || ({} as DestinationDraft);
+  if (typeof full !== 'string' || full === '' || full.includes('${') || isExpression(subset)) return '';
   const host = full.split('.')[0];
-  return destination?.subset ? `${host}-${destination.subset}` : host;
+  return subset ? `${host}-${subset}` : host;
 }
 
 /**
@@ -166,11 +166,12 @@ export function analysisOf(payload: PayloadDraft): AnalysisDraft | undefined {
 export function applyReferencePreset(payload: PayloadDraft): PayloadDraft {
   const current = analysisOf(payload);
   const defaults = defaultScopes(payload);
+  const scopes = current && current.scopes;
   const keep = (scope: WorkloadScope | undefined, fallback: WorkloadScope) => (scope && scope.workload ? scope : fallback);
   const preset = referenceAnalysis({
-    source: current?.source || undefined,
-    canary: keep(current?.scopes?.canary, defaults.canary),
-    baseline: keep(current?.scopes?.baseline, defaults.baseline),
+    source: (current && current.source) || undefined,
+    canary: keep(scopes && scopes.canary, defaults.canary),
+    baseline: keep(scopes && scopes.baseline, defaults.baseline),
   });
   return { ...copy(payload), analysis: preset };
 }
@@ -179,7 +180,7 @@ export function applyReferencePreset(payload: PayloadDraft): PayloadDraft {
 export function removeAnalysis(payload: PayloadDraft): PayloadDraft {
   const next = copy(payload);
   delete next.analysis;
-  (next.steps ?? []).forEach((step) => delete step.analysis);
+  (next.steps || []).forEach((step) => delete step.analysis);
   return next;
 }
 
@@ -198,7 +199,7 @@ function uniqueName(base: string, taken: string[]): string {
 /** A new metric row: the first built-in the analysis lacks (else a custom query), with its default judge. */
 export function newMetric(existing: MetricDraft[]): MetricDraft {
   const used = existing.map((m) => m.metric);
-  const kind = BUILT_IN_METRICS.find((m) => !used.includes(m)) ?? 'custom';
+  const kind = BUILT_IN_METRICS.find((m) => !used.includes(m)) || 'custom';
   const metric: MetricDraft = { name: uniqueName(kind, existing.map((m) => m.name)), metric: kind, judge: { ...defaultJudge(kind) } };
   if (kind === 'custom') metric.query = '';
   return metric;
@@ -215,7 +216,7 @@ export function addMetric(payload: PayloadDraft): PayloadDraft {
 export function removeMetric(payload: PayloadDraft, index: number): PayloadDraft {
   return withAnalysis(payload, (analysis) => {
     const [removed] = analysis.metrics.splice(index, 1);
-    const group = removed?.group;
+    const group = removed && removed.group;
     if (group && analysis.groups && !analysis.metrics.some((m) => m.group === group)) delete analysis.groups[group];
   });
 }
@@ -227,19 +228,19 @@ export function removeMetric(payload: PayloadDraft, index: number): PayloadDraft
 export function changeMetricKind(metric: MetricDraft, kind: BuiltInMetric | 'custom', taken: string[]): MetricDraft {
   const next: MetricDraft = { ...copy(metric), metric: kind, judge: { ...defaultJudge(kind) } };
   delete next.direction;
-  if (kind === 'custom') next.query = next.query ?? '';
+  if (kind === 'custom') next.query = next.query || '';
   else delete next.query;
   if (!metric.name || metric.name === metric.metric) next.name = uniqueName(kind, taken.filter((n) => n !== metric.name));
   return next;
 }
 
 export function changeJudgeType(judge: MetricDraft['judge'], type: JudgeType): MetricDraft['judge'] {
-  return judge?.type === type ? judge : { type };
+  return (judge && judge.type) === type ? judge : { type };
 }
 
 /** The direction a metric row fails on: its own, else its kind's default (core's DEFAULT_DIRECTION). */
 export function directionOf(metric: Pick<MetricDraft, 'metric' | 'direction'>): FailDirection {
-  return (FAIL_DIRECTIONS as readonly unknown[]).includes(metric.direction) ? (metric.direction as FailDirection) : DEFAULT_DIRECTION[metric.metric] ?? 'either';
+  return (FAIL_DIRECTIONS as readonly unknown[]).includes(metric.direction) ? (metric.direction as FailDirection) : DEFAULT_DIRECTION[metric.metric] || 'either';
 }
 
 /**
@@ -249,7 +250,7 @@ export function directionOf(metric: Pick<MetricDraft, 'metric' | 'direction'>): 
  */
 export function changeDirection(metric: MetricDraft, direction: FailDirection): MetricDraft {
   const next: MetricDraft = { ...copy(metric), direction };
-  if (next.judge?.type === 'statistical') {
+  if (next.judge && next.judge.type === 'statistical') {
     if (direction === 'decrease') delete next.judge.allowedIncrease;
     if (direction === 'increase') delete next.judge.allowedDecrease;
   }
@@ -268,7 +269,7 @@ export function shownBounds(metric: Pick<MetricDraft, 'metric' | 'direction' | '
   const direction = directionOf(metric);
   const wanted = (key: string) =>
     type === 'errors' ||
-    hasValue(metric.judge?.[key]) ||
+    hasValue(metric.judge && metric.judge[key]) ||
     (type === 'threshold' && added.includes(key)) ||
     (type === 'statistical' && (key === 'allowedIncrease' ? direction !== 'decrease' : direction !== 'increase'));
   return JUDGE_BOUNDS[type].filter((bound) => wanted(bound.key));
@@ -284,7 +285,7 @@ export function queryCheckMessages(index: number, query: unknown): string[] {
 /** Groups the metrics use, in order of first use, for the weight inputs. */
 export function usedGroups(analysis: AnalysisDraft): string[] {
   const groups: string[] = [];
-  for (const metric of analysis.metrics ?? []) {
+  for (const metric of analysis.metrics || []) {
     const group = metric.group || (metric.metric === 'custom' ? 'custom' : ['success-rate', 'latency-p50', 'latency-p95', 'latency-p99'].includes(metric.metric) ? 'istio' : 'kubernetes');
     if (!groups.includes(group)) groups.push(group);
   }
@@ -328,7 +329,7 @@ export function formatPodSelector(value: unknown): string {
 
 /** Whether step `index` is analysed, and why not. */
 export function stepAnalysisState(step: PayloadDraft['steps'][number]): 'no-pause' | 'skipped' | 'analysed' {
-  const pause = step?.pause;
+  const pause = step && step.pause;
   if (pause === undefined || pause === '' || (!isExpression(pause) && parseDurationSeconds(pause) === 0)) return 'no-pause';
   const own = step.analysis as { skip?: unknown } | undefined;
   return own && (own.skip === true || own.skip === 'true') ? 'skipped' : 'analysed';
@@ -337,7 +338,7 @@ export function stepAnalysisState(step: PayloadDraft['steps'][number]): 'no-paus
 export function setStepSkip(payload: PayloadDraft, index: number, skip: boolean): PayloadDraft {
   const next = copy(payload);
   const step = next.steps[index];
-  const own = { ...((step.analysis as Record<string, unknown> | undefined) ?? {}) };
+  const own = { ...((step.analysis as Record<string, unknown> | undefined) || {}) };
   if (skip) own.skip = true;
   else delete own.skip;
   if (Object.keys(own).length > 0) step.analysis = own;
@@ -386,7 +387,13 @@ const TOP_LABELS: Record<string, string> = {
 };
 
 /** The judge type of metric `index` in a payload, when it has one. */
-const judgeTypeAt = (payload: unknown, index: number): unknown => (payload as { analysis?: { metrics?: Array<{ judge?: { type?: unknown } }> } } | undefined)?.analysis?.metrics?.[index]?.judge?.type;
+function judgeTypeAt(payload: unknown, index: number): unknown {
+  try {
+    return (payload as { analysis: { metrics: Array<{ judge: { type: unknown } }> } }).analysis.metrics[index].judge.type;
+  } catch {
+    return undefined; // a payload without that metric or judge (optional chaining would cost more bytes in ES2019)
+  }
+}
 
 /**
  * A validator field path in the form's words: `analysis.metrics[1].judge.max` -> "Metric 2, threshold max".
@@ -400,7 +407,7 @@ export function fieldLabel(field: string, payload?: unknown): string {
     const row = `Metric ${Number(index) + 1}`;
     if (!key) return row;
     if (key === 'judge' && bound) return `${row}, ${boundLabel(bound, judgeTypeAt(payload, Number(index)))}`;
-    return `${row}, ${METRIC_FIELD_LABELS[key] ?? key}`;
+    return `${row}, ${METRIC_FIELD_LABELS[key] || key}`;
   }
   const group = /^analysis\.groups\.(.+)$/.exec(field);
   if (group) return `Weight of group ${group[1]}`;
@@ -414,7 +421,7 @@ export function fieldLabel(field: string, payload?: unknown): string {
   if (step) {
     const [, index, key] = step;
     const words: Record<string, string> = { skip: 'skip analysis', warmup: 'analysis warm-up', interval: 'analysis interval' };
-    return `Step ${Number(index) + 1}${key ? `, ${words[key] ?? `analysis ${key}`}` : ' analysis'}`;
+    return `Step ${Number(index) + 1}${key ? `, ${words[key] || `analysis ${key}`}` : ' analysis'}`;
   }
   // A field the form has no words for (e.g. an unknown key): its parent's label, then its own name.
   const child = /^((?:steps\[\d+\]\.)?analysis.*)\.([^.]+)$/.exec(field);
@@ -488,8 +495,9 @@ export function toAnalysisProblems(problems: Problem[], payload?: unknown): Anal
     if (message === undefined) return [];
     const step = /^steps\[\d+\]/.exec(problem.field)![0];
     const own = /^steps\[(\d+)\]/.exec(problem.field)![1];
-    const steps = (payload as { steps?: Array<{ analysis?: { warmup?: unknown; interval?: unknown } }> } | undefined)?.steps;
-    const override = steps?.[Number(own)]?.analysis;
+    const { steps } = (payload || {}) as { steps?: Array<{ analysis?: { warmup?: unknown; interval?: unknown } }> };
+    const ownStep = steps && steps[Number(own)];
+    const override = ownStep && ownStep.analysis;
     const place = override && (override.warmup !== undefined || override.interval !== undefined) ? `${step}.analysis` : 'analysis.warmup';
     return [{ field: problem.field, place, label: fieldLabel(problem.field, payload), message }];
   });
@@ -501,7 +509,7 @@ export function toAnalysisProblems(problems: Problem[], payload?: unknown): Anal
       label: fieldLabel(problem.field, payload),
       // Common checks are worded from their code (formLanguage.ts); the block's own rules keep their
       // message, its paths in the form's words.
-      message: inputWords(problem) ?? (problem.code !== undefined && problem.code !== 'analysis' ? problemText(problem, payload) : formMessage(problem.message, payload)),
+      message: inputWords(problem) || (problem.code !== undefined && problem.code !== 'analysis' ? problemText(problem, payload) : formMessage(problem.message, payload)),
     }))
     .concat(timing);
 }

@@ -24,9 +24,9 @@ export function describeFailure(failure: unknown): string {
   if (failure && typeof failure === 'object') {
     const response = failure as { status?: number; statusText?: string; data?: unknown; message?: string };
     if (typeof response.status === 'number') {
-      const data = response.data as { message?: string; error?: string | { message?: string } } | undefined;
-      const detail =
-        (typeof data?.error === 'object' ? data.error.message : undefined) ?? data?.message ?? (typeof data?.error === 'string' ? data.error : undefined);
+      const data = (response.data || {}) as { message?: string; error?: string | { message?: string } };
+      const { error } = data;
+      const detail = (error && typeof error === 'object' ? error.message : undefined) || data.message || (typeof error === 'string' ? error : undefined);
       const status = response.status <= 0 ? 'no answer' : `HTTP ${response.status}`;
       return detail ? `${status}: ${detail}` : status;
     }
@@ -89,24 +89,25 @@ export type LiveLookup =
 /** The routes of a VirtualService spec, each with the simplest selector that picks exactly it. */
 export function liveRoutes(spec: unknown): LiveRoute[] {
   const routes: LiveRoute[] = [];
-  const record = (spec ?? {}) as Record<string, unknown>;
+  const record = (spec || {}) as Record<string, unknown>;
   (['http', 'tls', 'tcp'] as const).forEach((protocol) => {
     const list = Array.isArray(record[protocol]) ? (record[protocol] as Array<Record<string, unknown>>) : [];
-    list.forEach((route, index) => {
+    list.forEach((listed, index) => {
+      const route = listed || {};
       // Prefer what survives reordering (Istio's own advice): a unique name, else a unique port.
       let selector: RouteSelector = { protocol, index };
-      const routeName = typeof route?.name === 'string' ? route.name : '';
-      const uniquePort = routePorts(route ?? {}).find((port) => list.filter((other) => routePorts(other ?? {}).includes(port)).length === 1);
-      if (protocol === 'http' && routeName && list.filter((other) => other?.name === routeName).length === 1) {
+      const routeName = typeof route.name === 'string' ? route.name : '';
+      const uniquePort = routePorts(route).find((port) => list.filter((other) => routePorts(other || {}).includes(port)).length === 1);
+      if (protocol === 'http' && routeName && list.filter((other) => (other || {}).name === routeName).length === 1) {
         selector = { protocol, name: routeName };
       } else if (protocol !== 'http' && uniquePort !== undefined) {
         selector = { protocol, port: uniquePort };
       }
-      const entries = Array.isArray(route?.route) ? (route.route as IstioRouteDestination[]) : [];
+      const entries = Array.isArray(route.route) ? (route.route as IstioRouteDestination[]) : [];
       const destinations = entries
-        .filter((entry) => typeof entry?.destination?.host === 'string')
+        .filter((entry) => entry && entry.destination && typeof entry.destination.host === 'string')
         .map((entry) => ({ ...fromIstio(entry), weight: effectiveWeight(entry, entries.length) }));
-      routes.push({ protocol, index, selector, description: describeRoute(protocol, route ?? {}, index), destinations });
+      routes.push({ protocol, index, selector, description: describeRoute(protocol, route, index), destinations });
     });
   });
   return routes;
@@ -145,7 +146,7 @@ export function lookupBlocker(account: unknown, namespace: unknown, virtualServi
 export async function readVirtualService(account: string, namespace: string, name: string): Promise<LiveLookup> {
   try {
     const manifest = await attempt(() => ManifestReader.getManifest(account, namespace, `${VIRTUAL_SERVICE_KIND} ${name}`));
-    const spec = manifest?.manifest?.spec;
+    const spec = manifest && manifest.manifest && manifest.manifest.spec;
     if (!spec) {
       return {
         state: 'unavailable',

@@ -69,7 +69,7 @@ export function sumWeights(weights: NumberDraft[]): StepSum {
 /** What the editor calls a destination: its label, else host/subset, else its position. */
 export function destinationTitle(destination: { host?: string; subset?: string; label?: string }, index: number): string {
   if (destination.label) return destination.label;
-  if (destination.subset || destination.host) return defaultLabel({ host: destination.host ?? '', subset: destination.subset });
+  if (destination.subset || destination.host) return defaultLabel({ host: destination.host || '', subset: destination.subset });
   return `#${index + 1}`;
 }
 
@@ -120,8 +120,8 @@ export interface Preset {
 
 /** The host a preset gives new destinations: the first destination's, else the VirtualService's name. */
 function presetHost(payload: PayloadDraft): string {
-  const first = payload.destinations[0]?.host;
-  if (first) return first;
+  const [first] = payload.destinations;
+  if (first && first.host) return first.host;
   return payload.virtualService && !isExpression(payload.virtualService) ? payload.virtualService : '';
 }
 
@@ -134,7 +134,8 @@ function presetDestinations(payload: PayloadDraft, subsets: string[]): Destinati
     return copy(payload.destinations);
   }
   const host = presetHost(payload);
-  const port = payload.destinations[0]?.port;
+  const [first] = payload.destinations;
+  const port = first && first.port;
   return subsets.map((subset) => (port === undefined || port === '' ? { host, subset } : { host, subset, port }));
 }
 

@@ -11,7 +11,8 @@ import { STAGE_ALIAS, STAGE_KEY, STAGE_LABEL } from './model';
 import { validateIstioTrafficShiftStage } from './validate';
 
 const accountsOf = (stage: IStage): string[] => {
-  const account = stage?.payload?.account ?? stage?.context?.payload?.account;
+  const { payload, context } = stage || ({} as IStage);
+  const account = (payload || {}).account ?? ((context || {}).payload || {}).account;
   return typeof account === 'string' && account ? [account] : [];
 };
 

@@ -62,7 +62,9 @@ const HELP = {
   score: 'Each group scores the share of its metrics that pass; the step score is their weighted sum. A step passes at the pass score and, between marginal and pass, continues (not on the last analysed step).',
   groups: 'Weights of the metric groups, at most 100 in all; groups without one share the rest equally.',
   onFailure: 'What a failed judgement does to traffic: restore the weights from before the shift, or hold them for a person to decide.',
-  mode: `Sequential tests may stop a bad canary before the window ends; fixed judges once at its end, as Kayenta. Alpha (default ${ANALYSIS_DEFAULTS.alpha}, at most 0.2) is the chance of rolling back a good canary.`,
+  mode:
+    "Sequential tests may stop a bad canary before the window ends; fixed judges once at its end, as Kayenta. " +
+    `Alpha (default ${ANALYSIS_DEFAULTS.alpha}, at most 0.2) is the chance, over a whole step, of rolling back a canary as good as its baseline; in fixed mode, the error-count test's level.`,
   evidence: `No verdict without evidence: at least min requests to the canary (default ${EVIDENCE_DEFAULTS.minRequests}), min traffic share of what its weight should bring (default ${EVIDENCE_DEFAULTS.minTrafficShare}) and min points per statistical metric and scope (default ${EVIDENCE_DEFAULTS.minPoints}). 0 turns the first two off.`,
   insufficient: 'With too little evidence a step waits for more, up to this long (default: one more window), then fails or holds. It never promotes a canary it could not judge.',
   steps: 'Only steps with a pause are judged, during the pause; tick skip to leave one out.',
@@ -146,7 +148,7 @@ function Control({ c, field, label, placeholder, kind = 't', options, value, onC
   const bad = c.problems.some((p) => p.place === field);
   const [draft, setDraft] = React.useState<string>();
   const store: (next: unknown) => void = onChange || ((next) => c.formik.setFieldValue(path, next));
-  const current = value || formatPodSelector(stored) || options?.[0][0];
+  const current = value || formatPodSelector(stored) || (options && options[0][0]);
   const common = { className: `form-control input-sm${bad ? ' its-invalid' : ''}`, 'aria-label': label, 'aria-invalid': bad };
   const parse = PARSE[kind] || ((raw: string) => raw || undefined);
   return (
@@ -177,7 +179,7 @@ function Control({ c, field, label, placeholder, kind = 't', options, value, onC
           value={draft !== undefined && same(parse(draft), stored) ? draft : formatPodSelector(stored)}
           onChange={(event) => {
             setDraft(event.target.value);
-            onEdit?.();
+            if (onEdit) onEdit();
             store(parse(event.target.value));
           }}
         />
@@ -374,7 +376,7 @@ export function AnalysisSection({ formik }: { formik: StageFormik }) {
     </button>
   );
   const preset = button('Use the reference preset', applyReferencePreset, 'Istio 60 / Kubernetes 40, pass 75, marginal 50, 1m warm-up, 30s interval; roll back on failure');
-  const metrics = Array.isArray(analysis?.metrics) ? analysis!.metrics : [];
+  const metrics = analysis && Array.isArray(analysis.metrics) ? analysis.metrics : [];
   const names = metrics.map((m) => m.name);
   return (
     <div className="its-section its-analysis" data-testid="analysis-section">

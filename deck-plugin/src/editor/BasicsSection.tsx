@@ -43,11 +43,11 @@ function Presets({ formik }: { formik: StageFormik }) {
 }
 
 function AccountField({ formik, accounts }: { formik: StageFormik; accounts?: AccountsResult }) {
-  const value = String(getIn(formik.values, 'payload.account') ?? '');
+  const value = String(getIn(formik.values, 'payload.account') || '');
   const [freeText, setFreeText] = React.useState(false);
-  const listed = accounts?.accounts ?? [];
+  const listed = (accounts && accounts.accounts) || [];
   const useSelect = !freeText && listed.length > 0 && (value === '' || listed.includes(value));
-  const help = <HelpField content="The Spinnaker Kubernetes account of the cluster. The service maps it to a cluster and the namespaces it may change. SpEL is allowed." />;
+  const help = <HelpField content="The Kubernetes account of the cluster; the service maps it to a cluster and the namespaces it may change. SpEL is allowed." />;
   if (useSelect) {
     const options = [{ label: 'Select an account…', value: '' }, ...listed.map((name) => ({ label: name, value: name })), { label: 'Other (type a name or SpEL)…', value: OTHER_ACCOUNT }];
     return (
@@ -71,7 +71,7 @@ function AccountField({ formik, accounts }: { formik: StageFormik; accounts?: Ac
       />
     );
   }
-  const note = accounts?.error ?? (accounts ? undefined : 'Loading Kubernetes accounts…');
+  const note = accounts ? accounts.error : 'Loading Kubernetes accounts…';
   return (
     <>
       <Field name="payload.account" label="Account" help={help} input={textInput({ 'aria-label': 'Account', placeholder: 'e.g. prod-k8s or ${trigger.parameters.account}' })} />
@@ -88,8 +88,8 @@ function AccountField({ formik, accounts }: { formik: StageFormik; accounts?: Ac
 }
 
 export function BasicsSection({ formik, accounts }: { formik: StageFormik; accounts?: AccountsResult }) {
-  const account = String(getIn(formik.values, 'payload.account') ?? '');
-  const namespaces = accounts?.namespaces[account] ?? [];
+  const account = String(getIn(formik.values, 'payload.account') || '');
+  const namespaces = (accounts && accounts.namespaces[account]) || [];
   return (
     <>
       <Presets formik={formik} />
@@ -104,7 +104,7 @@ export function BasicsSection({ formik, accounts }: { formik: StageFormik; accou
       <Field
         name="payload.virtualService"
         label="VirtualService"
-        help={<HelpField content="The name of the Istio VirtualService whose route to shift. SpEL is allowed." />}
+        help={<HelpField content="The Istio VirtualService whose route to shift. SpEL is allowed." />}
         input={textInput({ 'aria-label': 'VirtualService', placeholder: 'e.g. checkout' })}
       />
     </>

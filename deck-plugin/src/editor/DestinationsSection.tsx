@@ -7,14 +7,14 @@ import type { LiveLookup } from '../live';
 import { AddRowButton, Datalist, Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, textInput } from './fields';
 
 const HELP =
-  `The route's destinations to weigh (at most ${LIMITS.maxDestinations}). A short host such as "checkout" matches checkout.<namespace>.svc.cluster.local. ` +
-  'Destinations the route lacks are added; ones it has but this list lacks are an error unless "Remove unlisted destinations" is on.';
+  `The route's destinations to weigh (at most ${LIMITS.maxDestinations}); a short host (checkout) matches checkout.<namespace>.svc.cluster.local. ` +
+  'Missing ones are added; unlisted ones are an error unless "Remove unlisted destinations" is on.';
 
 export function DestinationsSection({ formik, live }: { formik: StageFormik; live?: LiveLookup }) {
   const payload = getIn(formik.values, 'payload') as PayloadDraft;
-  const destinations = payload.destinations ?? [];
-  const hosts = live?.state === 'loaded' ? live.live.hosts : [];
-  const subsets = live?.state === 'loaded' ? live.live.subsets : [];
+  const destinations = payload.destinations || [];
+  const loaded = live && live.state === 'loaded' ? live.live : { hosts: [], subsets: [] };
+  const { hosts, subsets } = loaded;
   return (
     <div className="its-section">
       <h5 className="its-heading">

@@ -25,7 +25,7 @@ import { OptionsSection } from './OptionsSection';
  * stage" is a new attempt, never the old shift again.
  */
 export function savedFields(values: Partial<IStage>, refId: IStage['refId'], stored?: unknown): { payload: PayloadDraft; stageTimeoutMs: number } {
-  const draft = (values.payload ?? newPayload(String(refId))) as PayloadDraft;
+  const draft = (values.payload || newPayload(String(refId))) as PayloadDraft;
   const saved = savedStageFields({ ...draft, restartedAt: RESTART_EXPRESSION }, String(refId));
   // The stored payload's key order (a generated or saved stage), so an unedited stage saves byte-identical.
   return stored === undefined ? saved : { ...saved, payload: inKeyOrderOf(stored, saved.payload) };

@@ -15,7 +15,7 @@ const LOOKUP_DELAY_MS = 500;
 
 export function useLiveVirtualService(account: unknown, namespace: unknown, virtualService: unknown): LiveLookup {
   const blocker = lookupBlocker(account, namespace, virtualService);
-  const [lookup, setLookup] = React.useState<LiveLookup>({ state: 'idle', reason: blocker ?? '' });
+  const [lookup, setLookup] = React.useState<LiveLookup>({ state: 'idle', reason: blocker || '' });
   React.useEffect(() => {
     if (blocker) {
       setLookup({ state: 'idle', reason: blocker });
@@ -93,7 +93,7 @@ export function LivePanel({ formik, lookup }: { formik: StageFormik; lookup: Liv
     );
   }
   const { routes } = lookup.live;
-  const selectedIndex = routes.findIndex((route) => sameSelector(payload.route ?? { protocol: 'http' }, route));
+  const selectedIndex = routes.findIndex((route) => sameSelector(payload.route || { protocol: 'http' }, route));
   const selected = selectedIndex >= 0 ? routes[selectedIndex] : undefined;
   const check = liveCheck(payload, lookup.spec);
   const useDestinations = () => {

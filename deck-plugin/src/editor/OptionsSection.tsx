@@ -34,7 +34,7 @@ export function OptionsSection({ formik }: { formik: StageFormik }) {
       <Field
         name="payload.onCancel"
         label="If cancelled"
-        help={<HelpField content="What a cancelled pipeline (or a failed or timed-out stage) does to traffic: restore the weights from before the first step, or leave the current ones." />}
+        help={<HelpField content="What a cancelled pipeline, or a failed or timed-out stage, does to traffic: restore the weights from before the first step, or keep them." />}
         input={(props) => <RadioButtonInput {...props} inline={true} options={CANCEL_OPTIONS} />}
       />
       <Field
@@ -51,7 +51,7 @@ export function OptionsSection({ formik }: { formik: StageFormik }) {
       <OtherProblems formik={formik} />
       <div className="its-timeout" data-testid="stage-timeout">
         <strong>Stage timeout:</strong> {timeout.text}{' '}
-        <HelpField content="Written to the stage as stageTimeoutMs: Orca would otherwise stop watching the shift after 1 hour. On a timeout the stage fails and Orca cancels the shift." />
+        <HelpField content="Saved as stageTimeoutMs: without it Orca stops watching the shift after 1 hour. On a timeout the stage fails and Orca cancels the shift." />
       </div>
     </>
   );

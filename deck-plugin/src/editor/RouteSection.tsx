@@ -5,7 +5,7 @@ import { RouteDraft } from '../model';
 import { Field, GroupMessage, StageFormik, getIn, textInput } from './fields';
 
 export function RouteSection({ formik }: { formik: StageFormik }) {
-  const route = (getIn(formik.values, 'payload.route') ?? { protocol: 'http' }) as RouteDraft;
+  const route = (getIn(formik.values, 'payload.route') || { protocol: 'http' }) as RouteDraft;
   const protocol = ['http', 'tls', 'tcp'].includes(route.protocol) ? route.protocol : 'http';
   const by = route.index !== undefined && route.index !== '' ? 'index' : protocol === 'http' ? 'name' : 'port';
   const setRoute = (next: RouteDraft) => formik.setFieldValue('payload.route', next);
@@ -15,7 +15,7 @@ export function RouteSection({ formik }: { formik: StageFormik }) {
       <Field
         name="payload.route.protocol"
         label="Route"
-        help={<HelpField content="HTTP routes are picked by name (it survives reordering) or position; Istio's TLS and TCP routes have no name, so pick them by the port of one of their match blocks, or position." />}
+        help={<HelpField content="An HTTP route by name (it survives reordering) or position; TLS and TCP routes have no name: by the port of one of their match blocks, or position." />}
         input={(props) => (
           <SelectInput
             {...props}

@@ -7,8 +7,8 @@ import { pauseTimingText } from '../crossField';
 import { AddRowButton, Field, GroupMessage, RemoveButton, StageFormik, getIn, hasGroupMessage, textInput } from './fields';
 
 const HELP =
-  'Each step sets one whole-number weight per destination, summing to 100, then holds it for the pause (90s, 10m, 1h30m or seconds; at most 7 days). ' +
-  `The pause after the last step is a bake time before the stage succeeds. Weights and pauses accept SpEL. At most ${LIMITS.maxSteps} steps.`;
+  'A whole-number weight per destination, summing to 100, held for the pause (90s, 10m, 1h30m or seconds; at most 7 days); ' +
+  `the last pause is a bake time before the stage succeeds. SpEL is allowed. At most ${LIMITS.maxSteps} steps.`;
 
 function SumIndicator({ weights, index }: { weights: unknown[]; index: number }) {
   const { sum, hasExpression, invalid } = sumWeights(weights as Array<number | string>);
@@ -42,8 +42,8 @@ const GROUPS = [
 
 export function StepsSection({ formik }: { formik: StageFormik }) {
   const payload = getIn(formik.values, 'payload') as PayloadDraft;
-  const destinations = payload.destinations ?? [];
-  const steps = payload.steps ?? [];
+  const destinations = payload.destinations || [];
+  const steps = payload.steps || [];
   return (
     <div className="its-section">
       <h5 className="its-heading">

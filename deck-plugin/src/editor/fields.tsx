@@ -56,7 +56,7 @@ export function textInput(extra: Record<string, unknown>, formik?: StageFormik) 
   return function PlainTextInput(props: IFormInputProps) {
     const numeric = formik && {
       inputMode: 'numeric' as const,
-      onChange: (event: React.ChangeEvent<HTMLInputElement>) => formik.setFieldValue(props.name ?? '', parseNumberInput(event.target.value)),
+      onChange: (event: React.ChangeEvent<HTMLInputElement>) => formik.setFieldValue(props.name || '', parseNumberInput(event.target.value)),
     };
     return <TextInput {...props} {...extra} {...numeric} value={props.value ?? ''} />;
   };
