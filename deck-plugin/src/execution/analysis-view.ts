@@ -74,6 +74,12 @@ const counted = (n: unknown, word: string) => `${formatCount(n)} ${word}${n === 
 /** "canary 6,012 / baseline 5,990" from a {canary, baseline} record. */
 const pair = (value: Fields) => `canary ${formatCount(value.canary)} / baseline ${formatCount(value.baseline)}`;
 
+/** The Requests and 5xx lines of a panel; `need` follows the requests ("(the canary needs 50)"). */
+const countLines = (requests: unknown, errors: unknown, need = ''): Fact[] => [
+  ['Requests', `${isRecord(requests) ? pair(requests) : 'not read'}${need}`],
+  isRecord(errors) && ['5xx', pair(errors)],
+];
+
 /** The unit each built-in metric's values are shown in (memory is stored in bytes). */
 const UNITS: Record<string, string> = {
   'success-rate': '%',
@@ -299,8 +305,6 @@ function notJudgedRow(name: string, stoppedEarly: boolean): JudgementRow {
 function evidenceView(raw: unknown): EvidenceView | undefined {
   if (!isRecord(raw)) return undefined;
   const gate = raw as Partial<EvidenceGate>;
-  const requests = isRecord(gate.requests) && gate.requests;
-  const errors = isRecord(gate.errors) && gate.errors;
   const minRequests = finite(gate.minRequests);
   const need = minRequests !== null && minRequests > 0 ? ` (the canary needs ${formatCount(minRequests)})` : '';
   const share = finite(gate.trafficShare);
@@ -314,8 +318,7 @@ function evidenceView(raw: unknown): EvidenceView | undefined {
   return {
     passed: gate.passed === true,
     facts: [
-      ['Requests', `${requests ? pair(requests) : 'not read'}${need}`],
-      !!errors && ['5xx', pair(errors)],
+      ...countLines(gate.requests, gate.errors, need),
       (share !== null || (expected !== null && checked)) && [
         'Canary traffic',
         `${share === null ? 'not measured' : `${formatShare(share)} of its expected share`} (${checked ? `at least ${formatShare(minShare)}` : 'not checked'}${expected === null ? '' : `; weights canary/baseline ${round(expected)}`})`,
@@ -367,7 +370,7 @@ export function liveView(raw: unknown): LiveView | undefined {
     summary: `live: ${parts.join(', ') || 'looking'}`,
     note: `From the last look${when ? ` (${when})` : ''} of the service replica that answered; it is kept in that replica's memory only, so another replica or a restart may not have it.`,
     sequential: tests.map((t) => t.view),
-    facts: isRecord(requests) ? [['Requests', pair(requests)], isRecord(errors) && ['5xx', pair(errors)]] : [],
+    facts: isRecord(requests) ? countLines(requests, errors) : [],
   };
 }
 
