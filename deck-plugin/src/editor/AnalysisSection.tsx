@@ -56,14 +56,14 @@ import { AddRowButton, ErrorLines, RemoveButton, StageFormik, getIn } from './fi
  */
 const HELP = {
   source: 'A metrics source configured in the stage service (e.g. prometheus), not an address; ask your operators for its name.',
-  scopes: "The canary's and the baseline's Deployments. Default: the destination named canary (else the last) and baseline (else the first other), as host-subset; the namespace defaults to the VirtualService's.",
+  scopes: "The canary's and the baseline's Deployments. Default: the destination named canary (else the last) and baseline (else the first other), as host-subset (or the host alone); the namespace defaults to the VirtualService's.",
   podLabels: "Optional labels (key=value,...) of the pods whose status, CPU and memory are read. Empty: the Deployment's selector.",
   timing: "An analysed step's pause is the warm-up (not judged) plus a window of at least two intervals. Write 30s, 1m or 1m30s.",
   score: 'Each group scores the share of its metrics that pass; the step score is their weighted sum. A step passes at the pass score and, between marginal and pass, continues (not on the last analysed step).',
   groups: 'Weights of the metric groups, at most 100 in all; groups without one share the rest equally.',
   onFailure: 'What a failed judgement does to traffic: restore the weights from before the shift, or hold them for a person to decide.',
   mode:
-    "Sequential tests may stop a bad canary before the window ends; fixed judges once at its end, as Kayenta. " +
+    "Sequential: tests every interval may stop a bad canary before the window ends; fixed: one judgement at its end, as Kayenta. " +
     `Alpha (default ${ANALYSIS_DEFAULTS.alpha}, at most 0.2) is the chance, over a whole step, of rolling back a canary as good as its baseline; in fixed mode, the error-count test's level.`,
   evidence: `No verdict without evidence: at least min requests to the canary (default ${EVIDENCE_DEFAULTS.minRequests}), min traffic share of what its weight should bring (default ${EVIDENCE_DEFAULTS.minTrafficShare}) and min points per statistical metric and scope (default ${EVIDENCE_DEFAULTS.minPoints}). 0 turns the first two off.`,
   insufficient: 'With too little evidence a step waits for more, up to this long (default: one more window), then fails or holds. It never promotes a canary it could not judge.',
