@@ -102,7 +102,7 @@ function bundledModules(compilation) {
 
 /** What each module is for, to say what the bundle's bytes pay for (first match wins). */
 const ROLES = [
-  ['validation: the shared validators and the form\'s wording of their problems', /packages\/core\/src\/(validate|analysis\/validate|analysis\/promql-check)\.ts$|deck-plugin\/src\/(formLanguage|crossField|validate)\.ts$/],
+  ['validation: the shared validators and the form\'s wording of their problems', /packages\/core\/src\/(validate|checker|problem-text|analysis\/validate|analysis\/promql-check)\.ts$|deck-plugin\/src\/(formLanguage|crossField|validate)\.ts$/],
   ['editor: the form, its model and the live VirtualService check', /deck-plugin\/src\/(editor\/|analysis-model|model|live|stage|dedupe)/],
   ['execution details', /deck-plugin\/src\/execution\//],
   ['styles', /deck-plugin\/src\/styles\./],

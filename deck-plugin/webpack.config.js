@@ -88,7 +88,7 @@ function measureBundle(source) {
  * build it was set on plus a small margin, so growth is a decision (raise it in the same commit,
  * with the reason), not an accident.
  */
-const GZIP_BUDGET_BYTES = 43_500;
+const GZIP_BUDGET_BYTES = 39_000;
 
 /**
  * Prints the bundle's size (raw and gzip -9, the figure the docs quote) and its largest source
@@ -135,7 +135,7 @@ class BundleSizePlugin {
  * the target (Deck's own, see `target` below), two compress passes. Property mangling stays off: the
  * plugin's objects go to Deck and come from the service's JSON, so their names are not ours to rename.
  * `node bench/bundle.js --alternatives` measures the settings tried instead (more passes, unsafe
- * transforms, toplevel), none smaller after gzip.
+ * transforms, toplevel): within 0.1 % of these after gzip, and unsafe transforms are not worth that.
  */
 const TERSER_OPTIONS = { ecma: 2019, module: true, compress: { passes: 2 } };
 

@@ -46,6 +46,25 @@ it('lays the analysis section out as Deck\'s stage editors: a full-width query, 
   expect(Math.max(...table.rows)).toBeLessThan(60);
   expect(table.width).toBeLessThanOrEqual(table.sectionWidth);
 
+  // Narrow as the table is, every value of the preset is drawn whole: an input's text does not
+  // scroll, and a select's chosen option (measured in the select's own font) fits left of its arrow.
+  const cut = await page.locator('table.its-analysis-metrics tbody').evaluate((body) => {
+    const context = document.createElement('canvas').getContext('2d')!;
+    const clipped: string[] = [];
+    for (const input of Array.from(body.querySelectorAll<HTMLInputElement>('input.form-control'))) {
+      if (input.value && input.scrollWidth > input.clientWidth) clipped.push(`${input.getAttribute('aria-label')}: "${input.value}" ${input.scrollWidth}/${input.clientWidth} px`);
+    }
+    for (const select of Array.from(body.querySelectorAll<HTMLSelectElement>('select.form-control'))) {
+      const style = getComputedStyle(select);
+      context.font = style.font;
+      const text = select.selectedOptions[0]?.text ?? '';
+      const needed = context.measureText(text).width + parseFloat(style.paddingLeft) + 16; // 16 px: Chromium's arrow
+      if (needed > select.clientWidth) clipped.push(`${select.getAttribute('aria-label')}: "${text}" ${Math.ceil(needed)}/${select.clientWidth} px`);
+    }
+    return clipped;
+  });
+  expect(cut).toEqual([]);
+
   // "On failure": each option's whole text is drawn, inside its row.
   const onFailure = await page.getByRole('radiogroup', { name: 'On failure' }).evaluate((group) => {
     const row = group.closest('.form-group')!.getBoundingClientRect();
