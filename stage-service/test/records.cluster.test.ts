@@ -10,7 +10,7 @@
 import { STATE_ANNOTATION } from '../src/engine/record';
 import { RunningService } from '../src/service';
 import { applyVirtualService, createNamespace, getVirtualService, getVirtualServiceRaw, jsonPatchVirtualService } from '../../test/cluster/test-helpers';
-import { applyCheckout, call, checkoutVirtualService, clusterAccount, exampleShift, freePort, primaryWeights, serviceConfig, startTestService } from './support';
+import { applyCheckout, call, checkoutVirtualService, clusterAccount, exampleShift, freePort, pollUntilDone, primaryWeights, serviceConfig, startTestService } from './support';
 
 const ACCOUNT = 'records-cluster';
 let namespace: string;
@@ -193,9 +193,11 @@ describe("Orca's Restart stage", () => {
     const spec = exampleShift(ACCOUNT, namespace, { virtualService: 'restarted', steps: longSteps, restartedAt: '${restartDetails?.restartTime ?: 0}' });
     const first = await create(spec);
     expect(first.status).toBe(202);
-    // Another writer takes the route: the first attempt ends TERMINAL and leaves it alone.
+    // Another writer takes the route: the first attempt ends TERMINAL and leaves it alone. Polled as
+    // Orca's monitor task does: the poll that sees the write may come after one that answered
+    // RUNNING (the watch delivers the write a moment later on a loaded machine).
     await jsonPatchVirtualService(namespace, 'restarted', [{ op: 'replace', path: '/spec/http/1/route/0/weight', value: 70 }, { op: 'replace', path: '/spec/http/1/route/1/weight', value: 20 }]);
-    expect((await call(first.body.statusUrl)).body.status).toBe('TERMINAL');
+    expect((await pollUntilDone(first.body.statusUrl)).status).toBe('TERMINAL');
     await jsonPatchVirtualService(namespace, 'restarted', [{ op: 'replace', path: '/spec/http/1/route/0/weight', value: 100 }, { op: 'replace', path: '/spec/http/1/route/1/weight', value: 0 }, { op: 'replace', path: '/spec/http/1/route/2/weight', value: 0 }]);
 
     // Restart stage: the same create, with Orca's restart time.

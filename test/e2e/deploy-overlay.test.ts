@@ -162,13 +162,22 @@ describe('the ConfigMap\'s configuration starts the service', () => {
     }
   });
 
-  /** Waits for the readiness probe of a process started with PROBE_PORT=probePort; returns its body. */
+  /**
+   * Waits for the readiness probe of a process started with PROBE_PORT=probePort to answer 200 with
+   * every namespace's watch synced; returns that body. The service answers 200 `degraded` while a
+   * watch has not synced yet (it then reads the API server directly), which on a loaded machine can
+   * be the first answer: that is waited past, and a watch that never syncs (a Role without list or
+   * watch) times out with the last body in the message.
+   */
   async function ready(child: ChildProcess, probePort: number, log: () => string): Promise<unknown> {
     // A process that exits (e.g. a configuration error) fails at once, with its log.
     const exited = new Promise<never>((_resolve, reject) => child.once('exit', (code) => reject(new Error(`the service exited with ${code}: ${log()}`))));
-    const probed = waitFor(`the service's readiness probe (log: ${log().slice(-800)})`, async () => {
+    const probed = waitFor(`the service's readiness probe, every watch synced (log: ${log().slice(-800)})`, async () => {
       const response = await fetch(`http://127.0.0.1:${probePort}${parts.container.readinessProbe.httpGet.path}`).catch(() => undefined);
-      return response?.status === 200 ? response.json() : undefined;
+      if (response?.status !== 200) return undefined;
+      const body = (await response.json()) as { degraded?: unknown };
+      if (body.degraded) throw new Error(`ready but degraded: ${JSON.stringify(body)}`);
+      return body;
     }, 60_000);
     exited.catch(() => undefined);
     return Promise.race([probed, exited]);
