@@ -79,8 +79,8 @@ const DIRECTION_HELP = "The change against the baseline that fails the metric, a
 const QUERY_HELP = 'PromQL returning one series per scope; {{namespace}}, {{workload}}, {{interval}} and {{scope}} are filled in. Prometheus checks it when the shift is created.';
 
 type Options = Array<[string, string]>;
-/** How a control parses what is typed: t text, n number, d duration (text), s pod selector; r radio buttons. */
-type Kind = 't' | 'n' | 'd' | 's' | 'r';
+/** How a control parses what is typed (a duration stays text: the validator reads it); radios are buttons. */
+type Kind = 'text' | 'number' | 'duration' | 'podSelector' | 'radios';
 /** A control in a row: its inline label, its field under `analysis.`, placeholder, kind, options (a select or radios), its own aria-label. */
 type Cell = [inline: string | undefined, field: string, placeholder?: string, kind?: Kind, options?: Options, label?: string];
 
@@ -90,25 +90,25 @@ const ROWS = (groups: string[]): Array<[label: string, help: keyof typeof HELP, 
   ['Metrics source', 'source', [[undefined, 'source', 'prometheus']]],
   ['Canary', 'scopes', [['workload', 'scopes.canary.workload', 'checkout-canary'], ['namespace', 'scopes.canary.namespace', NS]]],
   ['Baseline', 'scopes', [['workload', 'scopes.baseline.workload', 'checkout-baseline'], ['namespace', 'scopes.baseline.namespace', NS]]],
-  ['Pod labels', 'podLabels', [['canary', 'scopes.canary.podSelector', SELECTOR, 's', undefined, 'Canary pod labels'], ['baseline', 'scopes.baseline.podSelector', SELECTOR, 's', undefined, 'Baseline pod labels']]],
-  ['Timing', 'timing', [['warm-up', 'warmup', '1m', 'd'], ['interval', 'interval', '30s', 'd']]],
-  ['Score', 'score', [['pass', 'thresholds.pass', '75', 'n'], ['marginal', 'thresholds.marginal', '50', 'n']]],
-  ['Group weights', 'groups', groups.map((group): Cell => [group, `groups.${group}`, 'share', 'n'])],
-  ['On failure', 'onFailure', [[undefined, 'onFailure', undefined, 'r', [['rollback', 'Roll back to the weights before the shift'], ['hold', 'Hold the current weights']]]]],
-  ['Mode', 'mode', [['mode', 'mode', undefined, 't', [['sequential', 'Sequential (may stop early)'], ['fixed', 'Fixed window (Kayenta)']]], ['alpha', 'alpha', String(ANALYSIS_DEFAULTS.alpha), 'n']]],
+  ['Pod labels', 'podLabels', [['canary', 'scopes.canary.podSelector', SELECTOR, 'podSelector', undefined, 'Canary pod labels'], ['baseline', 'scopes.baseline.podSelector', SELECTOR, 'podSelector', undefined, 'Baseline pod labels']]],
+  ['Timing', 'timing', [['warm-up', 'warmup', '1m', 'duration'], ['interval', 'interval', '30s', 'duration']]],
+  ['Score', 'score', [['pass', 'thresholds.pass', '75', 'number'], ['marginal', 'thresholds.marginal', '50', 'number']]],
+  ['Group weights', 'groups', groups.map((group): Cell => [group, `groups.${group}`, 'share', 'number'])],
+  ['On failure', 'onFailure', [[undefined, 'onFailure', undefined, 'radios', [['rollback', 'Roll back to the weights before the shift'], ['hold', 'Hold the current weights']]]]],
+  ['Mode', 'mode', [['mode', 'mode', undefined, 'text', [['sequential', 'Sequential (may stop early)'], ['fixed', 'Fixed window (Kayenta)']]], ['alpha', 'alpha', String(ANALYSIS_DEFAULTS.alpha), 'number']]],
   [
     'Evidence needed',
     'evidence',
     [
-      ['min requests', 'evidence.minRequests', String(EVIDENCE_DEFAULTS.minRequests), 'n'],
-      ['min traffic share', 'evidence.minTrafficShare', String(EVIDENCE_DEFAULTS.minTrafficShare), 'n'],
-      ['min points', 'evidence.minPoints', String(EVIDENCE_DEFAULTS.minPoints), 'n'],
+      ['min requests', 'evidence.minRequests', String(EVIDENCE_DEFAULTS.minRequests), 'number'],
+      ['min traffic share', 'evidence.minTrafficShare', String(EVIDENCE_DEFAULTS.minTrafficShare), 'number'],
+      ['min points', 'evidence.minPoints', String(EVIDENCE_DEFAULTS.minPoints), 'number'],
     ],
   ],
-  ['Too little evidence', 'insufficient', [['wait up to', 'evidence.extendUpTo', 'one window', 'd'], ['then', 'evidence.onInsufficient', undefined, 't', [['fail', 'Fail the step'], ['hold', 'Hold the weights']]]]],
+  ['Too little evidence', 'insufficient', [['wait up to', 'evidence.extendUpTo', 'one window', 'duration'], ['then', 'evidence.onInsufficient', undefined, 'text', [['fail', 'Fail the step'], ['hold', 'Hold the weights']]]]],
 ];
 
-const PARSE: Record<string, (raw: string) => unknown> = { n: parseDecimal, s: parsePodSelector };
+const PARSE: Partial<Record<Kind, (raw: string) => unknown>> = { number: parseDecimal, podSelector: parsePodSelector };
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 interface Context {
@@ -142,7 +142,7 @@ interface ControlProps {
  * "0.0" on the way to "0.005", or a trailing comma of a pod selector, is not shown back changed;
  * another change of the payload (a preset, an undo) wins over it.
  */
-function Control({ c, field, label, placeholder, kind = 't', options, value, onChange, onEdit }: ControlProps) {
+function Control({ c, field, label, placeholder, kind = 'text', options, value, onChange, onEdit }: ControlProps) {
   const path = `payload.${field}`;
   const stored = getIn(c.formik.values, path);
   const bad = c.problems.some((p) => p.place === field);
@@ -152,8 +152,8 @@ function Control({ c, field, label, placeholder, kind = 't', options, value, onC
   const common = { className: `form-control input-sm${bad ? ' its-invalid' : ''}`, 'aria-label': label, 'aria-invalid': bad };
   const parse = PARSE[kind] || ((raw: string) => raw || undefined);
   return (
-    <div className={`its-cell its-${kind}`} role={kind === 'r' ? 'radiogroup' : undefined} aria-label={kind === 'r' ? label : undefined}>
-      {kind === 'r' ? (
+    <div className={`its-cell its-${kind}`} role={kind === 'radios' ? 'radiogroup' : undefined} aria-label={kind === 'radios' ? label : undefined}>
+      {kind === 'radios' ? (
         <RadioButtonInput
           name={`its-${field}`}
           inline={true}
@@ -175,7 +175,7 @@ function Control({ c, field, label, placeholder, kind = 't', options, value, onC
           type="text"
           {...common}
           placeholder={placeholder}
-          inputMode={kind === 'n' ? 'decimal' : undefined}
+          inputMode={kind === 'number' ? 'decimal' : undefined}
           value={draft !== undefined && same(parse(draft), stored) ? draft : formatPodSelector(stored)}
           onChange={(event) => {
             setDraft(event.target.value);
@@ -218,7 +218,7 @@ function Bounds({ c, metric, index }: { c: Context; metric: MetricDraft; index: 
             c={c}
             field={`analysis.metrics[${index}].judge.${key}`}
             label={`Metric ${index + 1} ${judgeType} ${label}`}
-            kind="n"
+            kind="number"
             placeholder={placeholder}
             onEdit={() => setAdded((keys) => (keys.includes(key) ? keys : [...keys, key]))}
           />
